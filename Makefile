@@ -1,0 +1,47 @@
+# cosign-like: build, test, demo, bench.
+export GOTOOLCHAIN := local
+GO       ?= go
+BIN      := bin/cosign-like
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+
+.PHONY: all build test test-unit test-integration test-interop deps demo bench lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cosign-like
+
+# deps installs the system packages the tests start as real processes (Debian).
+deps:
+	bash scripts/test-deps.sh
+
+# test runs the unit tests, then the integration tests against real server processes.
+test: deps lint build
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) test-interop
+
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+test-interop:
+	cd test/interop && $(GO) test -count=1 -timeout 10m ./...
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash scripts/bench.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# fuzz runs every fuzz target for FUZZTIME each.
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin
