@@ -1,0 +1,125 @@
+package tlog
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"testing"
+)
+
+// fuzzKey is a fixed Ed25519 key so that fuzz inputs can carry valid signatures.
+func fuzzKey() (ed25519.PrivateKey, LogKey) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	return priv, LogKey{Origin: "fuzz.example.com", PublicKey: priv.Public()}
+}
+
+func FuzzOpenCheckpoint(f *testing.F) {
+	priv, key := fuzzKey()
+	body := "fuzz.example.com\n3\n" + testRoot + "\n"
+	id := Ed25519KeyID(key.Origin, key.PublicKey.(ed25519.PublicKey))
+	sig := append(id[:4:4], ed25519.Sign(priv, []byte(body))...)
+	valid := []byte(body + "\n\u2014 fuzz.example.com " + b64(sig) + "\n")
+	f.Add(valid)
+	f.Add([]byte(body))
+	f.Add([]byte(body + "\n\u2014 fuzz.example.com AAAAAAAA\n"))
+	f.Add([]byte("\n\n\u2014 a b\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		cp, k, err := OpenCheckpoint(msg, []LogKey{key})
+		if err != nil {
+			if !errors.Is(err, ErrCheckpoint) {
+				t.Fatalf("error outside the ErrCheckpoint family: %v", err)
+			}
+			return
+		}
+		if k == nil || cp.Origin != key.Origin {
+			t.Fatalf("accepted a note with origin %q", cp.Origin)
+		}
+	})
+}
+
+func FuzzParseCheckpoint(f *testing.F) {
+	f.Add([]byte("o\n1\n" + testRoot + "\n"))
+	f.Add([]byte("o\n1\n" + testRoot + "\next\n"))
+	f.Add([]byte("o\n01\n\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		cp, err := ParseCheckpoint(body)
+		if err != nil {
+			if !errors.Is(err, ErrMalformedCheckpoint) && !errors.Is(err, ErrNoteTooLarge) {
+				t.Fatalf("unexpected error family: %v", err)
+			}
+			return
+		}
+		if len(cp.Hash) != 32 || cp.Origin == "" {
+			t.Fatalf("accepted invalid checkpoint %+v", cp)
+		}
+	})
+}
+
+// splitProof cuts raw into 32-byte hashes (dropping a short tail).
+func splitProof(raw []byte) [][]byte {
+	var out [][]byte
+	for len(raw) >= 32 && len(out) < 200 {
+		out = append(out, raw[:32])
+		raw = raw[32:]
+	}
+	return out
+}
+
+// FuzzVerifyInclusion checks that no proof other than the reference one verifies for a leaf of a
+// reference tree (anything else would be a SHA-256 collision) and that nothing panics.
+func FuzzVerifyInclusion(f *testing.F) {
+	leaves := refLeaves(20)
+	f.Add(uint8(6), uint8(13), bytes.Join(refPath(6, leaves[:13]), nil), false)
+	f.Add(uint8(0), uint8(1), []byte{}, false)
+	f.Add(uint8(3), uint8(2), []byte{1, 2, 3}, true)
+	f.Fuzz(func(t *testing.T, index, size uint8, raw []byte, rawRoot bool) {
+		n := int(size) % (len(leaves) + 1)
+		root := refRoot(leaves[:n])
+		if rawRoot && len(raw) >= 32 {
+			root = raw[:32]
+		}
+		leaf := LeafHash([]byte("absent"))
+		if int(index) < n {
+			leaf = leaves[index]
+		}
+		p := splitProof(raw)
+		err := VerifyInclusion(uint64(index), uint64(n), leaf, p, root)
+		if err == nil {
+			if int(index) >= n {
+				t.Fatalf("accepted index %d in tree of size %d", index, n)
+			}
+			want := refPath(int(index), leaves[:n])
+			if !bytes.Equal(bytes.Join(p, nil), bytes.Join(want, nil)) || !bytes.Equal(root, refRoot(leaves[:n])) {
+				t.Fatalf("accepted a proof that is not the reference proof")
+			}
+		} else if !errors.Is(err, ErrInclusionProof) {
+			t.Fatalf("unexpected error family: %v", err)
+		}
+	})
+}
+
+// FuzzVerifyConsistency is the consistency counterpart of FuzzVerifyInclusion.
+func FuzzVerifyConsistency(f *testing.F) {
+	leaves := refLeaves(20)
+	f.Add(uint8(6), uint8(13), bytes.Join(refConsistency(6, leaves[:13]), nil))
+	f.Add(uint8(0), uint8(5), []byte{})
+	f.Add(uint8(4), uint8(4), []byte{})
+	f.Fuzz(func(t *testing.T, s1, s2 uint8, raw []byte) {
+		n1, n2 := int(s1)%(len(leaves)+1), int(s2)%(len(leaves)+1)
+		p := splitProof(raw)
+		err := VerifyConsistency(uint64(n1), uint64(n2), p, refRoot(leaves[:n1]), refRoot(leaves[:n2]))
+		if err == nil {
+			if n1 > n2 {
+				t.Fatalf("accepted a shrinking tree %d -> %d", n1, n2)
+			}
+			if !bytes.Equal(bytes.Join(p, nil), bytes.Join(refConsistency(n1, leaves[:n2]), nil)) {
+				t.Fatalf("accepted a proof that is not the reference proof")
+			}
+		} else if !errors.Is(err, ErrConsistencyProof) {
+			t.Fatalf("unexpected error family: %v", err)
+		}
+	})
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
