@@ -1,0 +1,208 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// AttachBundle attaches a Sigstore bundle to subject in the new layout: an OCI image manifest
+// with artifactType application/vnd.dev.sigstore.bundle.v0.3+json, the empty config, one layer
+// holding bundleJSON, subject = subjectDesc, and annotations (the caller supplies
+// dev.sigstore.bundle.content and dev.sigstore.bundle.predicateType; org.opencontainers.image.created
+// is added when absent). The blobs are written first and the manifest last. In ReferrersAuto
+// mode the registry's OCI-Subject answer header says whether it indexed the referrer; when it
+// does not, the manifest is added to the referrers tag index (tag sha256-<hex>). If that update
+// fails, the manifest just written is deleted again so no dangling referrer is left. It returns
+// the descriptor of the bundle manifest.
+func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descriptor, bundleJSON []byte, annotations map[string]string, opts ...Option) (v1.Descriptor, error) {
+	o := makeOptions(opts)
+	if err := checkSubject(subject, subjectDesc); err != nil {
+		return v1.Descriptor{}, err
+	}
+	if len(bundleJSON) == 0 || !json.Valid(bundleJSON) {
+		return v1.Descriptor{}, &InvalidInputError{What: "bundle", Value: fmt.Sprintf("%d bytes", len(bundleJSON)), Reason: "not a JSON document"}
+	}
+	c := newClient(subject.Context(), o)
+	ann := maps.Clone(annotations)
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	if _, ok := ann[AnnotationCreated]; !ok {
+		ann[AnnotationCreated] = o.now().UTC().Format(time.RFC3339)
+	}
+
+	layerDigest, err := c.uploadBlobs(ctx, []byte(emptyJSON), bundleJSON)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
+	}
+	mf := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  MediaTypeBundleV03,
+		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Size: int64(len(emptyJSON)), Digest: sha256Of([]byte(emptyJSON))},
+		Layers:        []v1.Descriptor{{MediaType: MediaTypeBundleV03, Size: int64(len(bundleJSON)), Digest: layerDigest[1]}},
+		Subject:       &v1.Descriptor{MediaType: subjectDesc.MediaType, Size: subjectDesc.Size, Digest: subjectDesc.Digest},
+		Annotations:   ann,
+	}
+	body, err := json.Marshal(mf)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(body)), Digest: sha256Of(body),
+		ArtifactType: MediaTypeBundleV03, Annotations: ann}
+	hdr, err := c.putManifest(ctx, desc.Digest.String(), MediaTypeOCIManifest, body, nil)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
+	}
+	useTag := false
+	switch o.referrersMode {
+	case ReferrersLegacy:
+		useTag = true
+	case ReferrersAuto:
+		useTag = hdr.Get("OCI-Subject") != subject.DigestStr()
+	}
+	if !useTag {
+		return desc, nil
+	}
+	tag, _ := digestTagBase(subject.DigestStr())
+	if err := c.addToTagIndex(ctx, tag, desc); err != nil {
+		if derr := c.deleteManifest(context.WithoutCancel(ctx), desc.Digest.String()); derr != nil {
+			return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: updating referrers tag %s: %w (and removing the unreferenced manifest %s failed: %v)", subject, tag, err, desc.Digest, derr)
+		}
+		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: updating referrers tag %s: %w", subject, tag, err)
+	}
+	return desc, nil
+}
+
+// uploadBlobs uploads the blobs concurrently and returns their digests in order.
+func (c *client) uploadBlobs(ctx context.Context, blobs ...[]byte) ([]v1.Hash, error) {
+	out := make([]v1.Hash, len(blobs))
+	errs := make([]error, len(blobs))
+	var wg sync.WaitGroup
+	for i, b := range blobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = c.uploadBlob(ctx, b)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// AttachLegacy appends one layer (payload, with mediaType and the layer annotations) to cosign's
+// legacy tag <repo>:sha256-<hex>.sig|.att|.sbom for kind, creating the tag if absent. Existing
+// layers are kept; a layer with the same digest and annotations is not added twice. The tag is
+// confirmed by reading it back (twice, the second time after a random delay) and rewritten if a
+// concurrent writer dropped the layer.
+func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload []byte, mediaType string, annotations map[string]string, opts ...Option) error {
+	o := makeOptions(opts)
+	suffix, err := kind.suffix()
+	if err != nil {
+		return err
+	}
+	if len(payload) == 0 {
+		return &InvalidInputError{What: "payload", Value: "", Reason: "empty"}
+	}
+	if mediaType == "" {
+		return &InvalidInputError{What: "layer media type", Value: "", Reason: "empty"}
+	}
+	c := newClient(subject.Context(), o)
+	tag := LegacyTag(subject, suffix).TagStr()
+	layer := v1.Descriptor{MediaType: types.MediaType(mediaType), Size: int64(len(payload)), Digest: sha256Of(payload), Annotations: maps.Clone(annotations)}
+
+	if _, err := c.uploadBlob(ctx, payload); err != nil {
+		return fmt.Errorf("attaching to %s: %w", tag, err)
+	}
+	cur, err := c.readLegacy(ctx, tag)
+	if err != nil {
+		return fmt.Errorf("attaching to %s: %w", tag, err)
+	}
+	for round := 0; round < maxConfirmRounds; round++ {
+		if !hasLayer(cur, layer) {
+			if err := c.writeLegacy(ctx, tag, append(append([]v1.Descriptor{}, cur...), layer)); err != nil {
+				return fmt.Errorf("attaching to %s: %w", tag, err)
+			}
+		}
+		if cur, err = c.readLegacy(ctx, tag); err != nil {
+			return fmt.Errorf("attaching to %s: %w", tag, err)
+		}
+		if !hasLayer(cur, layer) {
+			continue
+		}
+		if err := sleepCtx(ctx, randomDelay(o.confirmDelay)); err != nil {
+			return err
+		}
+		if cur, err = c.readLegacy(ctx, tag); err != nil {
+			return fmt.Errorf("attaching to %s: %w", tag, err)
+		}
+		if hasLayer(cur, layer) {
+			return nil
+		}
+	}
+	return fmt.Errorf("attaching to %s: layer kept being overwritten by concurrent writers after %d attempts", tag, maxConfirmRounds)
+}
+
+func hasLayer(layers []v1.Descriptor, l v1.Descriptor) bool {
+	for _, x := range layers {
+		if x.Digest == l.Digest && x.MediaType == l.MediaType && maps.Equal(x.Annotations, l.Annotations) {
+			return true
+		}
+	}
+	return false
+}
+
+// readLegacy returns the layers of the legacy tag, none when it is absent.
+func (c *client) readLegacy(ctx context.Context, tag string) ([]v1.Descriptor, error) {
+	f, err := c.getManifest(ctx, tag, c.o.limits.MaxLayers)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if f.desc.MediaType.IsIndex() {
+		return nil, fmt.Errorf("legacy tag %s holds an index, not an image: %w", tag, ErrInvalidManifest)
+	}
+	return f.m.Layers, nil
+}
+
+// writeLegacy writes an image manifest with the given layers at tag, with the image config
+// cosign writes (rootfs diff IDs equal to the layer digests, the layers being uncompressed).
+func (c *client) writeLegacy(ctx context.Context, tag string, layers []v1.Descriptor) error {
+	cfg := v1.ConfigFile{RootFS: v1.RootFS{Type: "layers"}}
+	for _, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.Digest)
+		cfg.History = append(cfg.History, v1.History{})
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	cfgDigest, err := c.uploadBlob(ctx, cfgJSON)
+	if err != nil {
+		return err
+	}
+	mf := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: MediaTypeOCIConfig, Size: int64(len(cfgJSON)), Digest: cfgDigest},
+		Layers:        layers,
+	}
+	body, err := json.Marshal(mf)
+	if err != nil {
+		return err
+	}
+	_, err = c.putManifest(ctx, tag, MediaTypeOCIManifest, body, http.Header{})
+	return err
+}
