@@ -1,0 +1,124 @@
+package tsa
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+)
+
+// Files in a TSA state directory.
+const (
+	KeyFile         = "tsa_key.pem"       // the TSA signing key, PKCS#8 PEM
+	ChainFile       = "tsa_chain.pem"     // TSA certificate, then its root
+	TrustedRootFile = "trusted_root.json" // the timestampAuthorities part of a trusted root
+)
+
+// PolicyOID is the TSA policy OID put in every timestamp (Sigstore's timestamp policy arc).
+var PolicyOID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2}
+
+// InitOptions configure Init.
+type InitOptions struct {
+	// Organization names the operator in the certificates' subjects ("cosign-like" by default).
+	Organization string
+	// URL is the TSA's timestamp URL recorded in the trusted root (may be empty).
+	URL string
+	// Validity of the root and TSA certificates (10 years by default).
+	Validity time.Duration
+}
+
+// ErrStateExists is returned by Init when the directory already holds a TSA.
+var ErrStateExists = errors.New("state directory already initialised")
+
+// Init creates a TSA in dir: an ECDSA P-256 root (whose private key is not kept: run Init in a
+// new directory to rotate), a P-256 TSA certificate with the critical timeStamping extended key
+// usage, and trusted_root.json listing the chain under timestampAuthorities.
+func Init(dir string, opts InitOptions) error {
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
+		return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, KeyFile))
+	}
+	if opts.Organization == "" {
+		opts.Organization = "cosign-like"
+	}
+	if opts.Validity == 0 {
+		opts.Validity = 10 * 365 * 24 * time.Hour
+	}
+	rootKey, err := pki.GenerateP256()
+	if err != nil {
+		return err
+	}
+	root, err := pki.NewCA(pki.CAOptions{
+		Subject:    pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " TSA root"},
+		Validity:   opts.Validity,
+		MaxPathLen: 0,
+	}, rootKey.Public(), nil, rootKey)
+	if err != nil {
+		return err
+	}
+	key, err := pki.GenerateP256()
+	if err != nil {
+		return err
+	}
+	leaf, err := newTSACertificate(opts, key.Public(), root, rootKey)
+	if err != nil {
+		return err
+	}
+	chain := []*x509.Certificate{leaf, root}
+	if err := pki.WritePrivateKey(filepath.Join(dir, KeyFile), key); err != nil {
+		return err
+	}
+	if err := pki.WriteCertificates(filepath.Join(dir, ChainFile), chain); err != nil {
+		return err
+	}
+	authority, err := pki.CertificateAuthority(chain, opts.URL)
+	if err != nil {
+		return err
+	}
+	return pki.WriteTrustedRoot(filepath.Join(dir, TrustedRootFile), &prototrustroot.TrustedRoot{
+		TimestampAuthorities: []*prototrustroot.CertificateAuthority{authority},
+	})
+}
+
+// newTSACertificate issues the timestamping certificate: digitalSignature key usage and the
+// timeStamping extended key usage, marked critical as RFC 3161 section 2.3 requires.
+func newTSACertificate(opts InitOptions, pub crypto.PublicKey, root *x509.Certificate, rootKey crypto.Signer) (*x509.Certificate, error) {
+	serial, err := pki.SerialNumber()
+	if err != nil {
+		return nil, err
+	}
+	skid, err := pki.SubjectKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	if err != nil {
+		return nil, fmt.Errorf("encoding extended key usage: %w", err)
+	}
+	now := time.Now().Add(-time.Minute).UTC()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " TSA"},
+		NotBefore:             now,
+		NotAfter:              now.Add(opts.Validity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		SubjectKeyId:          skid,
+		ExtraExtensions: []pkix.Extension{{
+			Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku,
+		}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, root, pub, rootKey)
+	if err != nil {
+		return nil, fmt.Errorf("creating TSA certificate: %w", err)
+	}
+	return x509.ParseCertificate(der)
+}
