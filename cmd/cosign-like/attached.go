@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/oci"
+)
+
+func init() {
+	addCommand(newTreeCmd)
+	addCommand(newDownloadCmd)
+	addCommand(newCleanCmd)
+}
+
+func newTreeCmd() *cobra.Command {
+	var reg registryOptions
+	cmd := &cobra.Command{
+		Use:   "tree IMAGE",
+		Short: "Show the signatures, attestations and SBOMs attached to an image, in both layouts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := reg.ociOptions()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			subject, _, err := oci.Resolve(ctx, args[0], opts...)
+			if err != nil {
+				return err
+			}
+			found, err := oci.ListAttached(ctx, subject, oci.AllKinds(), opts...)
+			if err != nil {
+				return err
+			}
+			printTree(cmd.OutOrStdout(), subject.String(), found)
+			return nil
+		},
+	}
+	reg.addFlags(cmd.Flags())
+	return cmd
+}
+
+// printTree writes what is attached, grouped by kind, in the order found.
+func printTree(w io.Writer, subject string, found []oci.Attached) {
+	fmt.Fprintf(w, "📦 %s\n", subject)
+	if len(found) == 0 {
+		fmt.Fprintln(w, "└── (nothing attached)")
+		return
+	}
+	titles := map[oci.Kind]string{
+		oci.KindSignature:   "🔐 Signatures",
+		oci.KindAttestation: "💾 Attestations",
+		oci.KindSBOM:        "📄 SBOMs",
+	}
+	kinds := oci.AllKinds()
+	var groups [][]oci.Attached
+	for _, k := range kinds {
+		var g []oci.Attached
+		for _, a := range found {
+			if a.Kind == k {
+				g = append(g, a)
+			}
+		}
+		groups = append(groups, g)
+	}
+	shown := 0
+	for _, g := range groups {
+		if len(g) > 0 {
+			shown++
+		}
+	}
+	n := 0
+	for i, k := range kinds {
+		g := groups[i]
+		if len(g) == 0 {
+			continue
+		}
+		n++
+		branch, indent := "├──", "│   "
+		if n == shown {
+			branch, indent = "└──", "    "
+		}
+		fmt.Fprintf(w, "%s %s (%d)\n", branch, titles[k], len(g))
+		for j, a := range g {
+			leaf := "├──"
+			if j == len(g)-1 {
+				leaf = "└──"
+			}
+			fmt.Fprintf(w, "%s%s %s\n", indent, leaf, describeAttached(a))
+		}
+	}
+}
+
+func describeAttached(a oci.Attached) string {
+	var parts []string
+	if a.Layout == oci.LayoutLegacy {
+		parts = append(parts, fmt.Sprintf("%s layer %s", a.Tag, a.Descriptor.Digest))
+	} else {
+		parts = append(parts, fmt.Sprintf("bundle %s", a.Descriptor.Digest))
+	}
+	if pt := a.Annotations[oci.AnnotationBundlePredicateType]; pt != "" {
+		parts = append(parts, "predicate "+pt)
+	} else if pt := a.Annotations[oci.AnnotationPredicateType]; pt != "" {
+		parts = append(parts, "predicate "+pt)
+	}
+	if c := a.Annotations[oci.AnnotationCreated]; c != "" {
+		parts = append(parts, "created "+c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func newDownloadCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "download",
+		Short: "Download what is attached to an image",
+	}
+	cmd.AddCommand(newDownloadKindCmd(oci.KindSignature, "signature"))
+	return cmd
+}
+
+// downloadedLegacy is one legacy-layout artifact as `download` prints it: the payload (base64)
+// and the layer's annotations, as cosign prints them.
+type downloadedLegacy struct {
+	Payload     string            `json:"Payload"`
+	MediaType   string            `json:"MediaType"`
+	Annotations map[string]string `json:"Annotations,omitempty"`
+	Tag         string            `json:"Tag"`
+}
+
+func newDownloadKindCmd(kind oci.Kind, use string) *cobra.Command {
+	var reg registryOptions
+	cmd := &cobra.Command{
+		Use:   use + " IMAGE",
+		Short: fmt.Sprintf("Print each %s attached to an image as one JSON line (bundle, or legacy payload)", kind),
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := reg.ociOptions()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			subject, _, err := oci.Resolve(ctx, args[0], opts...)
+			if err != nil {
+				return err
+			}
+			found, err := oci.ListAttached(ctx, subject, []oci.Kind{kind}, opts...)
+			if err != nil {
+				return err
+			}
+			return writeAttachedLines(cmd.OutOrStdout(), found)
+		},
+	}
+	reg.addFlags(cmd.Flags())
+	return cmd
+}
+
+// writeAttachedLines prints bundles as compact JSON lines and legacy layers as objects holding
+// the payload and annotations.
+func writeAttachedLines(w io.Writer, found []oci.Attached) error {
+	for _, a := range found {
+		if a.Layout == oci.LayoutBundle {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, a.Bytes); err != nil {
+				return fmt.Errorf("bundle %s is not JSON: %w", a.Descriptor.Digest, err)
+			}
+			fmt.Fprintln(w, buf.String())
+			continue
+		}
+		line, err := json.Marshal(downloadedLegacy{
+			Payload:     base64.StdEncoding.EncodeToString(a.Bytes),
+			MediaType:   string(a.Descriptor.MediaType),
+			Annotations: a.Annotations,
+			Tag:         a.Tag,
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, string(line))
+	}
+	return nil
+}
+
+func newCleanCmd() *cobra.Command {
+	var (
+		reg   registryOptions
+		typ   string
+		force bool
+	)
+	cmd := &cobra.Command{
+		Use:   "clean [--type signature|attestation|sbom|all] IMAGE",
+		Short: "Remove signatures, attestations or SBOMs attached to an image, in both layouts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kinds, err := cleanKinds(typ)
+			if err != nil {
+				return err
+			}
+			opts, err := reg.ociOptions()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			subject, _, err := oci.Resolve(ctx, args[0], opts...)
+			if err != nil {
+				return err
+			}
+			if err := confirm(cmd, force, fmt.Sprintf("Remove every %s attached to %s?", typ, subject)); err != nil {
+				return err
+			}
+			removed, err := oci.Remove(ctx, subject, kinds, opts...)
+			for _, r := range removed {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Removed %s\n", r)
+			}
+			if err != nil {
+				return err
+			}
+			if len(removed) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Nothing of type %s attached to %s\n", typ, subject)
+			}
+			return nil
+		},
+	}
+	reg.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&typ, "type", "all", "what to remove: signature, attestation, sbom or all")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
+	return cmd
+}
+
+func cleanKinds(typ string) ([]oci.Kind, error) {
+	if typ == "all" {
+		return oci.AllKinds(), nil
+	}
+	k, err := oci.ParseKind(typ)
+	if err != nil {
+		return nil, fmt.Errorf("--type %q: want signature, attestation, sbom or all", typ)
+	}
+	return []oci.Kind{k}, nil
+}

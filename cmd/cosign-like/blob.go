@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/signer"
+)
+
+func init() {
+	addCommand(newSignBlobCmd)
+	addCommand(newVerifyBlobCmd)
+}
+
+// signBlobOptions are the flags of `sign-blob`.
+type signBlobOptions struct {
+	key        keyOptions
+	tlog       tlogOptions
+	bundlePath string
+	outputSig  string
+	yes        bool
+}
+
+func newSignBlobCmd() *cobra.Command {
+	var o signBlobOptions
+	cmd := &cobra.Command{
+		Use:     "sign-blob [flags] FILE",
+		Short:   "Sign a file and write the signature as a Sigstore bundle",
+		Example: `  cosign-like sign-blob --key cosign.key --bundle app.tar.gz.sigstore.json app.tar.gz`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSignBlob(cmd, &o, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	o.key.addSignFlags(fs)
+	o.tlog.addSignFlags(fs)
+	fs.StringVar(&o.bundlePath, "bundle", "", "write the Sigstore bundle to this file (required)")
+	fs.StringVar(&o.outputSig, "output-signature", "", "also write the base64 signature to this file")
+	fs.BoolVarP(&o.yes, "yes", "y", false, "skip confirmation prompts")
+	return cmd
+}
+
+func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
+	ctx := cmd.Context()
+	if o.bundlePath == "" {
+		return fmt.Errorf("--bundle is required: the file to write the Sigstore bundle to")
+	}
+	if o.key.key == "" {
+		return fmt.Errorf("no signing key: pass --key (keyless signing needs a signing config)")
+	}
+	witness, err := o.tlog.witness()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd))
+	if err != nil {
+		return err
+	}
+	b, err := client.SignBlob(ctx, f, s, witness)
+	if err != nil {
+		return err
+	}
+	out, err := bundle.Marshal(b)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(o.bundlePath, out, 0o644); err != nil {
+		return fmt.Errorf("writing the bundle: %w", err)
+	}
+	sig := base64.StdEncoding.EncodeToString(b.GetMessageSignature().GetSignature())
+	if o.outputSig != "" {
+		if err := writeFileAtomic(o.outputSig, []byte(sig), 0o644); err != nil {
+			return fmt.Errorf("writing the signature: %w", err)
+		}
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), sig)
+	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote bundle to %s\n", o.bundlePath)
+	return nil
+}
+
+// verifyBlobOptions are the flags of `verify-blob`.
+type verifyBlobOptions struct {
+	key        keyOptions
+	tlog       tlogOptions
+	trust      trustOptions
+	bundlePath string
+}
+
+func newVerifyBlobCmd() *cobra.Command {
+	var o verifyBlobOptions
+	cmd := &cobra.Command{
+		Use:     "verify-blob [flags] FILE",
+		Short:   "Verify a file against a Sigstore bundle",
+		Example: `  cosign-like verify-blob --key cosign.pub --bundle app.tar.gz.sigstore.json app.tar.gz`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerifyBlob(cmd, &o, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	o.key.addVerifyFlags(fs)
+	o.tlog.addVerifyFlags(fs)
+	o.trust.addFlags(fs)
+	fs.StringVar(&o.bundlePath, "bundle", "", "the Sigstore bundle to verify (required)")
+	return cmd
+}
+
+func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error {
+	if o.bundlePath == "" {
+		return fmt.Errorf("--bundle is required: the Sigstore bundle to verify")
+	}
+	data, err := readBounded(o.bundlePath, maxBundleFile)
+	if err != nil {
+		return err
+	}
+	b, err := bundle.Parse(data)
+	if err != nil {
+		return fmt.Errorf("bundle %s: %w", o.bundlePath, err)
+	}
+	v, policy, err := buildVerifier(cmd, &o.key, &o.tlog, &o.trust)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := client.VerifyBlob(f, b, v, policy); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "Verified OK")
+	return nil
+}

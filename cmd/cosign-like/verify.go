@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/signer"
+	"github.com/cosign-like/cosign-like/pkg/verify"
+)
+
+func init() { addCommand(newVerifyCmd) }
+
+// verifyOptions are the flags of `verify`.
+type verifyOptions struct {
+	registry    registryOptions
+	key         keyOptions
+	tlog        tlogOptions
+	trust       trustOptions
+	annotations annotationOptions
+	output      string
+}
+
+func newVerifyCmd() *cobra.Command {
+	var o verifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify [flags] IMAGE",
+		Short: "Verify the signatures attached to a container image",
+		Long: `Verify finds the signatures attached to IMAGE, in both the bundle (referrers) layout and
+cosign's legacy .sig layout, and prints each one that passes every check. It exits non-zero,
+saying why, when none does.`,
+		Example: `  cosign-like verify --key cosign.pub registry.example.com/app:v1
+  cosign-like verify --key cosign.pub -a build=42 -o text registry.example.com/app@sha256:...`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd, &o, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	o.registry.addFlags(fs)
+	o.key.addVerifyFlags(fs)
+	o.tlog.addVerifyFlags(fs)
+	o.trust.addFlags(fs)
+	o.annotations.addFlags(fs, "annotation key=value the signature must carry (repeatable)")
+	fs.StringVarP(&o.output, "output", "o", "json", "output format: json or text")
+	return cmd
+}
+
+func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
+	ctx := cmd.Context()
+	if o.output != "json" && o.output != "text" {
+		return fmt.Errorf("--output %q: want json or text", o.output)
+	}
+	ann, err := o.annotations.parse()
+	if err != nil {
+		return err
+	}
+	regOpts, err := o.registry.ociOptions()
+	if err != nil {
+		return err
+	}
+	v, policy, err := buildVerifier(cmd, &o.key, &o.tlog, &o.trust)
+	if err != nil {
+		return err
+	}
+	verified, err := client.VerifyImage(ctx, ref, client.VerifyOptions{
+		Verifier:    v,
+		Policy:      policy,
+		Annotations: ann,
+		Registry:    regOpts,
+	})
+	if err != nil {
+		return err
+	}
+	return printVerified(cmd.OutOrStdout(), o.output, verified)
+}
+
+// buildVerifier makes the verifier and policy that the key, log and trust flags describe.
+func buildVerifier(cmd *cobra.Command, k *keyOptions, t *tlogOptions, tr *trustOptions) (*verify.Verifier, verify.Policy, error) {
+	var policy verify.Policy
+	if k.key == "" {
+		return nil, policy, fmt.Errorf("no verification key: pass --key (identity verification needs --certificate-identity and --certificate-oidc-issuer)")
+	}
+	pub, err := signer.LoadPublicKey(cmd.Context(), k.key)
+	if err != nil {
+		return nil, policy, err
+	}
+	policy.Key = pub
+	policy.UnsafeIgnoreTlog = t.ignoreTlog
+	if t.ignoreTlog {
+		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: --insecure-ignore-tlog: signatures are accepted without a transparency log entry")
+	}
+	var trusted *verify.TrustedRoot
+	if tr.trustedRoot != "" {
+		if trusted, err = verify.LoadTrustedRoot(tr.trustedRoot); err != nil {
+			return nil, policy, err
+		}
+	} else if !t.ignoreTlog {
+		return nil, policy, fmt.Errorf("no trusted root: pass --trusted-root (or set COSIGN_LIKE_TRUSTED_ROOT) so the log entry can be checked, or --insecure-ignore-tlog")
+	}
+	v, err := verify.New(trusted)
+	if err != nil {
+		return nil, policy, err
+	}
+	return v, policy, nil
+}
+
+// verifiedOutput is what `verify -o json` prints for each verified signature.
+type verifiedOutput struct {
+	Image       string            `json:"image"`
+	Layout      string            `json:"layout"`
+	Key         string            `json:"key,omitempty"`
+	Identity    string            `json:"identity,omitempty"`
+	Issuer      string            `json:"issuer,omitempty"`
+	SigningTime string            `json:"signingTime,omitempty"`
+	TlogIndex   []int64           `json:"tlogIndex,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func printVerified(w io.Writer, format string, vs []client.VerifiedSignature) error {
+	outs := make([]verifiedOutput, 0, len(vs))
+	for _, v := range vs {
+		outs = append(outs, toOutput(v))
+	}
+	if format == "text" {
+		for _, o := range outs {
+			fmt.Fprintf(w, "Verified %s (%s layout)\n", o.Image, o.Layout)
+			if o.Key != "" {
+				fmt.Fprintf(w, "  key:       %s\n", o.Key)
+			}
+			if o.Identity != "" {
+				fmt.Fprintf(w, "  identity:  %s\n  issuer:    %s\n", o.Identity, o.Issuer)
+			}
+			if o.SigningTime != "" {
+				fmt.Fprintf(w, "  signed at: %s\n", o.SigningTime)
+			}
+			for _, k := range sortedKeys(o.Annotations) {
+				fmt.Fprintf(w, "  %s=%s\n", k, o.Annotations[k])
+			}
+		}
+		return nil
+	}
+	return writeJSON(w, outs)
+}
+
+func toOutput(v client.VerifiedSignature) verifiedOutput {
+	o := verifiedOutput{Image: v.Digest.String(), Layout: string(v.Layout), Annotations: v.Annotations}
+	if r := v.Result; r != nil {
+		if r.KeyHint != "" {
+			o.Key = r.KeyHint
+		}
+		if r.Identity != nil {
+			o.Identity = strings.Join(r.Identity.SubjectAlternativeNames, ", ")
+			o.Issuer = r.Identity.Issuer
+		}
+		if !r.SigningTime.IsZero() {
+			o.SigningTime = r.SigningTime.UTC().Format(time.RFC3339)
+		}
+		for _, e := range r.TlogEntries {
+			o.TlogIndex = append(o.TlogIndex, e.LogIndex)
+		}
+	}
+	return o
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
