@@ -17,13 +17,13 @@ const maxLayers = 1000
 
 // registryOptions are the flags that say how to reach a registry.
 type registryOptions struct {
-	allowInsecure  bool
-	allowHTTP      bool
-	username       string
-	password       string
-	referrersMode  string
-	maxBlobSize    int64
-	maxArtifacts   int
+	allowInsecure bool
+	allowHTTP     bool
+	username      string
+	password      string
+	referrersMode string
+	maxBlobSize   int64
+	maxArtifacts  int
 }
 
 func (o *registryOptions) addFlags(fs *pflag.FlagSet) {
