@@ -1,0 +1,185 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+)
+
+// Annotations of cosign's legacy signature layers.
+const (
+	AnnotationSignature   = "dev.cosignproject.cosign/signature"
+	AnnotationCertificate = "dev.sigstore.cosign/certificate"
+	AnnotationChain       = "dev.sigstore.cosign/chain"
+	AnnotationBundle      = "dev.sigstore.cosign/bundle"
+	AnnotationTimestamp   = "dev.sigstore.cosign/rfc3161timestamp"
+)
+
+// maxLegacyAnnotation bounds each annotation value FromLegacy decodes.
+const maxLegacyAnnotation = 1 << 20
+
+// legacyRekorBundle is cosign's dev.sigstore.cosign/bundle annotation: a Rekor v1 entry with
+// its signed entry timestamp.
+type legacyRekorBundle struct {
+	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
+	Payload              struct {
+		Body           string `json:"body"`
+		IntegratedTime int64  `json:"integratedTime"`
+		LogIndex       int64  `json:"logIndex"`
+		LogID          string `json:"logID"`
+	} `json:"Payload"`
+}
+
+// legacyTimestamp is cosign's dev.sigstore.cosign/rfc3161timestamp annotation.
+type legacyTimestamp struct {
+	SignedRFC3161Timestamp []byte `json:"SignedRFC3161Timestamp"`
+}
+
+// FromLegacy turns a legacy cosign signature layer (its payload and annotations) into a bundle
+// v0.1 that the verifier checks like any other: a messageSignature over SHA-256(payload),
+// the certificate (plus any non-self-signed chain certificates) or, without one, a publicKey
+// material with an empty hint, the Rekor entry with its signed entry timestamp, and the RFC 3161
+// timestamp. Errors wrap ErrInvalidBundle.
+func FromLegacy(payload []byte, annotations map[string]string) (*protobundle.Bundle, error) {
+	for k, v := range annotations {
+		if len(v) > maxLegacyAnnotation {
+			return nil, fmt.Errorf("%w: annotation %s of %d bytes, at most %d allowed", ErrInvalidBundle, k, len(v), maxLegacyAnnotation)
+		}
+	}
+	sigB64 := annotations[AnnotationSignature]
+	if sigB64 == "" {
+		return nil, fmt.Errorf("%w: legacy signature has no %s annotation", ErrInvalidBundle, AnnotationSignature)
+	}
+	sig, err := base64.StdEncoding.DecodeString(sigB64)
+	if err != nil || len(sig) == 0 {
+		return nil, fmt.Errorf("%w: %s is not base64", ErrInvalidBundle, AnnotationSignature)
+	}
+	digest := sha256.Sum256(payload)
+
+	vm := &protobundle.VerificationMaterial{}
+	if certPEM := annotations[AnnotationCertificate]; certPEM != "" {
+		certs, err := pemCertificates([]byte(certPEM))
+		if err != nil || len(certs) != 1 {
+			return nil, fmt.Errorf("%w: %s must hold one PEM certificate", ErrInvalidBundle, AnnotationCertificate)
+		}
+		chain := []*protocommon.X509Certificate{{RawBytes: certs[0].Raw}}
+		if chainPEM := annotations[AnnotationChain]; chainPEM != "" {
+			more, err := pemCertificates([]byte(chainPEM))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrInvalidBundle, AnnotationChain, err)
+			}
+			for _, c := range more {
+				// Roots come from the trusted root, never from the signature.
+				if bytes.Equal(c.RawIssuer, c.RawSubject) {
+					continue
+				}
+				chain = append(chain, &protocommon.X509Certificate{RawBytes: c.Raw})
+			}
+		}
+		vm.Content = &protobundle.VerificationMaterial_X509CertificateChain{
+			X509CertificateChain: &protocommon.X509CertificateChain{Certificates: chain},
+		}
+	} else {
+		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{}}
+	}
+
+	if rb := annotations[AnnotationBundle]; rb != "" {
+		entry, err := legacyTlogEntry([]byte(rb))
+		if err != nil {
+			return nil, err
+		}
+		vm.TlogEntries = []*protorekor.TransparencyLogEntry{entry}
+	}
+	if ts := annotations[AnnotationTimestamp]; ts != "" {
+		var lt legacyTimestamp
+		if err := json.Unmarshal([]byte(ts), &lt); err != nil || len(lt.SignedRFC3161Timestamp) == 0 {
+			return nil, fmt.Errorf("%w: %s is not a timestamp document", ErrInvalidBundle, AnnotationTimestamp)
+		}
+		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{
+			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: lt.SignedRFC3161Timestamp}},
+		}
+	}
+	b := &protobundle.Bundle{
+		MediaType:            MediaTypeV01,
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]},
+			Signature:     sig,
+		}},
+	}
+	if err := Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// legacyTlogEntry converts cosign's Rekor bundle annotation into a tlog entry with an inclusion
+// promise; kind and version come from the entry body.
+func legacyTlogEntry(data []byte) (*protorekor.TransparencyLogEntry, error) {
+	var rb legacyRekorBundle
+	if err := json.Unmarshal(data, &rb); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidBundle, AnnotationBundle, err)
+	}
+	if len(rb.SignedEntryTimestamp) == 0 {
+		return nil, fmt.Errorf("%w: %s has no SignedEntryTimestamp", ErrInvalidBundle, AnnotationBundle)
+	}
+	body, err := base64.StdEncoding.DecodeString(rb.Payload.Body)
+	if err != nil || len(body) == 0 {
+		return nil, fmt.Errorf("%w: %s: body is not base64", ErrInvalidBundle, AnnotationBundle)
+	}
+	logID, err := hex.DecodeString(rb.Payload.LogID)
+	if err != nil || len(logID) == 0 {
+		return nil, fmt.Errorf("%w: %s: logID %q is not hex", ErrInvalidBundle, AnnotationBundle, rb.Payload.LogID)
+	}
+	var kv struct {
+		Kind       string `json:"kind"`
+		APIVersion string `json:"apiVersion"`
+	}
+	if err := json.Unmarshal(body, &kv); err != nil || kv.Kind == "" || kv.APIVersion == "" {
+		return nil, fmt.Errorf("%w: %s: entry body has no kind and apiVersion", ErrInvalidBundle, AnnotationBundle)
+	}
+	return &protorekor.TransparencyLogEntry{
+		LogIndex:          rb.Payload.LogIndex,
+		LogId:             &protocommon.LogId{KeyId: logID},
+		KindVersion:       &protorekor.KindVersion{Kind: kv.Kind, Version: kv.APIVersion},
+		IntegratedTime:    rb.Payload.IntegratedTime,
+		InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: rb.SignedEntryTimestamp},
+		CanonicalizedBody: body,
+	}, nil
+}
+
+// pemCertificates parses every CERTIFICATE block of a PEM document (at most MaxCertificates).
+func pemCertificates(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("PEM block %q, want CERTIFICATE", block.Type)
+		}
+		if len(out) == MaxCertificates {
+			return nil, fmt.Errorf("more than %d certificates", MaxCertificates)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing certificate: %w", err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no PEM certificate found")
+	}
+	return out, nil
+}

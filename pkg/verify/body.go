@@ -1,0 +1,299 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cosign-like/cosign-like/pkg/bundle"
+)
+
+// Log entry bodies, as Rekor v1 (OpenAPI types) and Rekor v2 (protojson) write them. Only the
+// fields the verifier compares are read.
+
+type entryHeader struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Spec       json.RawMessage `json:"spec"`
+}
+
+type hexHash struct {
+	Algorithm string `json:"algorithm"`
+	Value     string `json:"value"`
+}
+
+type hashedRekordV001 struct {
+	Data struct {
+		Hash hexHash `json:"hash"`
+	} `json:"data"`
+	Signature struct {
+		Content   []byte `json:"content"`
+		PublicKey struct {
+			Content []byte `json:"content"`
+		} `json:"publicKey"`
+	} `json:"signature"`
+}
+
+type dsseV001 struct {
+	PayloadHash *hexHash `json:"payloadHash"`
+	Signatures  []struct {
+		Signature string `json:"signature"`
+		Verifier  []byte `json:"verifier"`
+	} `json:"signatures"`
+}
+
+type intotoV002 struct {
+	Content struct {
+		Envelope struct {
+			PayloadType string `json:"payloadType"`
+			Signatures  []struct {
+				Sig       []byte `json:"sig"`
+				PublicKey []byte `json:"publicKey"`
+			} `json:"signatures"`
+		} `json:"envelope"`
+		PayloadHash *hexHash `json:"payloadHash"`
+	} `json:"content"`
+}
+
+type v2Verifier struct {
+	PublicKey *struct {
+		RawBytes []byte `json:"rawBytes"`
+	} `json:"publicKey"`
+	X509Certificate *struct {
+		RawBytes []byte `json:"rawBytes"`
+	} `json:"x509Certificate"`
+	KeyDetails string `json:"keyDetails"`
+}
+
+type v2Signature struct {
+	Content  []byte     `json:"content"`
+	Verifier v2Verifier `json:"verifier"`
+}
+
+type v2Digest struct {
+	Algorithm string `json:"algorithm"`
+	Digest    []byte `json:"digest"`
+}
+
+type v2Spec struct {
+	HashedRekordV002 *struct {
+		Data      v2Digest    `json:"data"`
+		Signature v2Signature `json:"signature"`
+	} `json:"hashedRekordV002"`
+	DsseV002 *struct {
+		PayloadHash v2Digest      `json:"payloadHash"`
+		Signatures  []v2Signature `json:"signatures"`
+	} `json:"dsseV002"`
+}
+
+// matchBody checks that a log entry body records this bundle's signature, signer and content.
+func matchBody(body []byte, kind, version string, sc *signedContent, m *material) error {
+	var h entryHeader
+	if err := json.Unmarshal(body, &h); err != nil {
+		return fmt.Errorf("entry body is not JSON: %w", err)
+	}
+	if h.Kind != kind || h.APIVersion != version {
+		return fmt.Errorf("entry body is %s %s, the bundle says %s %s", h.Kind, h.APIVersion, kind, version)
+	}
+	switch kind + "/" + version {
+	case "hashedrekord/0.0.1":
+		var s hashedRekordV001
+		if err := json.Unmarshal(h.Spec, &s); err != nil {
+			return fmt.Errorf("hashedrekord body: %w", err)
+		}
+		if err := matchSignature(s.Signature.Content, sc); err != nil {
+			return err
+		}
+		if err := matchPEMVerifier(s.Signature.PublicKey.Content, m); err != nil {
+			return err
+		}
+		return matchHexDigest(s.Data.Hash, sc.hashedRekordDigest())
+	case "dsse/0.0.1":
+		if sc.env == nil {
+			return errors.New("a dsse entry for a bundle without a DSSE envelope")
+		}
+		var s dsseV001
+		if err := json.Unmarshal(h.Spec, &s); err != nil {
+			return fmt.Errorf("dsse body: %w", err)
+		}
+		if s.PayloadHash == nil {
+			return errors.New("dsse entry has no payloadHash")
+		}
+		if err := matchHexDigest(*s.PayloadHash, sha256Of(sc.env.GetPayload())); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		if len(s.Signatures) != 1 {
+			return fmt.Errorf("dsse entry has %d signatures, the envelope 1", len(s.Signatures))
+		}
+		sig, err := base64.StdEncoding.DecodeString(s.Signatures[0].Signature)
+		if err != nil {
+			return fmt.Errorf("dsse entry signature is not base64: %w", err)
+		}
+		if err := matchSignature(sig, sc); err != nil {
+			return err
+		}
+		return matchPEMVerifier(s.Signatures[0].Verifier, m)
+	case "intoto/0.0.2":
+		if sc.env == nil {
+			return errors.New("an intoto entry for a bundle without a DSSE envelope")
+		}
+		var s intotoV002
+		if err := json.Unmarshal(h.Spec, &s); err != nil {
+			return fmt.Errorf("intoto body: %w", err)
+		}
+		if s.Content.PayloadHash == nil {
+			return errors.New("intoto entry has no payloadHash")
+		}
+		if err := matchHexDigest(*s.Content.PayloadHash, sha256Of(sc.env.GetPayload())); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		if s.Content.Envelope.PayloadType != sc.env.GetPayloadType() {
+			return fmt.Errorf("entry payloadType %q, envelope %q", s.Content.Envelope.PayloadType, sc.env.GetPayloadType())
+		}
+		sigs := s.Content.Envelope.Signatures
+		if len(sigs) != 1 {
+			return fmt.Errorf("intoto entry has %d signatures, the envelope 1", len(sigs))
+		}
+		// The intoto type stores the signature base64-encoded twice; a value that does not
+		// decode a second time cannot be this bundle's signature.
+		sig, err := base64.StdEncoding.DecodeString(string(sigs[0].Sig))
+		if err != nil {
+			sig = sigs[0].Sig
+		}
+		if err := matchSignature(sig, sc); err != nil {
+			return err
+		}
+		return matchPEMVerifier(sigs[0].PublicKey, m)
+	case "hashedrekord/0.0.2", "dsse/0.0.2":
+		var s v2Spec
+		if err := json.Unmarshal(h.Spec, &s); err != nil {
+			return fmt.Errorf("%s body: %w", kind, err)
+		}
+		if kind == "hashedrekord" {
+			hr := s.HashedRekordV002
+			if hr == nil {
+				return errors.New("hashedrekord 0.0.2 body has no hashedRekordV002 spec")
+			}
+			if hr.Data.Algorithm != "SHA2_256" {
+				return fmt.Errorf("entry digest algorithm %q, want SHA2_256", hr.Data.Algorithm)
+			}
+			if err := matchDigest(hr.Data.Digest, sc.hashedRekordDigest()); err != nil {
+				return err
+			}
+			if err := matchSignature(hr.Signature.Content, sc); err != nil {
+				return err
+			}
+			return matchV2Verifier(hr.Signature.Verifier, m)
+		}
+		d := s.DsseV002
+		if d == nil || sc.env == nil {
+			return errors.New("dsse 0.0.2 entry without a dsseV002 spec or a DSSE envelope")
+		}
+		if d.PayloadHash.Algorithm != "SHA2_256" {
+			return fmt.Errorf("entry payload hash algorithm %q, want SHA2_256", d.PayloadHash.Algorithm)
+		}
+		if err := matchDigest(d.PayloadHash.Digest, sha256Of(sc.env.GetPayload())); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		if len(d.Signatures) != 1 {
+			return fmt.Errorf("dsse entry has %d signatures, the envelope 1", len(d.Signatures))
+		}
+		if err := matchSignature(d.Signatures[0].Content, sc); err != nil {
+			return err
+		}
+		return matchV2Verifier(d.Signatures[0].Verifier, m)
+	}
+	return fmt.Errorf("entry kind %s %s is not supported", kind, version)
+}
+
+// hashedRekordDigest is the SHA-256 digest a hashedrekord entry must record for this content:
+// the message digest, or for a DSSE envelope the digest of its PAE.
+func (sc *signedContent) hashedRekordDigest() []byte {
+	if sc.env != nil {
+		return sha256Of(sc.pae)
+	}
+	if md := sc.msg.GetMessageDigest(); md != nil && bundle.HashFunc(md.GetAlgorithm()) != 0 {
+		if md.GetAlgorithm().String() == "SHA2_256" {
+			return md.GetDigest()
+		}
+	}
+	return nil
+}
+
+func matchSignature(logged []byte, sc *signedContent) error {
+	if !bytes.Equal(logged, sc.signature) {
+		return errors.New("the entry records another signature than the bundle's")
+	}
+	return nil
+}
+
+func matchHexDigest(h hexHash, want []byte) error {
+	if strings.ToLower(h.Algorithm) != "sha256" {
+		return fmt.Errorf("entry digest algorithm %q, want sha256", h.Algorithm)
+	}
+	got, err := hex.DecodeString(h.Value)
+	if err != nil {
+		return fmt.Errorf("entry digest %q is not hex", h.Value)
+	}
+	return matchDigest(got, want)
+}
+
+func matchDigest(got, want []byte) error {
+	if len(want) == 0 {
+		return errors.New("the bundle has no SHA-256 digest to compare the entry with")
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("the entry records digest sha256:%x, the bundle signs sha256:%x", got, want)
+	}
+	return nil
+}
+
+// matchPEMVerifier compares a PEM certificate or public key from a Rekor v1 body with the
+// bundle's signer.
+func matchPEMVerifier(pemBytes []byte, m *material) error {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return errors.New("the entry's verifier is not PEM")
+	}
+	return matchVerifierDER(block.Type == "CERTIFICATE", block.Bytes, m)
+}
+
+func matchV2Verifier(v v2Verifier, m *material) error {
+	switch {
+	case v.X509Certificate != nil:
+		return matchVerifierDER(true, v.X509Certificate.RawBytes, m)
+	case v.PublicKey != nil:
+		return matchVerifierDER(false, v.PublicKey.RawBytes, m)
+	}
+	return errors.New("the entry has no verifier")
+}
+
+func matchVerifierDER(isCert bool, der []byte, m *material) error {
+	if isCert {
+		if m.leaf == nil {
+			return errors.New("the entry names a certificate, the bundle is signed with a key")
+		}
+		if !bytes.Equal(der, m.leaf.Raw) {
+			return errors.New("the entry records another certificate than the bundle's")
+		}
+		return nil
+	}
+	if m.leaf != nil {
+		return errors.New("the entry names a public key, the bundle carries a certificate")
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return fmt.Errorf("the entry's public key does not parse: %w", err)
+	}
+	got, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil || !bytes.Equal(got, m.keyDER) {
+		return fmt.Errorf("the entry records another public key than %s", describeKey(m.pub))
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package verify
+
+import (
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/certificate-transparency-go/ctutil"
+	ctx509 "github.com/google/certificate-transparency-go/x509"
+	"github.com/google/certificate-transparency-go/x509util"
+)
+
+// verifyCertificate checks that the leaf chains to a CA of the trusted root, with every
+// certificate of the chain valid at each signing time and the CA inside its validFor window,
+// and that its embedded SCTs verify against the trusted root's CT logs (when it lists any).
+func (v *Verifier) verifyCertificate(leaf *x509.Certificate, times []time.Time, ignoreSCT bool) error {
+	var chain []*x509.Certificate
+	for _, t := range times {
+		c, err := v.chainAt(leaf, t)
+		if err != nil {
+			return err
+		}
+		chain = c
+	}
+	if ignoreSCT || len(v.trusted.ctlogs) == 0 {
+		return nil
+	}
+	return v.verifySCTs(leaf, chain[1])
+}
+
+// chainAt finds a CA of the trusted root that issued leaf and was trusted at t.
+func (v *Verifier) chainAt(leaf *x509.Certificate, t time.Time) ([]*x509.Certificate, error) {
+	if len(v.trusted.cas) == 0 {
+		return nil, fmt.Errorf("%w: the trusted root lists no certificate authority", ErrCertificate)
+	}
+	var errs []error
+	for _, ca := range v.trusted.cas {
+		if !ca.ValidAt(t) {
+			errs = append(errs, fmt.Errorf("%s: not trusted at %s (validFor window)", ca.URI, t.UTC().Format(time.RFC3339)))
+			continue
+		}
+		roots := x509.NewCertPool()
+		roots.AddCert(ca.Root())
+		inter := x509.NewCertPool()
+		for _, c := range ca.Chain[:len(ca.Chain)-1] {
+			inter.AddCert(c)
+		}
+		chains, err := leaf.Verify(x509.VerifyOptions{
+			Roots:         roots,
+			Intermediates: inter,
+			CurrentTime:   t,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ca.URI, err))
+			continue
+		}
+		return chains[0], nil
+	}
+	return nil, fmt.Errorf("%w: certificate (valid %s to %s) does not chain to a trusted CA at signing time %s: %w", ErrCertificate,
+		leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339), errors.Join(errs...))
+}
+
+// oidSCTList is the X.509 extension holding embedded SCTs.
+var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+
+// verifySCTs requires at least one embedded SCT from a CT log of the trusted root that verifies
+// over the leaf's precertificate; an SCT from a trusted log that does not verify fails.
+func (v *Verifier) verifySCTs(leaf, issuer *x509.Certificate) error {
+	hasExt := false
+	for _, e := range leaf.Extensions {
+		if e.Id.Equal(oidSCTList) {
+			hasExt = true
+		}
+	}
+	if !hasExt {
+		return fmt.Errorf("%w: the certificate carries no SCT and the trusted root lists CT logs (--insecure-ignore-sct skips this check)", ErrSCT)
+	}
+	ctLeaf, err := ctx509.ParseCertificate(leaf.Raw)
+	if err != nil && ctx509.IsFatal(err) {
+		return fmt.Errorf("%w: parsing the certificate: %w", ErrSCT, err)
+	}
+	ctIssuer, err := ctx509.ParseCertificate(issuer.Raw)
+	if err != nil && ctx509.IsFatal(err) {
+		return fmt.Errorf("%w: parsing the issuer: %w", ErrSCT, err)
+	}
+	scts, err := x509util.ParseSCTsFromSCTList(&ctLeaf.SCTList)
+	if err != nil {
+		return fmt.Errorf("%w: parsing embedded SCTs: %w", ErrSCT, err)
+	}
+	if len(scts) == 0 {
+		return fmt.Errorf("%w: the certificate's SCT list is empty", ErrSCT)
+	}
+	verified := 0
+	var unknown []string
+	for i, sct := range scts {
+		id := sct.LogID.KeyID[:]
+		log := v.trusted.ctlogByID(id)
+		if log == nil {
+			unknown = append(unknown, keyIDHex(id))
+			continue
+		}
+		when := time.UnixMilli(int64(sct.Timestamp))
+		if !log.ValidAt(when) {
+			return fmt.Errorf("%w: SCT %d from CT log %s is dated %s, outside the log's validFor window", ErrSCT, i, log.BaseURL, when.UTC().Format(time.RFC3339))
+		}
+		if err := ctutil.VerifySCT(log.PublicKey, []*ctx509.Certificate{ctLeaf, ctIssuer}, sct, true); err != nil {
+			return fmt.Errorf("%w: SCT %d from CT log %s does not verify: %w", ErrSCT, i, log.BaseURL, err)
+		}
+		verified++
+	}
+	if verified == 0 {
+		return fmt.Errorf("%w: no SCT from a CT log of the trusted root (SCTs from unknown logs %v)", ErrSCT, unknown)
+	}
+	return nil
+}

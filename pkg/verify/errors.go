@@ -1,0 +1,39 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrVerification is wrapped by every error Verify returns: a bundle that does not verify, for
+// whatever reason, gives an error for which errors.Is(err, ErrVerification) holds.
+var ErrVerification = errors.New("verification failed")
+
+// Specific failures. Each wraps ErrVerification, so callers can test for the family or for one
+// step.
+var (
+	// ErrPolicy: the policy itself is unusable (no key and no identity, both, a bad regexp).
+	ErrPolicy = fmt.Errorf("%w: invalid policy", ErrVerification)
+	// ErrBundle: the bundle is malformed or of an unknown version.
+	ErrBundle = fmt.Errorf("%w: invalid bundle", ErrVerification)
+	// ErrMaterial: the bundle's verification material does not suit the policy (a key bundle
+	// checked by identity, a certificate bundle checked with a key).
+	ErrMaterial = fmt.Errorf("%w: verification material does not fit the policy", ErrVerification)
+	// ErrNoMatchingSignature: the signature does not verify under the key or certificate.
+	ErrNoMatchingSignature = fmt.Errorf("%w: signature does not verify", ErrVerification)
+	// ErrArtifactMismatch: the bundle signs another artifact than the one given.
+	ErrArtifactMismatch = fmt.Errorf("%w: artifact does not match", ErrVerification)
+	// ErrCertificate: the certificate does not chain to a trusted CA at the signing time.
+	ErrCertificate = fmt.Errorf("%w: certificate not trusted", ErrVerification)
+	// ErrSCT: the certificate's signed certificate timestamps do not verify.
+	ErrSCT = fmt.Errorf("%w: certificate transparency", ErrVerification)
+	// ErrIdentityMismatch: the certificate names another identity or issuer than the policy.
+	ErrIdentityMismatch = fmt.Errorf("%w: identity mismatch", ErrVerification)
+	// ErrTimestamp: an RFC 3161 timestamp does not verify, or no signing time is established.
+	ErrTimestamp = fmt.Errorf("%w: timestamp", ErrVerification)
+	// ErrTlog: a transparency log entry does not verify or does not match the signature, or too
+	// few logs vouch for it.
+	ErrTlog = fmt.Errorf("%w: transparency log", ErrVerification)
+	// ErrStatement: the DSSE payload is not a usable in-toto statement.
+	ErrStatement = fmt.Errorf("%w: statement", ErrVerification)
+)
