@@ -129,3 +129,4 @@ func freeAddr(tb testing.TB) string {
 	l.Close()
 	return addr
 }
+

@@ -18,8 +18,10 @@ import (
 
 // RequestCounter records the requests a handler served, as "METHOD /path".
 type RequestCounter struct {
-	mu   sync.Mutex
-	reqs []string
+	mu          sync.Mutex
+	reqs        []string
+	inFlight    int
+	maxInFlight int
 }
 
 // Reset forgets the requests recorded so far.
@@ -27,6 +29,14 @@ func (c *RequestCounter) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reqs = nil
+	c.maxInFlight = c.inFlight
+}
+
+// MaxInFlight returns the most requests served at the same time since the last Reset.
+func (c *RequestCounter) MaxInFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxInFlight
 }
 
 // Count returns how many requests were recorded.
@@ -58,6 +68,14 @@ func (c *RequestCounter) record(r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reqs = append(c.reqs, r.Method+" "+r.URL.Path)
+	c.inFlight++
+	c.maxInFlight = max(c.maxInFlight, c.inFlight)
+}
+
+func (c *RequestCounter) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inFlight--
 }
 
 // Count wraps h so every request it serves is recorded in the returned counter.
@@ -65,6 +83,7 @@ func Count(h http.Handler) (http.Handler, *RequestCounter) {
 	c := &RequestCounter{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.record(r)
+		defer c.done()
 		h.ServeHTTP(w, r)
 	}), c
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,7 +61,7 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 	}
 	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(body)), Digest: sha256Of(body),
 		ArtifactType: MediaTypeBundleV03, Annotations: ann}
-	hdr, err := c.putManifest(ctx, desc.Digest.String(), MediaTypeOCIManifest, body, nil)
+	hdr, err := c.putManifestWithBlobs(ctx, desc.Digest.String(), body, []byte(emptyJSON), bundleJSON)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
 	}
@@ -82,6 +83,26 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: updating referrers tag %s: %w", subject, tag, err)
 	}
 	return desc, nil
+}
+
+// putManifestWithBlobs PUTs an image manifest whose blobs were just uploaded. A registry may
+// briefly not see a blob that a concurrent writer is linking into the repository at the same
+// moment (distribution 2.8's filesystem storage rewrites the link file in place), and answers
+// MANIFEST_BLOB_UNKNOWN: the blobs are then uploaded again and the PUT retried a few times.
+func (c *client) putManifestWithBlobs(ctx context.Context, ref string, body []byte, blobs ...[]byte) (http.Header, error) {
+	for attempt := 1; ; attempt++ {
+		hdr, err := c.putManifest(ctx, ref, MediaTypeOCIManifest, body, nil)
+		var re *RegistryError
+		if err == nil || attempt >= 4 || !errors.As(err, &re) || !slices.Contains(re.Codes, "MANIFEST_BLOB_UNKNOWN") {
+			return hdr, err
+		}
+		if err := sleepCtx(ctx, randomDelay(time.Duration(attempt)*50*time.Millisecond)); err != nil {
+			return nil, err
+		}
+		if _, err := c.uploadBlobs(ctx, blobs...); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // uploadBlobs uploads the blobs concurrently and returns their digests in order.
@@ -203,6 +224,6 @@ func (c *client) writeLegacy(ctx context.Context, tag string, layers []v1.Descri
 	if err != nil {
 		return err
 	}
-	_, err = c.putManifest(ctx, tag, MediaTypeOCIManifest, body, http.Header{})
+	_, err = c.putManifestWithBlobs(ctx, tag, body, cfgJSON)
 	return err
 }
