@@ -129,4 +129,3 @@ func freeAddr(tb testing.TB) string {
 	l.Close()
 	return addr
 }
-
