@@ -1,0 +1,207 @@
+package tlog
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Files in a log directory, written by Init.
+const (
+	ConfigFile      = "config.json"
+	PrivateKeyFile  = "log.key"
+	PublicKeyFile   = "log.pub"
+	TrustedRootFile = "trusted_root.json"
+	// DataDir holds the POSIX tile storage.
+	DataDir = "data"
+)
+
+// TrustedRootMediaType is the media type of the trusted root Init writes.
+const TrustedRootMediaType = "application/vnd.dev.sigstore.trustedroot.v0.2+json"
+
+// ErrNotInitialized reports a log directory without the files Init writes.
+var ErrNotInitialized = errors.New("log directory is not initialized (run log init)")
+
+// LogConfig is the stored configuration of a log, in ConfigFile.
+type LogConfig struct {
+	// URL is the log's base URL as clients reach it.
+	URL string `json:"url"`
+	// Origin is the checkpoint origin: the hostname of URL.
+	Origin string `json:"origin"`
+	// LogID is the base64 checkpoint key ID (SHA-256 of the origin and Ed25519 key).
+	LogID string `json:"logId"`
+}
+
+// OriginFromURL is the checkpoint origin of a log at baseURL: its hostname, as sigstore-go
+// expects for Rekor v2 logs.
+func OriginFromURL(baseURL string) (string, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("parsing log URL %q: %w", baseURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return "", fmt.Errorf("log URL %q: want http(s)://host[:port][/path]", baseURL)
+	}
+	return u.Hostname(), nil
+}
+
+// Init creates a log in dir: an Ed25519 checkpoint key (log.key, mode 0600; log.pub), the config,
+// and trusted_root.json listing this log (baseUrl, logId, key, validFor from now). It refuses to
+// overwrite an existing key.
+func Init(dir, baseURL string, now time.Time) (*LogConfig, error) {
+	origin, err := OriginFromURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating log directory: %w", err)
+	}
+	keyPath := filepath.Join(dir, PrivateKeyFile)
+	if _, err := os.Stat(keyPath); err == nil {
+		return nil, fmt.Errorf("%s already exists: refusing to replace the log key", keyPath)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating log key: %w", err)
+	}
+	p8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("encoding log key: %w", err)
+	}
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encoding log public key: %w", err)
+	}
+	id := Ed25519KeyID(origin, pub)
+	cfg := &LogConfig{URL: strings.TrimSuffix(baseURL, "/"), Origin: origin, LogID: base64.StdEncoding.EncodeToString(id[:])}
+	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding config: %w", err)
+	}
+	tr := &trustrootv1.TrustedRoot{
+		MediaType: TrustedRootMediaType,
+		Tlogs: []*trustrootv1.TransparencyLogInstance{{
+			BaseUrl:       cfg.URL,
+			HashAlgorithm: commonv1.HashAlgorithm_SHA2_256,
+			PublicKey: &commonv1.PublicKey{
+				RawBytes:   pkix,
+				KeyDetails: commonv1.PublicKeyDetails_PKIX_ED25519,
+				ValidFor:   &commonv1.TimeRange{Start: timestamppb.New(now.UTC().Truncate(time.Second))},
+			},
+			LogId: &commonv1.LogId{KeyId: id[:]},
+		}},
+	}
+	trJSON, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(tr)
+	if err != nil {
+		return nil, fmt.Errorf("encoding trusted root: %w", err)
+	}
+	files := []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{
+		{PrivateKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}), 0o600},
+		{PublicKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644},
+		{ConfigFile, append(cfgJSON, '\n'), 0o644},
+		{TrustedRootFile, append(trJSON, '\n'), 0o644},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", f.name, err)
+		}
+	}
+	return cfg, nil
+}
+
+// loadLog reads the config and private key of an initialized log directory.
+func loadLog(dir string) (*LogConfig, ed25519.PrivateKey, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%w: %s has no %s", ErrNotInitialized, dir, ConfigFile)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading log config: %w", err)
+	}
+	var cfg LogConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, nil, fmt.Errorf("parsing %s: %w", ConfigFile, err)
+	}
+	if cfg.Origin == "" {
+		return nil, nil, fmt.Errorf("%s: empty origin", ConfigFile)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, PrivateKeyFile))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading log key: %w", err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, nil, fmt.Errorf("%s: not a PEM PRIVATE KEY", PrivateKeyFile)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing log key: %w", err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("log key is %T, want Ed25519", k)
+	}
+	return &cfg, priv, nil
+}
+
+// LoadLogKey returns the verification key of the log in dir, as a client would trust it.
+func LoadLogKey(dir string) (LogKey, error) {
+	cfg, priv, err := loadLog(dir)
+	if err != nil {
+		return LogKey{}, err
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	id := Ed25519KeyID(cfg.Origin, pub)
+	return LogKey{Origin: cfg.Origin, KeyID: id[:], PublicKey: pub}, nil
+}
+
+// newNoteSigner returns a C2SP signed-note signer for an Ed25519 log key named origin.
+func newNoteSigner(origin string, priv ed25519.PrivateKey) (note.Signer, error) {
+	if !validKeyName(origin) {
+		return nil, fmt.Errorf("origin %q cannot name a note key", origin)
+	}
+	id := Ed25519KeyID(origin, priv.Public().(ed25519.PublicKey))
+	skey := fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", origin, binary.BigEndian.Uint32(id[:4]),
+		base64.StdEncoding.EncodeToString(append([]byte{noteAlgEd25519}, priv.Seed()...)))
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("creating checkpoint signer: %w", err)
+	}
+	return s, nil
+}
+
+// checkpointBody formats an unsigned C2SP checkpoint.
+func checkpointBody(origin string, size uint64, root []byte) string {
+	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root))
+}
+
+// signCheckpoint signs the checkpoint of a tree; Ed25519 is deterministic, so equal trees give
+// byte-identical notes.
+func signCheckpoint(s note.Signer, size uint64, root []byte) ([]byte, error) {
+	n, err := note.Sign(&note.Note{Text: checkpointBody(s.Name(), size, root)}, s)
+	if err != nil {
+		return nil, fmt.Errorf("signing checkpoint: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,43 @@
+package tlog
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// serverMetrics are the Prometheus metrics of a log server.
+type serverMetrics struct {
+	requests *prometheus.CounterVec
+	latency  prometheus.Histogram
+	treeSize prometheus.Gauge
+}
+
+func newServerMetrics(reg *prometheus.Registry) *serverMetrics {
+	m := &serverMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tlog_add_entry_requests_total",
+			Help: "Create-entry requests by outcome (created, duplicate, invalid, too_large, pushback, canceled, error).",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tlog_add_entry_latency_seconds",
+			Help:    "Time from request to response with an inclusion proof, for created entries.",
+			Buckets: []float64{.005, .01, .025, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2, 5},
+		}),
+		treeSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tlog_tree_size",
+			Help: "Size of the newest tree this server signed a checkpoint for.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.treeSize)
+	// A registry handed in by the caller may already carry the process collectors.
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *serverMetrics) handler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,252 @@
+package tlog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Response header naming the index of an existing identical entry (409), as rekor-tiles sets it.
+const logIndexHeader = "X-Log-Index"
+
+// errorBody is the JSON error answer, shaped like grpc-gateway's.
+type errorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// grpcCodes maps HTTP statuses to the gRPC codes grpc-gateway would report.
+var grpcCodes = map[int]int{400: 3, 404: 5, 405: 12, 409: 6, 413: 3, 500: 13, 503: 14}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Code: grpcCodes[status], Message: msg})
+}
+
+func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	status, outcome := s.add1(w, r)
+	s.metrics.requests.WithLabelValues(outcome).Inc()
+	if status == http.StatusCreated {
+		s.metrics.latency.Observe(time.Since(start).Seconds())
+	}
+}
+
+// add1 serves one create-entry request and returns its status and a metrics label.
+func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
+	ctx := r.Context()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodySize))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", s.cfg.MaxBodySize))
+			return http.StatusRequestEntityTooLarge, "too_large"
+		}
+		writeError(w, http.StatusBadRequest, "reading request body: "+err.Error())
+		return http.StatusBadRequest, "invalid"
+	}
+	req, err := ParseCreateEntryRequest(body)
+	if err == nil {
+		err = req.Verify()
+	}
+	if err != nil {
+		s.log.DebugContext(ctx, "rejected entry", "error", err.Error())
+		writeError(w, http.StatusBadRequest, err.Error())
+		return http.StatusBadRequest, "invalid"
+	}
+	canon, err := req.CanonicalBody()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return http.StatusBadRequest, "invalid"
+	}
+	if idx, ok := s.warm[sha256.Sum256(canon)]; ok {
+		return s.duplicate(w, idx), "duplicate"
+	}
+	entry := tessera.NewEntry(canon)
+	idx, err := s.add(ctx, entry)()
+	switch {
+	case errors.Is(err, tessera.ErrPushback):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "log is busy, retry later")
+		return http.StatusServiceUnavailable, "pushback"
+	case errors.Is(err, context.Canceled):
+		return 499, "canceled"
+	case err != nil:
+		s.log.ErrorContext(ctx, "appending entry failed", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "appending entry failed")
+		return http.StatusInternalServerError, "error"
+	case idx.IsDup:
+		return s.duplicate(w, idx.Index), "duplicate"
+	}
+	tle, err := s.entryWithProof(ctx, idx.Index, canon)
+	if err != nil {
+		s.log.ErrorContext(ctx, "building inclusion proof failed", "index", idx.Index, "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "entry appended at index "+strconv.FormatUint(idx.Index, 10)+" but its inclusion proof failed")
+		return http.StatusInternalServerError, "error"
+	}
+	out, err := protojson.Marshal(tle)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encoding response")
+		return http.StatusInternalServerError, "error"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write(out)
+	return http.StatusCreated, "created"
+}
+
+func (s *Server) duplicate(w http.ResponseWriter, idx uint64) int {
+	w.Header().Set(logIndexHeader, strconv.FormatUint(idx, 10))
+	writeError(w, http.StatusConflict, fmt.Sprintf("an equivalent entry already exists in the transparency log with index %d", idx))
+	return http.StatusConflict
+}
+
+// entryWithProof builds the TransparencyLogEntry of an integrated entry: its inclusion proof in
+// the current tree, checked against the checkpoint before it is returned.
+func (s *Server) entryWithProof(ctx context.Context, idx uint64, body []byte) (*rekorv1.TransparencyLogEntry, error) {
+	head, err := s.headAtLeast(ctx, idx+1)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := client.NewProofBuilder(ctx, head.size, s.tiles.read)
+	if err != nil {
+		return nil, fmt.Errorf("reading tree: %w", err)
+	}
+	hashes, err := pb.InclusionProof(ctx, idx)
+	if err != nil {
+		return nil, fmt.Errorf("computing inclusion proof: %w", err)
+	}
+	if err := VerifyInclusion(idx, head.size, LeafHash(body), hashes, head.root); err != nil {
+		return nil, err
+	}
+	return &rekorv1.TransparencyLogEntry{
+		LogIndex:          int64(idx),
+		LogId:             &commonv1.LogId{KeyId: s.logID},
+		KindVersion:       &rekorv1.KindVersion{Kind: HashedRekordKind, Version: HashedRekordVersion},
+		CanonicalizedBody: body,
+		InclusionProof: &rekorv1.InclusionProof{
+			LogIndex:   int64(idx),
+			RootHash:   head.root,
+			TreeSize:   int64(head.size),
+			Hashes:     hashes,
+			Checkpoint: &rekorv1.Checkpoint{Envelope: string(head.note)},
+		},
+	}, nil
+}
+
+func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
+	head, err := s.currentHead(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "reading checkpoint failed", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "reading checkpoint failed")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(head.note)
+}
+
+func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
+	level, index, p, err := layout.ParseTileLevelIndexPartial(r.PathValue("level"), r.PathValue("path"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad tile path %q: %v", r.URL.Path, err))
+		return
+	}
+	s.serveStatic(w, r, func(ctx context.Context) ([]byte, error) { return s.tiles.read(ctx, level, index, p) })
+}
+
+func (s *Server) handleEntryBundle(w http.ResponseWriter, r *http.Request) {
+	index, p, err := layout.ParseTileIndexPartial(r.PathValue("path"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad entry bundle path %q: %v", r.URL.Path, err))
+		return
+	}
+	s.serveStatic(w, r, func(ctx context.Context) ([]byte, error) { return s.reader.ReadEntryBundle(ctx, index, p) })
+}
+
+// serveStatic serves an immutable tile or bundle: full and partial resources never change once
+// written (C2SP tlog-tiles), so they may be cached for a long time.
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, read func(context.Context) ([]byte, error)) {
+	b, err := read(r.Context())
+	if errors.Is(err, os.ErrNotExist) || (err == nil && b == nil) {
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "reading resource failed", "path", r.URL.Path, "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "reading "+r.URL.Path+" failed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(b)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.reader.IntegratedSize(r.Context()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		writeError(w, http.StatusServiceUnavailable, "storage unavailable: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// tileCache keeps full tiles, which never change, in memory (bounded, FIFO eviction).
+type tileCache struct {
+	read0 client.TileFetcherFunc
+	max   int
+
+	mu    sync.Mutex
+	tiles map[[2]uint64][]byte
+	order [][2]uint64
+}
+
+func newTileCache(f client.TileFetcherFunc, max int) *tileCache {
+	return &tileCache{read0: f, max: max, tiles: map[[2]uint64][]byte{}}
+}
+
+func (c *tileCache) read(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	if p != 0 {
+		return c.read0(ctx, level, index, p)
+	}
+	k := [2]uint64{level, index}
+	c.mu.Lock()
+	t, ok := c.tiles[k]
+	c.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := c.read0(ctx, level, index, 0)
+	if err != nil || len(t) != layout.TileWidth*sha256.Size {
+		return t, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.tiles[k]; !ok {
+		c.tiles[k] = t
+		c.order = append(c.order, k)
+		if len(c.order) > c.max {
+			delete(c.tiles, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return t, nil
+}

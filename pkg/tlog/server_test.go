@@ -1,0 +1,298 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestAppendAllAlgorithms(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	signers := map[string]*testSigner{
+		"ecdsa-p256":  newECDSASigner(t, elliptic.P256(), crypto.SHA256),
+		"ecdsa-p384":  newECDSASigner(t, elliptic.P384(), crypto.SHA384),
+		"ecdsa-p521":  newECDSASigner(t, elliptic.P521(), crypto.SHA512),
+		"rsa-2048":    newRSASigner(t, 2048),
+		"rsa-3072":    newRSASigner(t, 3072),
+		"ed25519ph":   newEd25519Signer(t),
+		"certificate": certSigner(t, "alice@example.com"),
+	}
+	seen := map[int64]bool{}
+	for name, s := range signers {
+		t.Run(name, func(t *testing.T) {
+			req := s.request(t, []byte("artifact for "+name))
+			tle, err := tl.client.Submit(ctx, req)
+			if err != nil {
+				t.Fatalf("Submit: %v", err)
+			}
+			want, _ := req.CanonicalBody()
+			cp, err := VerifyEntry(tle, []LogKey{tl.key}, want)
+			if err != nil {
+				t.Fatalf("VerifyEntry: %v", err)
+			}
+			if cp.Origin != "127.0.0.1" {
+				t.Errorf("origin %q, want the URL's hostname", cp.Origin)
+			}
+			if seen[tle.LogIndex] {
+				t.Errorf("index %d given twice", tle.LogIndex)
+			}
+			seen[tle.LogIndex] = true
+			if kv := tle.GetKindVersion(); kv.GetKind() != "hashedrekord" || kv.GetVersion() != "0.0.2" {
+				t.Errorf("kindVersion %v", kv)
+			}
+			if !bytes.Equal(tle.GetLogId().GetKeyId(), tl.key.KeyID) {
+				t.Errorf("logId %x, want checkpoint key ID %x", tle.GetLogId().GetKeyId(), tl.key.KeyID)
+			}
+			parsed, err := ParseHashedRekordEntry(tle.CanonicalizedBody)
+			if err != nil || parsed.Verify() != nil || parsed.IsCertificate != s.cert {
+				t.Errorf("entry does not parse back to a valid request: %v", err)
+			}
+			// The entry read back from the tiles is the same.
+			back, err := tl.client.Entry(ctx, uint64(tle.LogIndex), cp)
+			if err != nil || !bytes.Equal(back.CanonicalizedBody, want) {
+				t.Errorf("reading entry %d back: %v", tle.LogIndex, err)
+			}
+		})
+	}
+	if _, err := CheckConsistency(ctx, tl.http.URL, tl.key, t.TempDir()); err != nil {
+		t.Fatalf("CheckConsistency: %v", err)
+	}
+}
+
+func TestDuplicateEntry(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	req := newECDSASigner(t, elliptic.P256(), crypto.SHA256).request(t, []byte("same"))
+	first, err := tl.client.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := req.MarshalJSON()
+	resp, err := http.Post(tl.http.URL+"/api/v2/log/entries", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || resp.Header.Get("X-Log-Index") != fmt.Sprint(first.LogIndex) ||
+		!strings.Contains(string(msg), "already exists") {
+		t.Fatalf("resubmission: %d %q index header %q", resp.StatusCode, msg, resp.Header.Get("X-Log-Index"))
+	}
+	again, err := tl.client.Submit(ctx, req)
+	if err != nil {
+		t.Fatalf("Submit of a duplicate: %v", err)
+	}
+	if again.LogIndex != first.LogIndex {
+		t.Fatalf("duplicate answered with index %d, want %d", again.LogIndex, first.LogIndex)
+	}
+	if _, err := VerifyEntry(again, []LogKey{tl.key}, first.CanonicalizedBody); err != nil {
+		t.Fatalf("duplicate entry does not verify: %v", err)
+	}
+	// After a restart the de-duplication index is rebuilt from the entry bundles.
+	tl.http.Close()
+	if err := tl.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tl2 := startTestLog(t, tl.dir, nil)
+	again, err = tl2.client.Submit(ctx, req)
+	if err != nil || again.LogIndex != first.LogIndex {
+		t.Fatalf("after restart: %v, index %d want %d", err, again.GetLogIndex(), first.LogIndex)
+	}
+}
+
+func TestCanonicalBodyMatchesRekorTiles(t *testing.T) {
+	req := &HashedRekordRequest{Digest: []byte{1, 2, 3}, Signature: []byte{4, 5}, Verifier: []byte{6}, KeyDetails: 5}
+	got, err := req.CanonicalBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// protojson of the Entry message, then RFC 8785: keys sorted, no spaces.
+	want := `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":"AQID"},` +
+		`"signature":{"content":"BAU=","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256","publicKey":{"rawBytes":"Bg=="}}}}}}`
+	if string(got) != want {
+		t.Fatalf("canonical body\n got %s\nwant %s", got, want)
+	}
+	req.IsCertificate = true
+	got, _ = req.CanonicalBody()
+	if !strings.Contains(string(got), `"verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256","x509Certificate":{"rawBytes":"Bg=="}}`) {
+		t.Fatalf("certificate body %s", got)
+	}
+	body, _ := req.MarshalJSON()
+	back, err := ParseCreateEntryRequest(body)
+	if err != nil || !bytes.Equal(back.Digest, req.Digest) || !back.IsCertificate || back.KeyDetails != req.KeyDetails {
+		t.Fatalf("request round trip: %v %+v", err, back)
+	}
+}
+
+func postRaw(t *testing.T, url string, body []byte) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url+"/api/v2/log/entries", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestBadInput(t *testing.T) {
+	tl := newTestLog(t, func(c *ServerConfig) { c.MaxBodySize = 200 << 10 })
+	ec := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	good := ec.request(t, []byte("a"))
+	other := ec.request(t, []byte("b"))
+	enc := func(r *HashedRekordRequest) []byte { b, _ := r.MarshalJSON(); return b }
+	b64 := base64.StdEncoding.EncodeToString
+	mutate := func(f func(r *HashedRekordRequest)) []byte {
+		c := *good
+		f(&c)
+		return enc(&c)
+	}
+	rsa1024 := newRSASigner(t, 1024)
+	pureEd := newEd25519Signer(t)
+	tests := []struct {
+		name   string
+		body   []byte
+		status int
+		msg    string
+	}{
+		{"malformed JSON", []byte(`{"hashedRekordRequestV002": {`), 400, "unexpected end of JSON"},
+		{"not an object", []byte(`[1,2]`), 400, "cannot unmarshal array"},
+		{"empty body", nil, 400, "empty request"},
+		{"empty object", []byte(`{}`), 400, "missing hashedRekordRequestV002"},
+		{"unknown kind", []byte(`{"rekordRequestV001": {}}`), 400, `unknown field "rekordRequestV001"`},
+		{"dsse kind", []byte(`{"dsseRequestV002": {}}`), 400, "kind dsse is not accepted"},
+		{"unknown field", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "extra": 1}}`), 400, `unknown field "extra"`},
+		{"nested 10^5", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), 400, "exceeded max depth"},
+		{"oversized", append([]byte(`{"x":"`), bytes.Repeat([]byte("a"), 300<<10)...), 413, "exceeds"},
+		{"empty digest", mutate(func(r *HashedRekordRequest) { r.Digest = nil }), 400, "missing digest"},
+		{"empty signature", mutate(func(r *HashedRekordRequest) { r.Signature = nil }), 400, "missing signature content"},
+		{"empty verifier", mutate(func(r *HashedRekordRequest) { r.Verifier = nil }), 400, "missing verifier"},
+		{"missing key details", mutate(func(r *HashedRekordRequest) { r.KeyDetails = 0 }), 400, "missing keyDetails"},
+		{"no signature object", []byte(`{"hashedRekordRequestV002": {"digest": "AA=="}}`), 400, "missing signature"},
+		{"no verifier object", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "signature": {"content": "AA=="}}}`), 400, "missing signature.verifier"},
+		{"bad base64", []byte(`{"hashedRekordRequestV002": {"digest": "!!"}}`), 400, "bad base64"},
+		{"wrong signature", mutate(func(r *HashedRekordRequest) { r.Signature = other.Signature }), 400, "signature does not verify"},
+		{"wrong digest", mutate(func(r *HashedRekordRequest) { r.Digest = other.Digest }), 400, "signature does not verify"},
+		{"short digest", mutate(func(r *HashedRekordRequest) { r.Digest = r.Digest[:20] }), 400, "digest is 20 bytes"},
+		{"garbage key", mutate(func(r *HashedRekordRequest) { r.Verifier = []byte("not a key") }), 400, "parsing public key"},
+		{"key as certificate", mutate(func(r *HashedRekordRequest) { r.IsCertificate = true }), 400, "parsing certificate"},
+		{"wrong key type for details", mutate(func(r *HashedRekordRequest) { r.KeyDetails = 9 }), 400, "does not match the key"},
+		{"PSS", mutate(func(r *HashedRekordRequest) { r.KeyDetails = 16 }), 400, "PKIX_RSA_PSS_2048_SHA256 is not accepted"},
+		{"pure Ed25519", mutate(func(r *HashedRekordRequest) { r.Verifier = pureEd.der; r.KeyDetails = 7 }), 400, "PKIX_ED25519 is not accepted"},
+		{"RSA 1024", mutate(func(r *HashedRekordRequest) { r.Verifier = rsa1024.der; r.KeyDetails = 9 }), 400, "RSA key of 1024 bits"},
+		{"unknown key details", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "signature": {"content": "AA==", "verifier": {"publicKey": {"rawBytes": "` + b64(ec.der) + `"}, "keyDetails": "NOPE"}}}}`), 400, `unknown value "NOPE"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, msg := postRaw(t, tl.http.URL, tc.body)
+			var e errorBody
+			if err := json.Unmarshal([]byte(msg), &e); err != nil || e.Message == "" {
+				t.Fatalf("error answer is not JSON with a message: %s", msg)
+			}
+			if status != tc.status || !strings.Contains(e.Message, tc.msg) {
+				t.Fatalf("got %d %s, want %d mentioning %q", status, e.Message, tc.status, tc.msg)
+			}
+		})
+	}
+	// The log is still healthy and took nothing.
+	cp, err := tl.client.Checkpoint(context.Background(), []LogKey{tl.key})
+	if err != nil || cp.Size != 0 {
+		t.Fatalf("after bad input: %v, size %d", err, cpSize(cp))
+	}
+}
+
+func cpSize(c *Checkpoint) uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.Size
+}
+
+func TestReadAPI(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	ec := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := tl.client.Submit(ctx, ec.request(t, []byte(fmt.Sprint("entry ", i)))); err != nil {
+				t.Errorf("Submit: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	cp, err := tl.client.Checkpoint(ctx, []LogKey{tl.key})
+	if err != nil || cp.Size != 300 {
+		t.Fatalf("checkpoint: %v size %d", err, cpSize(cp))
+	}
+	tests := []struct {
+		path, cache string
+		status      int
+	}{
+		{"/api/v2/checkpoint", "no-cache", 200},
+		{"/api/v2/tile/0/000", "public, max-age=31536000, immutable", 200},
+		{"/api/v2/tile/0/001.p/44", "public, max-age=31536000, immutable", 200},
+		{"/api/v2/tile/1/000.p/1", "public, max-age=31536000, immutable", 200},
+		{"/api/v2/tile/entries/000", "public, max-age=31536000, immutable", 200},
+		{"/api/v2/tile/entries/001.p/44", "public, max-age=31536000, immutable", 200},
+		{"/api/v2/tile/0/x001/000", "no-store", 404},
+		{"/api/v2/tile/0/1", "no-store", 400},
+		{"/api/v2/tile/99/000", "no-store", 400},
+		{"/api/v2/tile/entries/../../etc/passwd", "", 0},
+		{"/healthz", "no-store", 200},
+	}
+	for _, tc := range tests {
+		resp, err := http.Get(tl.http.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if tc.status == 0 {
+			if resp.StatusCode == 200 {
+				t.Errorf("%s served %q", tc.path, b)
+			}
+			continue
+		}
+		if resp.StatusCode != tc.status || resp.Header.Get("Cache-Control") != tc.cache {
+			t.Errorf("%s: %d %q, want %d %q", tc.path, resp.StatusCode, resp.Header.Get("Cache-Control"), tc.status, tc.cache)
+		}
+	}
+	resp, err := http.Get(tl.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`tlog_add_entry_requests_total{outcome="created"} 300`, "tlog_tree_size 300", "tlog_add_entry_latency_seconds_bucket"} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// Every entry is provable from the tiles against the verified checkpoint.
+	for i := uint64(0); i < cp.Size; i += 37 {
+		tle, err := tl.client.Entry(ctx, i, cp)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if _, err := VerifyEntry(tle, []LogKey{tl.key}, nil); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	if _, err := tl.client.Entry(ctx, cp.Size, cp); !errors.Is(err, ErrEntryNotFound) {
+		t.Fatalf("entry beyond the tree: %v", err)
+	}
+}
