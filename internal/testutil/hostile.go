@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Rule makes a registry misbehave for the requests it matches.
@@ -138,5 +139,13 @@ func ServeManyReferrers(n int) func(http.ResponseWriter, *http.Request, http.Han
 		}
 		bw.WriteString(`]}`)
 		_ = bw.Flush()
+	}
+}
+
+// Delay passes matching requests on to the registry after waiting d, like a distant registry.
+func Delay(d time.Duration) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		time.Sleep(d)
+		next.ServeHTTP(w, r)
 	}
 }

@@ -4,82 +4,131 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/oci"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// countedRegistries returns, for each registry, a host whose requests are counted.
-func countedRegistries(t *testing.T) map[string]struct {
+type countedRegistry struct {
+	name    string
 	host    string
 	counter *testutil.RequestCounter
-} {
+	// Budgets: sign (Resolve + AttachBundle) for the first and later signatures in a
+	// repository, verify of one signature (Resolve + ListAttached).
+	signFirst, signLater, verifyOne int
+}
+
+// countedRegistries returns the registries whose requests are counted: the in-process
+// registry (referrers API) and distribution 2.8 behind a counting proxy (tag fallback).
+func countedRegistries(t *testing.T) []countedRegistry {
 	t.Helper()
-	out := map[string]struct {
-		host    string
-		counter *testutil.RequestCounter
-	}{}
 	host, c := testutil.NewRegistry(t)
-	out["ggcr"] = struct {
-		host    string
-		counter *testutil.RequestCounter
-	}{host, c}
+	out := []countedRegistry{{name: "ggcr-referrers-api", host: host, counter: c, signFirst: 7, signLater: 7, verifyOne: 4}}
 	if testutil.DistributionBinary() != "" || testutil.RequireAll() {
 		ph, pc := testutil.CountingProxy(t, testutil.StartDistribution(t))
-		out["distribution"] = struct {
-			host    string
-			counter *testutil.RequestCounter
-		}{ph, pc}
+		// The first signature in a repository also uploads the 2-byte empty config (POST+PUT);
+		// later ones mount it from the repository in one POST.
+		out = append(out, countedRegistry{name: "distribution-tag-fallback", host: ph, counter: pc, signFirst: 10, signLater: 9, verifyOne: 5})
 	}
 	return out
 }
 
-// TestRequestCounts asserts the request budgets: sign (Resolve + AttachBundle) <= 7 with the
-// referrers API and <= 9 with the tag fallback; verify of one signature (Resolve +
-// ListAttached) <= 4 with the referrers API.
+func signOnce(t *testing.T, ctx context.Context, ref string, i int, opts ...oci.Option) name.Digest {
+	t.Helper()
+	d, desc, err := oci.Resolve(ctx, ref, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.AttachBundle(ctx, d, desc, fakeBundle(i), sigAnnotations(), opts...); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func verifyOnce(t *testing.T, ctx context.Context, ref string, opts ...oci.Option) []oci.Attached {
+	t.Helper()
+	d, _, err := oci.Resolve(ctx, ref, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := oci.ListAttached(ctx, d, []oci.Kind{oci.KindSignature}, append(opts, oci.WithLegacyLookup(oci.LegacyIfNoBundles))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestRequestCounts measures sign and verify against both registries and holds them to
+// their budgets: sign <= 7 requests with the referrers API, <= 9 with the tag fallback
+// (10 for the very first signature in a repository); verify of one signature <= 4 with the
+// referrers API (5 with the tag fallback: the API answers 404 first); verify with 50
+// bundles <= 105, fetched concurrently.
 func TestRequestCounts(t *testing.T) {
 	ctx := context.Background()
-	for regName, r := range countedRegistries(t) {
-		t.Run(regName, func(t *testing.T) {
-			opts := []oci.Option{oci.WithConfirmDelay(1)}
+	opts := []oci.Option{oci.WithConfirmDelay(1)}
+	for _, r := range countedRegistries(t) {
+		t.Run(r.name, func(t *testing.T) {
 			img := testutil.PushRandomImage(t, r.host, "counts")
 			tagged := img.Context().Tag("latest").String()
-			for i := 0; i < 2; i++ {
+			check := func(what string, budget int) {
+				t.Helper()
+				n := r.counter.Count()
+				t.Logf("%s: %d requests: %s", what, n, strings.Join(r.counter.Requests(), ", "))
+				if n > budget {
+					t.Errorf("%s made %d requests, budget %d", what, n, budget)
+				}
 				r.counter.Reset()
-				d, desc, err := oci.Resolve(ctx, tagged, opts...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := oci.AttachBundle(ctx, d, desc, fakeBundle(i), sigAnnotations(), opts...); err != nil {
-					t.Fatal(err)
-				}
-				signN := r.counter.Count()
-				t.Logf("%s sign #%d: %d requests: %s", regName, i+1, signN, strings.Join(r.counter.Requests(), ", "))
-				budget := 7
-				if regName == "distribution" {
-					budget = 9
-					if i == 0 {
-						budget = 10 // the first signature in a repository also uploads the empty config
-					}
-				}
-				if signN > budget {
-					t.Errorf("sign #%d made %d requests, budget %d", i+1, signN, budget)
-				}
 			}
 			r.counter.Reset()
-			d, _, err := oci.Resolve(ctx, tagged, opts...)
-			if err != nil {
-				t.Fatal(err)
+			signOnce(t, ctx, tagged, 0, opts...)
+			check("sign (first in repository)", r.signFirst)
+			if got := verifyOnce(t, ctx, tagged, opts...); len(got) != 1 {
+				t.Fatalf("verify found %d signatures, want 1", len(got))
 			}
-			got, err := oci.ListAttached(ctx, d, []oci.Kind{oci.KindSignature}, append(opts, oci.WithLegacyLookup(oci.LegacyIfNoBundles))...)
-			if err != nil {
-				t.Fatal(err)
+			check("verify, 1 signature", r.verifyOne)
+			signOnce(t, ctx, tagged, 1, opts...)
+			check("sign (later)", r.signLater)
+			for i := 2; i < 50; i++ {
+				signOnce(t, ctx, tagged, i, opts...)
 			}
-			if len(got) != 2 {
-				t.Fatalf("found %d signatures, want 2", len(got))
+			r.counter.Reset()
+			if got := verifyOnce(t, ctx, tagged, opts...); len(got) != 50 {
+				t.Fatalf("verify found %d signatures, want 50", len(got))
 			}
-			verifyN := r.counter.Count()
-			t.Logf("%s verify (2 signatures): %d requests: %s", regName, verifyN, strings.Join(r.counter.Requests(), ", "))
+			check("verify, 50 signatures", 105)
 		})
+	}
+}
+
+// TestListAttachedFetchesConcurrently lists 50 bundles from a registry that takes 20ms per
+// request: fetched one by one that would take over 2s.
+func TestListAttachedFetchesConcurrently(t *testing.T) {
+	ctx := context.Background()
+	host, counter := testutil.NewHostileRegistry(t, testutil.Rule{Method: "GET", PathContains: "/v2/slow/", Handle: testutil.Delay(20 * time.Millisecond)})
+	img := testutil.PushRandomImage(t, host, "slow")
+	_, desc := resolve(t, ctx, img)
+	for i := 0; i < 50; i++ {
+		if _, err := oci.AttachBundle(ctx, img, desc, fakeBundle(i), sigAnnotations()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter.Reset()
+	start := time.Now()
+	got, err := oci.ListAttached(ctx, img, []oci.Kind{oci.KindSignature}, oci.WithLegacyLookup(oci.LegacyIfNoBundles))
+	elapsed := time.Since(start)
+	if err != nil || len(got) != 50 {
+		t.Fatalf("ListAttached = %d, %v; want 50", len(got), err)
+	}
+	t.Logf("50 bundles: %d requests, %v, at most %d in flight", counter.Count(), elapsed, counter.MaxInFlight())
+	if counter.MaxInFlight() < 4 {
+		t.Errorf("at most %d requests in flight, want concurrent fetches", counter.MaxInFlight())
+	}
+	if elapsed > time.Second {
+		t.Errorf("took %v, a sequential fetch takes about 2s", elapsed)
+	}
+	if counter.Count() > 101 {
+		t.Errorf("made %d requests, want 1 + 2 per bundle", counter.Count())
 	}
 }
