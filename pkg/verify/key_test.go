@@ -28,10 +28,18 @@ type keyCase struct {
 }
 
 var keyCases = []keyCase{
-	{"ecdsa-p256", crypto.SHA256, func(t *testing.T) crypto.Signer { return mustKey[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)) }},
-	{"ecdsa-p384", crypto.SHA384, func(t *testing.T) crypto.Signer { return mustKey[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P384(), rand.Reader)) }},
-	{"ecdsa-p521", crypto.SHA512, func(t *testing.T) crypto.Signer { return mustKey[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P521(), rand.Reader)) }},
-	{"rsa-2048", crypto.SHA256, func(t *testing.T) crypto.Signer { return mustKey[*rsa.PrivateKey](t)(rsa.GenerateKey(rand.Reader, 2048)) }},
+	{"ecdsa-p256", crypto.SHA256, func(t *testing.T) crypto.Signer {
+		return mustKey[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	}},
+	{"ecdsa-p384", crypto.SHA384, func(t *testing.T) crypto.Signer {
+		return mustKey[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P384(), rand.Reader))
+	}},
+	{"ecdsa-p521", crypto.SHA512, func(t *testing.T) crypto.Signer {
+		return mustKey[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P521(), rand.Reader))
+	}},
+	{"rsa-2048", crypto.SHA256, func(t *testing.T) crypto.Signer {
+		return mustKey[*rsa.PrivateKey](t)(rsa.GenerateKey(rand.Reader, 2048))
+	}},
 	{"ed25519ph", crypto.SHA512, func(t *testing.T) crypto.Signer {
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
