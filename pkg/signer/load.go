@@ -23,17 +23,21 @@ func kmsScheme(keyRef string) string {
 }
 
 // LoadSigner opens the key keyRef names: a path to an encrypted cosign key file (the password
-// comes from pw; a nil pw means the empty password, as in cosign), a PKCS#11 URI ("pkcs11:...")
-// or a KMS reference "<name>://..." served by the plugin sigstore-kms-<name> on PATH.
-func LoadSigner(ctx context.Context, keyRef string, pw PasswordFunc) (Signer, error) {
+// comes from pw; a nil pw means the empty password, as in cosign), a PKCS#11 URI ("pkcs11:...",
+// see PKCS11URI; the key stays on the token) or a KMS reference "<name>://..." served by the
+// plugin program sigstore-kms-<name> on PATH (see package kmsplugin).
+func LoadSigner(ctx context.Context, keyRef string, pw PasswordFunc, opts ...Option) (Signer, error) {
 	if keyRef == "" {
 		return nil, fmt.Errorf("no key given")
 	}
-	if isPKCS11URI(keyRef) {
-		return loadPKCS11Signer(ctx, keyRef)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	if scheme := kmsScheme(keyRef); scheme != "" {
-		return loadPluginSigner(ctx, scheme, keyRef)
+	if isPKCS11URI(keyRef) {
+		return loadPKCS11Signer(ctx, keyRef, applyOptions(opts))
+	}
+	if kmsScheme(keyRef) != "" {
+		return loadPluginSigner(ctx, keyRef, applyOptions(opts))
 	}
 	data, err := readKeyFile(keyRef)
 	if err != nil {
@@ -55,12 +59,12 @@ func LoadSigner(ctx context.Context, keyRef string, pw PasswordFunc) (Signer, er
 // LoadPublicKey returns the public key keyRef names: a PEM public key or certificate file
 // (cosign.pub), a PKCS#11 URI or a KMS reference. An encrypted private key file holds no
 // readable public key: it gives an error wrapping ErrPasswordRequired (use LoadSigner).
-func LoadPublicKey(ctx context.Context, keyRef string) (crypto.PublicKey, error) {
+func LoadPublicKey(ctx context.Context, keyRef string, opts ...Option) (crypto.PublicKey, error) {
 	if keyRef == "" {
 		return nil, fmt.Errorf("no key given")
 	}
 	if isPKCS11URI(keyRef) || kmsScheme(keyRef) != "" {
-		s, err := LoadSigner(ctx, keyRef, nil)
+		s, err := LoadSigner(ctx, keyRef, nil, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -79,6 +83,26 @@ func LoadPublicKey(ctx context.Context, keyRef string) (crypto.PublicKey, error)
 		return nil, fmt.Errorf("loading %s: %w", keyRef, err)
 	}
 	return pub, nil
+}
+
+// CreateKey creates a key that never leaves its keeper and returns its public key: on a PKCS#11
+// token for a "pkcs11:" URI (object= becomes the label; an existing key is never replaced), or
+// through the KMS plugin of a "<name>://" reference. alg is as for GenerateKey for PKCS#11
+// (default ecdsa-p256) and passed unchanged to a plugin (default: the plugin's own).
+func CreateKey(ctx context.Context, keyRef, alg string, opts ...Option) (crypto.PublicKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := applyOptions(opts)
+	switch {
+	case isPKCS11URI(keyRef):
+		pub, _, err := createPKCS11Key(ctx, keyRef, alg, o)
+		return pub, err
+	case kmsScheme(keyRef) != "":
+		return createPluginKey(ctx, keyRef, alg, o)
+	default:
+		return nil, fmt.Errorf("key reference %q: a pkcs11: URI or <kms>:// reference is required to create a key there", keyRef)
+	}
 }
 
 // readKeyFile reads a key file of at most maxKeyFileSize bytes.

@@ -98,6 +98,36 @@ func AlgorithmFor(pub crypto.PublicKey) (protocommon.PublicKeyDetails, crypto.Ha
 	}
 }
 
+// VerifyDigest checks sig over a digest as the Sigstore algorithm of pub defines it: ECDSA ASN.1
+// DER, Ed25519ph, RSA PKCS#1 v1.5; the digest must have been made with the algorithm's hash.
+func VerifyDigest(pub crypto.PublicKey, digest, sig []byte) error {
+	_, hash, err := AlgorithmFor(pub)
+	if err != nil {
+		return err
+	}
+	if err := checkDigest(hash, digest); err != nil {
+		return err
+	}
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, digest, sig) {
+			return errors.New("invalid ECDSA signature")
+		}
+		return nil
+	case ed25519.PublicKey:
+		if err := ed25519.VerifyWithOptions(k, digest, sig, &ed25519.Options{Hash: crypto.SHA512}); err != nil {
+			return fmt.Errorf("invalid Ed25519ph signature: %w", err)
+		}
+		return nil
+	case *rsa.PublicKey:
+		if err := rsa.VerifyPKCS1v15(k, hash, digest, sig); err != nil {
+			return fmt.Errorf("invalid RSA PKCS#1 v1.5 signature: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %T", ErrUnsupportedKey, pub)
+}
+
 // memorySigner signs with a private key held in process memory.
 type memorySigner struct {
 	key  crypto.Signer

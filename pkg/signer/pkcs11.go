@@ -1,0 +1,434 @@
+package signer
+
+import (
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+)
+
+// Environment variables read, as in cosign, when neither the URI nor an option gives a value.
+const (
+	// EnvPKCS11ModulePath names the PKCS#11 module (shared library) to load.
+	EnvPKCS11ModulePath = "COSIGN_PKCS11_MODULE_PATH"
+	// EnvPKCS11PIN holds the user PIN of the token.
+	EnvPKCS11PIN = "COSIGN_PKCS11_PIN"
+)
+
+var (
+	// ErrPINIncorrect is returned when a token refuses the PIN.
+	ErrPINIncorrect = errors.New("PIN incorrect")
+	// ErrTokenNotFound is returned when no token of the module matches the URI.
+	ErrTokenNotFound = errors.New("token not found")
+	// ErrKeyNotFound is returned when the token holds no key pair matching the URI.
+	ErrKeyNotFound = errors.New("key not found")
+)
+
+// pkcs11Sessions keeps one logged-in crypto11 context (one session pool) per module and token
+// for the life of the process, so that repeated signing pays no C_Initialize, C_OpenSession or
+// C_Login. It is process-wide because a PKCS#11 module is: C_Initialize and the login state
+// belong to the process, not to a caller. ClosePKCS11 releases everything.
+var pkcs11Sessions = &pkcs11Registry{tokens: map[string]*pkcs11Token{}}
+
+type pkcs11Registry struct {
+	mu     sync.Mutex
+	tokens map[string]*pkcs11Token
+}
+
+type pkcs11Token struct {
+	ctx *crypto11.Context
+	pin string
+}
+
+// ClosePKCS11 closes every PKCS#11 session this process opened and finalizes the modules. Keys
+// loaded before must not be used afterwards.
+func ClosePKCS11() error {
+	r := pkcs11Sessions
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for k, t := range r.tokens {
+		if err := t.ctx.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		delete(r.tokens, k)
+	}
+	return errors.Join(errs...)
+}
+
+// pkcs11Config is a parsed URI completed with the module path and PIN from options or the
+// environment.
+type pkcs11Config struct {
+	uri *PKCS11URI
+}
+
+func (c pkcs11Config) tokenName() string {
+	switch {
+	case c.uri.Token != "":
+		return c.uri.Token
+	case c.uri.Serial != "":
+		return "serial " + c.uri.Serial
+	default:
+		return fmt.Sprintf("slot %d", *c.uri.SlotID)
+	}
+}
+
+func (c pkcs11Config) keyName() string {
+	if c.uri.Object != "" {
+		return c.uri.Object
+	}
+	return fmt.Sprintf("id %x", c.uri.ID)
+}
+
+// resolvePKCS11 parses keyRef and fills in module path and PIN: the URI first, then options,
+// then COSIGN_PKCS11_MODULE_PATH / COSIGN_PKCS11_PIN.
+func resolvePKCS11(keyRef string, o *loadOptions, needKey bool) (pkcs11Config, error) {
+	u, err := parsePKCS11URI(keyRef, needKey)
+	if err != nil {
+		return pkcs11Config{}, err
+	}
+	if u.PIN != "" && o.pkcs11PIN != "" && u.PIN != o.pkcs11PIN {
+		return pkcs11Config{}, errors.New("PKCS#11 PIN given twice with different values (pin-value in the URI and --pin)")
+	}
+	if u.PIN == "" {
+		u.PIN = o.pkcs11PIN
+	}
+	if u.PIN == "" {
+		u.PIN = os.Getenv(EnvPKCS11PIN)
+	}
+	if u.ModulePath == "" {
+		u.ModulePath = o.pkcs11ModulePath
+	}
+	if u.ModulePath == "" {
+		u.ModulePath = os.Getenv(EnvPKCS11ModulePath)
+	}
+	if err := checkModulePath(u.ModulePath); err != nil {
+		return pkcs11Config{}, err
+	}
+	return pkcs11Config{uri: u}, nil
+}
+
+func checkModulePath(path string) error {
+	if path == "" {
+		return fmt.Errorf("no PKCS#11 module: give module-path in the URI or set %s", EnvPKCS11ModulePath)
+	}
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("PKCS#11 module path %q is not absolute", path)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("PKCS#11 module: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("PKCS#11 module %s is not a regular file", path)
+	}
+	return nil
+}
+
+// openToken returns the logged-in context for the token the config names, opening it once.
+func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
+	u := c.uri
+	slot := ""
+	if u.SlotID != nil {
+		slot = fmt.Sprint(*u.SlotID)
+	}
+	key := strings.Join([]string{u.ModulePath, u.Token, slot, u.Serial}, "\x00")
+	if u.PIN == "" {
+		return nil, fmt.Errorf("token %q needs a PIN: give pin-value in the URI, --pin or %s", c.tokenName(), EnvPKCS11PIN)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.tokens[key]; ok {
+		// The module is logged in for the whole process: a different PIN must not ride on it.
+		if subtle.ConstantTimeCompare([]byte(t.pin), []byte(u.PIN)) != 1 {
+			return nil, fmt.Errorf("token %q: %w", c.tokenName(), ErrPINIncorrect)
+		}
+		return t.ctx, nil
+	}
+	cfg := &crypto11.Config{
+		Path:            u.ModulePath,
+		Pin:             u.PIN,
+		MaxSessions:     16,
+		PoolWaitTimeout: 30 * time.Second,
+	}
+	// crypto11 takes exactly one selector; the label is the stable one (slot ids may change).
+	switch {
+	case u.Token != "":
+		cfg.TokenLabel = u.Token
+	case u.Serial != "":
+		cfg.TokenSerial = u.Serial
+	default:
+		cfg.SlotNumber = u.SlotID
+	}
+	ctx, err := crypto11.Configure(cfg)
+	if err != nil {
+		return nil, r.explainConfigureError(c, err)
+	}
+	r.tokens[key] = &pkcs11Token{ctx: ctx, pin: u.PIN}
+	return ctx, nil
+}
+
+// explainConfigureError turns crypto11's errors into messages naming token and cause. It is
+// called with r.mu held.
+func (r *pkcs11Registry) explainConfigureError(c pkcs11Config, err error) error {
+	var p11 pkcs11.Error
+	if errors.As(err, &p11) {
+		switch p11 {
+		case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+			return fmt.Errorf("token %q: %w", c.tokenName(), ErrPINIncorrect)
+		case pkcs11.CKR_PIN_LOCKED:
+			return fmt.Errorf("token %q: PIN locked (too many wrong PINs): %w", c.tokenName(), ErrPINIncorrect)
+		}
+	}
+	if strings.Contains(err.Error(), "could not find PKCS#11 token") {
+		known := "none"
+		if tokens, lerr := r.listTokensLocked(c.uri.ModulePath); lerr == nil && len(tokens) > 0 {
+			var labels []string
+			for _, t := range tokens {
+				labels = append(labels, fmt.Sprintf("%q (slot %d)", t.Label, t.Slot))
+			}
+			known = strings.Join(labels, ", ")
+		}
+		return fmt.Errorf("no token %q in PKCS#11 module %s (tokens: %s): %w", c.tokenName(), c.uri.ModulePath, known, ErrTokenNotFound)
+	}
+	if strings.Contains(err.Error(), "failed to create module context") {
+		return fmt.Errorf("loading PKCS#11 module %s: %w", c.uri.ModulePath, err)
+	}
+	return fmt.Errorf("opening token %q of PKCS#11 module %s: %w", c.tokenName(), c.uri.ModulePath, err)
+}
+
+// PKCS11Token describes a token of a PKCS#11 module.
+type PKCS11Token struct {
+	Slot         uint
+	Label        string
+	Manufacturer string
+	Model        string
+	Serial       string
+}
+
+// ListPKCS11Tokens lists the tokens present in the slots of a PKCS#11 module.
+func ListPKCS11Tokens(ctx context.Context, modulePath string) ([]PKCS11Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkModulePath(modulePath); err != nil {
+		return nil, err
+	}
+	r := pkcs11Sessions
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.listTokensLocked(modulePath)
+}
+
+// listTokensLocked reads the slot list with a module handle of its own. If crypto11 has the
+// module initialised already, the module is shared and left initialised; otherwise it is
+// finalised again. Callers hold r.mu, which also serialises crypto11.Configure.
+func (r *pkcs11Registry) listTokensLocked(modulePath string) ([]PKCS11Token, error) {
+	m := pkcs11.New(modulePath)
+	if m == nil {
+		return nil, fmt.Errorf("loading PKCS#11 module %s failed", modulePath)
+	}
+	defer m.Destroy()
+	finalize := true
+	if err := m.Initialize(); err != nil {
+		if !errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
+			return nil, fmt.Errorf("initialising PKCS#11 module %s: %w", modulePath, err)
+		}
+		finalize = false
+	}
+	if finalize {
+		defer m.Finalize()
+	}
+	slots, err := m.GetSlotList(true)
+	if err != nil {
+		return nil, fmt.Errorf("listing slots of %s: %w", modulePath, err)
+	}
+	var tokens []PKCS11Token
+	for _, s := range slots {
+		ti, err := m.GetTokenInfo(s)
+		if err != nil {
+			return nil, fmt.Errorf("reading token in slot %d: %w", s, err)
+		}
+		tokens = append(tokens, PKCS11Token{
+			Slot: s, Label: strings.TrimSpace(ti.Label), Manufacturer: strings.TrimSpace(ti.ManufacturerID),
+			Model: strings.TrimSpace(ti.Model), Serial: strings.TrimSpace(ti.SerialNumber),
+		})
+	}
+	return tokens, nil
+}
+
+// PKCS11Key describes a key pair on a token.
+type PKCS11Key struct {
+	Label string
+	ID    []byte
+	// URI names the key (with module-path, without the PIN).
+	URI *PKCS11URI
+}
+
+// ListPKCS11Keys lists the key pairs on the token tokenRef names: a "pkcs11:" URI naming a token
+// (object and id may be left out) whose module path and PIN come as for LoadSigner.
+func ListPKCS11Keys(ctx context.Context, tokenRef string, opts ...Option) ([]PKCS11Key, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := applyOptions(opts)
+	c, err := resolvePKCS11(tokenRef, o, false)
+	if err != nil {
+		return nil, err
+	}
+	p11, err := pkcs11Sessions.openToken(c)
+	if err != nil {
+		return nil, err
+	}
+	pairs, err := p11.FindAllKeyPairs()
+	if err != nil {
+		return nil, fmt.Errorf("listing keys on token %q: %w", c.tokenName(), err)
+	}
+	var keys []PKCS11Key
+	for _, k := range pairs {
+		attrs, err := p11.GetAttributes(k, []crypto11.AttributeType{crypto11.CkaLabel, crypto11.CkaId})
+		if err != nil {
+			return nil, fmt.Errorf("reading key attributes on token %q: %w", c.tokenName(), err)
+		}
+		var key PKCS11Key
+		if a := attrs[crypto11.CkaLabel]; a != nil {
+			key.Label = string(a.Value)
+		}
+		if a := attrs[crypto11.CkaId]; a != nil {
+			key.ID = append([]byte(nil), a.Value...)
+		}
+		key.URI = &PKCS11URI{Token: c.uri.Token, SlotID: c.uri.SlotID, Serial: c.uri.Serial,
+			Object: key.Label, ID: key.ID, ModulePath: c.uri.ModulePath}
+		keys = append(keys, key)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Label < keys[j].Label })
+	return keys, nil
+}
+
+// pkcs11Signer signs with a key that stays on a PKCS#11 token.
+type pkcs11Signer struct {
+	key  crypto11.Signer
+	alg  protocommon.PublicKeyDetails
+	hash crypto.Hash
+}
+
+func (s *pkcs11Signer) Public() crypto.PublicKey                { return s.key.Public() }
+func (s *pkcs11Signer) Algorithm() protocommon.PublicKeyDetails { return s.alg }
+func (s *pkcs11Signer) HashFunc() crypto.Hash                   { return s.hash }
+func (s *pkcs11Signer) cryptoSigner() crypto.Signer             { return s.key }
+
+func (s *pkcs11Signer) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkDigest(s.hash, digest); err != nil {
+		return nil, err
+	}
+	sig, err := s.key.Sign(rand.Reader, digest, s.hash)
+	if err != nil {
+		return nil, fmt.Errorf("signing on PKCS#11 token: %w", err)
+	}
+	return sig, nil
+}
+
+func loadPKCS11Signer(ctx context.Context, keyRef string, o *loadOptions) (Signer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := resolvePKCS11(keyRef, o, true)
+	if err != nil {
+		return nil, err
+	}
+	p11, err := pkcs11Sessions.openToken(c)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := p11.FindKeyPairs(c.uri.ID, []byte(c.uri.Object))
+	if err != nil {
+		return nil, fmt.Errorf("key %q on token %q: %w: %v", c.keyName(), c.tokenName(), ErrUnsupportedKey, err)
+	}
+	switch len(keys) {
+	case 0:
+		return nil, fmt.Errorf("no key %q on token %q: %w", c.keyName(), c.tokenName(), ErrKeyNotFound)
+	case 1:
+	default:
+		return nil, fmt.Errorf("%d keys match %q on token %q: add id= to the URI", len(keys), c.keyName(), c.tokenName())
+	}
+	alg, hash, err := AlgorithmFor(keys[0].Public())
+	if err != nil {
+		return nil, fmt.Errorf("key %q on token %q: %w", c.keyName(), c.tokenName(), err)
+	}
+	return &pkcs11Signer{key: keys[0], alg: alg, hash: hash}, nil
+}
+
+// createPKCS11Key generates a key pair on the token; the URI's object becomes its label and its
+// id (or 16 random bytes) its CKA_ID. An existing key of that label or id is never replaced.
+func createPKCS11Key(ctx context.Context, keyRef, alg string, o *loadOptions) (crypto.PublicKey, *PKCS11URI, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	c, err := resolvePKCS11(keyRef, o, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.uri.Object == "" {
+		return nil, nil, errors.New("PKCS#11 URI: object= is required to create a key (it becomes the key's label)")
+	}
+	p11, err := pkcs11Sessions.openToken(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, probe := range []struct{ id, label []byte }{{nil, []byte(c.uri.Object)}, {c.uri.ID, nil}} {
+		if len(probe.id) == 0 && len(probe.label) == 0 {
+			continue
+		}
+		existing, err := p11.FindKeyPairs(probe.id, probe.label)
+		if err != nil {
+			return nil, nil, fmt.Errorf("looking for existing keys on token %q: %w", c.tokenName(), err)
+		}
+		if len(existing) > 0 {
+			return nil, nil, fmt.Errorf("key %q already exists on token %q: not replaced", c.keyName(), c.tokenName())
+		}
+	}
+	if len(c.uri.ID) == 0 {
+		c.uri.ID = make([]byte, 16)
+		if _, err := rand.Read(c.uri.ID); err != nil {
+			return nil, nil, err
+		}
+	}
+	label := []byte(c.uri.Object)
+	var key crypto11.Signer
+	switch name := fromSigstoreAlgorithmName(strings.ToLower(strings.TrimSpace(alg))); name {
+	case "", "ecdsa-p256":
+		key, err = p11.GenerateECDSAKeyPairWithLabel(c.uri.ID, label, elliptic.P256())
+	case "ecdsa-p384":
+		key, err = p11.GenerateECDSAKeyPairWithLabel(c.uri.ID, label, elliptic.P384())
+	case "ecdsa-p521":
+		key, err = p11.GenerateECDSAKeyPairWithLabel(c.uri.ID, label, elliptic.P521())
+	case "rsa-2048", "rsa-3072", "rsa-4096":
+		bits := map[string]int{"rsa-2048": 2048, "rsa-3072": 3072, "rsa-4096": 4096}[name]
+		key, err = p11.GenerateRSAKeyPairWithLabel(c.uri.ID, label, bits)
+	default:
+		return nil, nil, fmt.Errorf("%w: key algorithm %q on a PKCS#11 token (ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072, rsa-4096)",
+			ErrUnsupportedKey, alg)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating key %q on token %q: %w", c.keyName(), c.tokenName(), err)
+	}
+	out := *c.uri
+	out.PIN = ""
+	return key.Public(), &out, nil
+}
