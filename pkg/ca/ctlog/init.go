@@ -1,0 +1,88 @@
+package ctlog
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Files in a CT log state directory.
+const (
+	KeyFile           = "ct_key.pem"         // SCT signing key, ECDSA P-256, PKCS#8 PEM
+	CheckpointKeyFile = "checkpoint.key"     // note signer key for the Tessera checkpoints
+	RootsFile         = "roots.pem"          // accepted roots (optional)
+	LogDir            = "log"                // Tessera POSIX storage
+	TrustedRootFile   = "trusted_root.json"  // the ctlogs part of a trusted root
+	defaultOrigin     = "cosign-like-ct-log" // checkpoint origin when no URL is given
+)
+
+// ErrStateExists is returned by Init when the directory already holds a CT log.
+var ErrStateExists = errors.New("state directory already initialised")
+
+// InitOptions configure Init.
+type InitOptions struct {
+	// URL is the log's base URL recorded in the trusted root; its host also names the
+	// checkpoints' origin. May be empty.
+	URL string
+	// RootsPEM, when set, are the roots the log accepts chains to (written to roots.pem). Without
+	// roots the log accepts any chain whose signatures verify up to a self-signed CA.
+	RootsPEM []byte
+}
+
+// Init creates a CT log in dir: the SCT signing key, the checkpoint key, the optional accepted
+// roots, and trusted_root.json listing the log under ctlogs.
+func Init(dir string, opts InitOptions) error {
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
+		return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, KeyFile))
+	}
+	if len(opts.RootsPEM) > 0 {
+		if _, err := pki.ParseCertificates(opts.RootsPEM); err != nil {
+			return fmt.Errorf("accepted roots: %w", err)
+		}
+	}
+	key, err := pki.GenerateP256()
+	if err != nil {
+		return err
+	}
+	origin := defaultOrigin
+	if opts.URL != "" {
+		u, err := url.Parse(opts.URL)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("CT log URL %q: want an absolute URL", opts.URL)
+		}
+		origin = u.Host
+	}
+	skey, _, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		return fmt.Errorf("generating checkpoint key: %w", err)
+	}
+	if err := pki.WritePrivateKey(filepath.Join(dir, KeyFile), key); err != nil {
+		return err
+	}
+	if err := pki.WriteFile(filepath.Join(dir, CheckpointKeyFile), []byte(skey+"\n"), 0o600); err != nil {
+		return err
+	}
+	if len(opts.RootsPEM) > 0 {
+		if err := pki.WriteFile(filepath.Join(dir, RootsFile), opts.RootsPEM, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, LogDir), 0o755); err != nil {
+		return fmt.Errorf("creating log storage: %w", err)
+	}
+	tl, err := pki.TransparencyLog(opts.URL, key.Public(), time.Now().Add(-time.Minute))
+	if err != nil {
+		return err
+	}
+	return pki.WriteTrustedRoot(filepath.Join(dir, TrustedRootFile), &prototrustroot.TrustedRoot{
+		Ctlogs: []*prototrustroot.TransparencyLogInstance{tl},
+	})
+}

@@ -1,0 +1,357 @@
+package ctlog
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	ct "github.com/google/certificate-transparency-go"
+	cttls "github.com/google/certificate-transparency-go/tls"
+	ctx509 "github.com/google/certificate-transparency-go/x509"
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/ctonly"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+)
+
+// Paths of the RFC 6962 write API.
+const (
+	AddChainPath    = "/ct/v1/add-chain"
+	AddPreChainPath = "/ct/v1/add-pre-chain"
+	// MaxRequestSize bounds an add-chain body.
+	MaxRequestSize = 256 << 10
+	// MaxChainLength bounds the certificates in a submitted chain.
+	MaxChainLength = 8
+)
+
+// Errors a submission is refused with; the HTTP API answers them with 400.
+var (
+	ErrBadChain   = errors.New("bad certificate chain")
+	ErrBadRequest = errors.New("bad add-chain request")
+)
+
+// OIDPoison is the critical precertificate poison extension (RFC 6962 section 3.1).
+var OIDPoison = ctx509.OIDExtensionCTPoison
+
+// Log is a running CT log.
+type Log struct {
+	key      crypto.Signer
+	logID    [32]byte
+	roots    []*ctx509.Certificate
+	appender *tessera.Appender
+	addCT    func(context.Context, *ctonly.Entry) tessera.IndexFuture
+	shutdown func(context.Context) error
+	cancel   context.CancelFunc
+	dir      string
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// Options configure Open.
+type Options struct {
+	// RootsPEM overrides the accepted roots from the state directory.
+	RootsPEM []byte
+	// BatchMaxAge bounds how long an entry waits to be sequenced (25 ms by default).
+	BatchMaxAge time.Duration
+	// Logger receives the log's messages.
+	Logger *slog.Logger
+}
+
+// Open starts the CT log stored in dir (written by Init). Close it to flush and stop.
+func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
+	key, err := pki.ReadPrivateKey(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	if pub, ok := key.Public().(*ecdsa.PublicKey); !ok || pub.Curve.Params().Name != "P-256" {
+		return nil, fmt.Errorf("CT log key %s: ECDSA P-256 required", filepath.Join(dir, KeyFile))
+	}
+	id, err := pki.LogID(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	skey, err := os.ReadFile(filepath.Join(dir, CheckpointKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading checkpoint key: %w", err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key %s: %w", filepath.Join(dir, CheckpointKeyFile), err)
+	}
+	rootsPEM := opts.RootsPEM
+	if rootsPEM == nil {
+		rootsPEM, err = os.ReadFile(filepath.Join(dir, RootsFile))
+		if err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("reading accepted roots: %w", err)
+		}
+	}
+	var roots []*ctx509.Certificate
+	if len(rootsPEM) > 0 {
+		parsed, err := pki.ParseCertificates(rootsPEM)
+		if err != nil {
+			return nil, fmt.Errorf("accepted roots: %w", err)
+		}
+		for _, c := range parsed {
+			r, err := ctx509.ParseCertificate(c.Raw)
+			if err != nil && ctx509.IsFatal(err) {
+				return nil, fmt.Errorf("accepted root %q: %w", c.Subject.CommonName, err)
+			}
+			roots = append(roots, r)
+		}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if len(roots) == 0 {
+		logger.Warn("no accepted roots configured: accepting any chain that verifies up to a self-signed CA")
+	}
+	if opts.BatchMaxAge == 0 {
+		opts.BatchMaxAge = 25 * time.Millisecond
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	driver, err := posix.New(lctx, posix.Config{Path: filepath.Join(dir, LogDir)})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("opening log storage: %w", err)
+	}
+	appendOpts := tessera.NewAppendOptions().
+		WithCheckpointSigner(signer).
+		WithCTLayout().
+		WithBatching(256, opts.BatchMaxAge).
+		WithCheckpointInterval(time.Second)
+	appender, shutdown, _, err := tessera.NewAppender(lctx, driver, appendOpts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting log appender: %w", err)
+	}
+	return &Log{
+		key: key, logID: id, roots: roots, appender: appender,
+		addCT:    tessera.NewCertificateTransparencyAppender(appender),
+		shutdown: shutdown, cancel: cancel, dir: dir, logger: logger, now: time.Now,
+	}, nil
+}
+
+// Close integrates what was added and stops the log.
+func (l *Log) Close(ctx context.Context) error {
+	defer l.cancel()
+	if err := l.shutdown(ctx); err != nil {
+		return fmt.Errorf("stopping CT log: %w", err)
+	}
+	return nil
+}
+
+// PublicKey is the key SCTs are signed with.
+func (l *Log) PublicKey() crypto.PublicKey { return l.key.Public() }
+
+// LogID is the log's RFC 6962 ID (SHA-256 of its DER public key).
+func (l *Log) LogID() [32]byte { return l.logID }
+
+// Handler serves add-chain and add-pre-chain, and the static tiles and checkpoint read-only
+// under /checkpoint and /tile/ (without /healthz and /metrics: wrap with srv.Instrumented).
+func (l *Log) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+AddChainPath, func(w http.ResponseWriter, r *http.Request) { l.handleAdd(w, r, false) })
+	mux.HandleFunc("POST "+AddPreChainPath, func(w http.ResponseWriter, r *http.Request) { l.handleAdd(w, r, true) })
+	files := http.FileServer(http.Dir(filepath.Join(l.dir, LogDir)))
+	mux.Handle("GET /checkpoint", files)
+	mux.Handle("GET /tile/", files)
+	return mux
+}
+
+func (l *Log) handleAdd(w http.ResponseWriter, r *http.Request, precert bool) {
+	body, err := srv.ReadBody(w, r, MaxRequestSize)
+	if err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, srv.ErrBodyTooLarge) {
+			code = http.StatusRequestEntityTooLarge
+		}
+		srv.Error(w, code, "%v", err)
+		return
+	}
+	chain, err := ParseAddChainRequest(body)
+	if err != nil {
+		srv.Error(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	sct, err := l.Add(r.Context(), chain, precert)
+	if err != nil {
+		if errors.Is(err, ErrBadChain) || errors.Is(err, ErrBadRequest) {
+			srv.Error(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		l.logger.Error("adding to CT log", "error", err)
+		srv.Error(w, http.StatusServiceUnavailable, "the log could not store the entry")
+		return
+	}
+	sig, err := cttls.Marshal(sct.Signature)
+	if err != nil {
+		srv.Error(w, http.StatusInternalServerError, "encoding SCT signature failed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ct.AddChainResponse{
+		SCTVersion: sct.SCTVersion,
+		ID:         sct.LogID.KeyID[:],
+		Timestamp:  sct.Timestamp,
+		Extensions: encodeExtensions(sct.Extensions),
+		Signature:  sig,
+	})
+}
+
+// ParseAddChainRequest decodes an RFC 6962 add-chain body ({"chain": [base64 DER, ...]}) and
+// parses each certificate. Errors wrap ErrBadRequest.
+func ParseAddChainRequest(body []byte) ([]*ctx509.Certificate, error) {
+	var req ct.AddChainRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the JSON object", ErrBadRequest)
+	}
+	if len(req.Chain) == 0 {
+		return nil, fmt.Errorf("%w: empty chain", ErrBadRequest)
+	}
+	if len(req.Chain) > MaxChainLength {
+		return nil, fmt.Errorf("%w: chain of %d certificates exceeds %d", ErrBadRequest, len(req.Chain), MaxChainLength)
+	}
+	chain := make([]*ctx509.Certificate, len(req.Chain))
+	for i, der := range req.Chain {
+		c, err := ctx509.ParseCertificate(der)
+		if err != nil && ctx509.IsFatal(err) {
+			return nil, fmt.Errorf("%w: certificate %d: %v", ErrBadRequest, i, err)
+		}
+		if c == nil {
+			return nil, fmt.Errorf("%w: certificate %d does not parse", ErrBadRequest, i)
+		}
+		chain[i] = c
+	}
+	return chain, nil
+}
+
+// Add checks a chain and logs its first certificate (a precertificate when precert is true),
+// returning the signed SCT once the entry is durably sequenced.
+func (l *Log) Add(ctx context.Context, chain []*ctx509.Certificate, precert bool) (*ct.SignedCertificateTimestamp, error) {
+	if err := l.checkChain(chain, precert); err != nil {
+		return nil, err
+	}
+	fingerprints := make([][32]byte, 0, len(chain)-1)
+	for _, c := range chain[1:] {
+		fingerprints = append(fingerprints, sha256.Sum256(c.Raw))
+	}
+	entry := &ctonly.Entry{
+		Timestamp:         uint64(l.now().UnixMilli()),
+		IsPrecert:         precert,
+		Certificate:       chain[0].Raw,
+		FingerprintsChain: fingerprints,
+	}
+	if precert {
+		tbs, err := ctx509.BuildPrecertTBS(chain[0].RawTBSCertificate, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: removing poison: %v", ErrBadChain, err)
+		}
+		keyHash := sha256.Sum256(chain[1].RawSubjectPublicKeyInfo)
+		entry.Certificate = tbs
+		entry.Precertificate = chain[0].Raw
+		entry.IssuerKeyHash = keyHash[:]
+	}
+	idx, err := l.addCT(ctx, entry)()
+	if err != nil {
+		return nil, fmt.Errorf("storing entry: %w", err)
+	}
+	var leaf ct.MerkleTreeLeaf
+	if rest, err := cttls.Unmarshal(entry.MerkleTreeLeaf(idx.Index), &leaf); err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("re-reading the Merkle tree leaf: %v", err)
+	}
+	sct := ct.SignedCertificateTimestamp{
+		SCTVersion: ct.V1,
+		LogID:      ct.LogID{KeyID: l.logID},
+		Timestamp:  entry.Timestamp,
+		Extensions: leaf.TimestampedEntry.Extensions,
+	}
+	input, err := ct.SerializeSCTSignatureInput(sct, ct.LogEntry{Leaf: leaf})
+	if err != nil {
+		return nil, fmt.Errorf("serialising SCT input: %w", err)
+	}
+	sig, err := cttls.CreateSignature(l.key, cttls.SHA256, input)
+	if err != nil {
+		return nil, fmt.Errorf("signing SCT: %w", err)
+	}
+	sct.Signature = ct.DigitallySigned(sig)
+	return &sct, nil
+}
+
+// checkChain requires each certificate to be signed by the next, the issuers to be CAs, the
+// last to be an accepted root (or self-signed when no roots are configured), the poison
+// extension exactly on a precertificate leaf, and every certificate valid now.
+func (l *Log) checkChain(chain []*ctx509.Certificate, precert bool) error {
+	if precert && len(chain) < 2 {
+		return fmt.Errorf("%w: a precertificate needs its issuer in the chain", ErrBadChain)
+	}
+	now := l.now()
+	for i, c := range chain {
+		if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			return fmt.Errorf("%w: certificate %d (%q) is not valid now", ErrBadChain, i, c.Subject.CommonName)
+		}
+		poisoned := hasExtension(c, OIDPoison)
+		if i == 0 && poisoned != precert {
+			if precert {
+				return fmt.Errorf("%w: precertificate lacks the critical poison extension", ErrBadChain)
+			}
+			return fmt.Errorf("%w: precertificate submitted to add-chain (use add-pre-chain)", ErrBadChain)
+		}
+		if i > 0 && poisoned {
+			return fmt.Errorf("%w: issuer certificate %d carries the poison extension", ErrBadChain, i)
+		}
+		if i+1 < len(chain) {
+			if err := c.CheckSignatureFrom(chain[i+1]); err != nil {
+				return fmt.Errorf("%w: certificate %d is not signed by certificate %d: %v", ErrBadChain, i, i+1, err)
+			}
+		}
+	}
+	last := chain[len(chain)-1]
+	if len(l.roots) == 0 {
+		if !bytes.Equal(last.RawIssuer, last.RawSubject) || last.CheckSignatureFrom(last) != nil {
+			return fmt.Errorf("%w: chain does not end in a self-signed root", ErrBadChain)
+		}
+		return nil
+	}
+	for _, root := range l.roots {
+		if bytes.Equal(root.Raw, last.Raw) {
+			return nil
+		}
+		if bytes.Equal(root.RawSubject, last.RawIssuer) && last.CheckSignatureFrom(root) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: chain does not lead to a root this log accepts", ErrBadChain)
+}
+
+func hasExtension(c *ctx509.Certificate, oid []int) bool {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oid) {
+			return e.Critical
+		}
+	}
+	return false
+}
+
+func encodeExtensions(ext ct.CTExtensions) string {
+	return base64.StdEncoding.EncodeToString(ext)
+}

@@ -1,0 +1,138 @@
+package ca
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/signer"
+)
+
+// Files in a CA state directory.
+const (
+	KeyFile         = "ca_key.pem"        // intermediate key, PKCS#8 PEM (absent with a KMS key)
+	KMSFile         = "ca_kms.txt"        // reference of the intermediate key held in a KMS
+	ChainFile       = "ca_chain.pem"      // intermediate, then root
+	TrustedRootFile = "trusted_root.json" // the certificateAuthorities part of a trusted root
+)
+
+// ErrStateExists is returned by Init when the directory already holds a CA.
+var ErrStateExists = errors.New("state directory already initialised")
+
+// InitOptions configure Init.
+type InitOptions struct {
+	// Organization names the operator in the certificate subjects ("cosign-like" by default).
+	Organization string
+	// URL is the CA's URL recorded in the trusted root (may be empty).
+	URL string
+	// KMS, when set, is a key reference (pkcs11:... URI) where the intermediate key is created
+	// and kept; otherwise the key is generated and written to ca_key.pem.
+	KMS string
+	// SignerOptions are passed to the signer package for the KMS key (PIN, module path).
+	SignerOptions []signer.Option
+	// Validity of the root (10 years by default); the intermediate gets the same.
+	Validity time.Duration
+}
+
+// Init creates a code-signing CA in dir: an ECDSA P-256 root (its private key is not kept), an
+// intermediate restricted to code signing whose key is a new P-256 key (or a key created in the
+// KMS), the chain file, and trusted_root.json listing the chain under certificateAuthorities.
+func Init(ctx context.Context, dir string, opts InitOptions) error {
+	for _, f := range []string{KeyFile, KMSFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, f))
+		}
+	}
+	if opts.Organization == "" {
+		opts.Organization = "cosign-like"
+	}
+	if opts.Validity == 0 {
+		opts.Validity = 10 * 365 * 24 * time.Hour
+	}
+	rootKey, err := pki.GenerateP256()
+	if err != nil {
+		return err
+	}
+	root, err := pki.NewCA(pki.CAOptions{
+		Subject:    pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " root"},
+		Validity:   opts.Validity,
+		MaxPathLen: 1,
+	}, rootKey.Public(), nil, rootKey)
+	if err != nil {
+		return err
+	}
+	var interPub crypto.PublicKey
+	var writeKey func() error
+	if opts.KMS != "" {
+		if !strings.HasPrefix(opts.KMS, "pkcs11:") {
+			return fmt.Errorf("--kms %q: a pkcs11: URI is required", opts.KMS)
+		}
+		if interPub, err = signer.CreateKey(ctx, opts.KMS, "ecdsa-p256", opts.SignerOptions...); err != nil {
+			return fmt.Errorf("creating the intermediate key in %s: %w", opts.KMS, err)
+		}
+		writeKey = func() error { return pki.WriteFile(filepath.Join(dir, KMSFile), []byte(opts.KMS+"\n"), 0o600) }
+	} else {
+		key, err := pki.GenerateP256()
+		if err != nil {
+			return err
+		}
+		interPub = key.Public()
+		writeKey = func() error { return pki.WritePrivateKey(filepath.Join(dir, KeyFile), key) }
+	}
+	inter, err := pki.NewCA(pki.CAOptions{
+		Subject:     pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " intermediate"},
+		Validity:    opts.Validity,
+		MaxPathLen:  0,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}, interPub, root, rootKey)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(); err != nil {
+		return err
+	}
+	chain := []*x509.Certificate{inter, root}
+	if err := pki.WriteCertificates(filepath.Join(dir, ChainFile), chain); err != nil {
+		return err
+	}
+	authority, err := pki.CertificateAuthority(chain, opts.URL)
+	if err != nil {
+		return err
+	}
+	return pki.WriteTrustedRoot(filepath.Join(dir, TrustedRootFile), &prototrustroot.TrustedRoot{
+		CertificateAuthorities: []*prototrustroot.CertificateAuthority{authority},
+	})
+}
+
+// LoadKey opens the intermediate key and chain of the CA in dir: the key file, or the KMS key
+// named in ca_kms.txt.
+func LoadKey(ctx context.Context, dir string, opts ...signer.Option) (crypto.Signer, []*x509.Certificate, error) {
+	chain, err := pki.ReadCertificates(filepath.Join(dir, ChainFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	var key crypto.Signer
+	if ref, err := os.ReadFile(filepath.Join(dir, KMSFile)); err == nil {
+		s, err := signer.LoadSigner(ctx, strings.TrimSpace(string(ref)), nil, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the CA key: %w", err)
+		}
+		key = signer.AsCryptoSigner(s)
+	} else if key, err = pki.ReadPrivateKey(filepath.Join(dir, KeyFile)); err != nil {
+		return nil, nil, err
+	}
+	if !chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
+		return nil, nil, fmt.Errorf("CA key does not match the certificate in %s", filepath.Join(dir, ChainFile))
+	}
+	return key, chain, nil
+}

@@ -1,0 +1,209 @@
+package ca
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+)
+
+// CertificateValidity is the lifetime of issued certificates.
+const CertificateValidity = 10 * time.Minute
+
+// ErrCTLog wraps failures to get an SCT: no certificate is issued without one.
+var ErrCTLog = errors.New("certificate transparency log submission failed")
+
+// Authority issues code-signing certificates.
+type Authority struct {
+	key      crypto.Signer
+	chain    []*x509.Certificate // intermediate first
+	rawChain [][]byte
+	tokens   *TokenVerifier
+	ctURL    string
+	client   *http.Client
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// AuthorityOptions configure NewAuthority.
+type AuthorityOptions struct {
+	// CTURL is the base URL of the CT log (required: certificates always embed an SCT).
+	CTURL string
+	// HTTPClient talks to the CT log (a client with a 10 s timeout by default).
+	HTTPClient *http.Client
+	// Logger receives the CA's messages.
+	Logger *slog.Logger
+}
+
+// NewAuthority makes a CA from its intermediate key, its chain (intermediate first, root last)
+// and a token verifier.
+func NewAuthority(key crypto.Signer, chain []*x509.Certificate, tokens *TokenVerifier, opts AuthorityOptions) (*Authority, error) {
+	if len(chain) == 0 {
+		return nil, errors.New("CA: empty certificate chain")
+	}
+	if tokens == nil {
+		return nil, errors.New("CA: no token verifier")
+	}
+	if opts.CTURL == "" {
+		return nil, errors.New("CA: a CT log URL is required")
+	}
+	if _, err := url.Parse(opts.CTURL); err != nil {
+		return nil, fmt.Errorf("CA: CT log URL: %w", err)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Authority{key: key, chain: chain, tokens: tokens, ctURL: opts.CTURL, client: opts.HTTPClient,
+		logger: opts.Logger, now: time.Now}
+	for _, c := range chain {
+		a.rawChain = append(a.rawChain, c.Raw)
+	}
+	return a, nil
+}
+
+// Chain returns the CA chain, intermediate first.
+func (a *Authority) Chain() []*x509.Certificate { return a.chain }
+
+// Tokens returns the token verifier.
+func (a *Authority) Tokens() *TokenVerifier { return a.tokens }
+
+// KeyProof is how a request proves possession of the key: either a signature over the
+// identity's subject, or a CSR signed by the key.
+type KeyProof struct {
+	// PublicKey and Signature: the key and its signature over the email or sub (see VerifyProof).
+	PublicKey crypto.PublicKey
+	Signature []byte
+	// CSR is a PEM or DER PKCS#10 request signed by the key (instead of PublicKey/Signature).
+	CSR []byte
+}
+
+// Issue verifies token and the proof of possession, then issues a certificate for the identity:
+// precertificate to the CT log, SCT embedded, final certificate signed. It returns the chain,
+// leaf first, root last.
+func (a *Authority) Issue(ctx context.Context, token string, proof KeyProof) ([]*x509.Certificate, error) {
+	principal, err := a.tokens.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	var pub crypto.PublicKey
+	switch {
+	case len(proof.CSR) > 0 && proof.PublicKey != nil:
+		return nil, fmt.Errorf("%w: give either a public key with its proof or a CSR, not both", ErrProof)
+	case len(proof.CSR) > 0:
+		if pub, err = ParseCSR(proof.CSR); err != nil {
+			return nil, err
+		}
+	case proof.PublicKey != nil:
+		if err := CheckPublicKey(proof.PublicKey); err != nil {
+			return nil, err
+		}
+		if err := VerifyProof(proof.PublicKey, principal.Subject, proof.Signature); err != nil {
+			return nil, err
+		}
+		pub = proof.PublicKey
+	default:
+		return nil, fmt.Errorf("%w: no public key or CSR", ErrProof)
+	}
+	return a.issue(ctx, principal, pub)
+}
+
+// issue signs the precertificate, gets its SCT, and signs the final certificate.
+func (a *Authority) issue(ctx context.Context, p *Principal, pub crypto.PublicKey) ([]*x509.Certificate, error) {
+	tmpl, err := a.template(p, pub)
+	if err != nil {
+		return nil, err
+	}
+	extra := tmpl.ExtraExtensions
+	tmpl.ExtraExtensions = append(append([]pkix.Extension{}, extra...), ctlog.PoisonExtension())
+	preDER, err := x509.CreateCertificate(rand.Reader, tmpl, a.chain[0], pub, a.key)
+	if err != nil {
+		return nil, fmt.Errorf("signing precertificate: %w", err)
+	}
+	sct, err := ctlog.Submit(ctx, a.client, a.ctURL, append([][]byte{preDER}, a.rawChain...), true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCTLog, err)
+	}
+	sctExt, err := ctlog.SCTListExtension(sct)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCTLog, err)
+	}
+	// The SCT extension takes the poison's place, so that removing it from the final
+	// certificate gives back the precertificate's TBS exactly.
+	tmpl.ExtraExtensions = append(append([]pkix.Extension{}, extra...), sctExt)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.chain[0], pub, a.key)
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the issued certificate: %w", err)
+	}
+	a.logger.Info("issued certificate", "issuer", p.Issuer, "identity", identityString(p),
+		"serial", leaf.SerialNumber.Text(16))
+	return append([]*x509.Certificate{leaf}, a.chain...), nil
+}
+
+// template is the certificate for a principal, without the poison or SCT extension.
+func (a *Authority) template(p *Principal, pub crypto.PublicKey) (*x509.Certificate, error) {
+	serial, err := pki.SerialNumber()
+	if err != nil {
+		return nil, err
+	}
+	skid, err := pki.SubjectKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	exts, err := p.Extensions.Render()
+	if err != nil {
+		return nil, fmt.Errorf("rendering Fulcio extensions: %w", err)
+	}
+	now := a.now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		NotBefore:    now,
+		NotAfter:     now.Add(CertificateValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		SubjectKeyId: skid,
+	}
+	switch {
+	case p.Email != "":
+		tmpl.EmailAddresses = []string{p.Email}
+	case p.URI != nil:
+		tmpl.URIs = []*url.URL{p.URI}
+	case p.Username != "":
+		san, err := otherNameSAN(p.Username)
+		if err != nil {
+			return nil, err
+		}
+		exts = append([]pkix.Extension{san}, exts...)
+	default:
+		return nil, fmt.Errorf("%w: no identity", ErrIdentity)
+	}
+	tmpl.ExtraExtensions = exts
+	return tmpl, nil
+}
+
+func identityString(p *Principal) string {
+	switch {
+	case p.Email != "":
+		return p.Email
+	case p.URI != nil:
+		return p.URI.String()
+	default:
+		return p.Username
+	}
+}
