@@ -1,0 +1,208 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+)
+
+func init() { addCommand(newLogCmd) }
+
+func newLogCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "log",
+		Short: "Run, query and monitor a Rekor v2-compatible transparency log",
+	}
+	cmd.AddCommand(newLogInitCmd(), newLogServeCmd(), newLogInfoCmd(), newLogGetCmd(), newLogVerifyCmd(),
+		newLogMonitorCmd(), newLogFsckCmd())
+	return cmd
+}
+
+// logClientOptions are the flags of commands that read a log: where it is, which key to trust,
+// and where its last checkpoint is kept.
+type logClientOptions struct {
+	rekorURL    string
+	trustedRoot string
+	logKey      string
+	stateDir    string
+}
+
+func (o *logClientOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.rekorURL, "rekor-url", "", "transparency log URL (required)")
+	fs.StringVar(&o.trustedRoot, "trusted-root", "", "trusted root JSON listing the log's key")
+	fs.StringVar(&o.logKey, "log-key", "", "the log's public key (PEM, e.g. log.pub from log init), instead of --trusted-root")
+	fs.StringVar(&o.stateDir, "state-dir", "", "where the last verified checkpoint of each log is kept (default $XDG_STATE_HOME/cosign-like)")
+}
+
+// keys returns the trusted keys of the log at --rekor-url.
+func (o *logClientOptions) keys() ([]tlog.LogKey, error) {
+	if o.rekorURL == "" {
+		return nil, fmt.Errorf("--rekor-url is required")
+	}
+	switch {
+	case o.trustedRoot != "" && o.logKey != "":
+		return nil, fmt.Errorf("pass either --trusted-root or --log-key, not both")
+	case o.trustedRoot != "":
+		raw, err := os.ReadFile(o.trustedRoot)
+		if err != nil {
+			return nil, fmt.Errorf("reading trusted root: %w", err)
+		}
+		return tlog.LogKeysFromTrustedRoot(raw, o.rekorURL)
+	case o.logKey != "":
+		der, err := readPublicKeyPEM(o.logKey)
+		if err != nil {
+			return nil, err
+		}
+		k, err := tlog.LogKeyFromPKIX(o.rekorURL, der)
+		if err != nil {
+			return nil, err
+		}
+		return []tlog.LogKey{k}, nil
+	}
+	return nil, fmt.Errorf("no trusted log key: pass --trusted-root or --log-key")
+}
+
+func (o *logClientOptions) state() (string, error) {
+	if o.stateDir != "" {
+		return o.stateDir, nil
+	}
+	return tlog.DefaultStateDir()
+}
+
+// readPublicKeyPEM returns the DER of the PEM PUBLIC KEY in path.
+func readPublicKeyPEM(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading public key: %w", err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("%s: not a PEM PUBLIC KEY", path)
+	}
+	return block.Bytes, nil
+}
+
+func newLogInitCmd() *cobra.Command {
+	var dir, url string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a log: Ed25519 checkpoint key, config and trusted_root.json",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" || url == "" {
+				return fmt.Errorf("--dir and --url are required")
+			}
+			cfg, err := tlog.Init(dir, url, time.Now())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "origin: %s\nlog ID: %s\ntrusted root: %s\n", cfg.Origin, cfg.LogID, strings.TrimSuffix(dir, "/")+"/"+tlog.TrustedRootFile)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "log directory to create")
+	cmd.Flags().StringVar(&url, "url", "", "base URL clients will reach the log at; its hostname is the checkpoint origin")
+	return cmd
+}
+
+type logServeOptions struct {
+	dir, addr, storage  string
+	logFormat, logLevel string
+	batchMaxAge         time.Duration
+	batchMaxSize        uint
+	maxBodySize         int64
+	checkpointInterval  time.Duration
+	dedupWarmEntries    int
+}
+
+func newLogServeCmd() *cobra.Command {
+	var o logServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a log: POST /api/v2/log/entries and the tlog-tiles read API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.dir == "" {
+				return fmt.Errorf("--dir is required")
+			}
+			logger, err := newServerLogger(cmd, o.logFormat, o.logLevel)
+			if err != nil {
+				return err
+			}
+			klog.SetSlogLogger(logger)
+			ctx := cmd.Context()
+			srv, err := tlog.NewServer(ctx, tlog.ServerConfig{
+				Dir: o.dir, Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
+				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
+				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
+			})
+			if err != nil {
+				return err
+			}
+			return srv.Serve(ctx, o.addr, func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "log listening on http://%s\n", a)
+			})
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.dir, "dir", "", "log directory (from log init)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:3003", "listen address")
+	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, or mysql://user:pw@tcp(host:port)/db")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&o.batchMaxAge, "batch-max-age", tlog.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")
+	fs.UintVar(&o.batchMaxSize, "batch-max-size", tlog.DefaultBatchMaxSize, "most entries in one sequencing batch")
+	fs.Int64Var(&o.maxBodySize, "max-body-size", tlog.DefaultMaxBodySize, "largest request body accepted (413 beyond)")
+	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", tlog.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
+	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", tlog.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
+	return cmd
+}
+
+// newServerLogger builds the slog logger of a server command, writing to stderr.
+func newServerLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func newLogFsckCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "fsck",
+		Short: "Check a log's POSIX storage: re-hash every entry and tile against the checkpoint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return fmt.Errorf("--dir is required")
+			}
+			res, err := tlog.Fsck(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries, root %x, checkpoint verified\n", res.Checkpoint.Size, res.Checkpoint.Hash)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
+	return cmd
+}

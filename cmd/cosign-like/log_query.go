@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+)
+
+// currentCheckpoint fetches the log's checkpoint, verifies it and checks it against the kept one.
+func (o *logClientOptions) currentCheckpoint(cmd *cobra.Command) (*tlog.Client, tlog.LogKey, *tlog.Checkpoint, error) {
+	keys, err := o.keys()
+	if err != nil {
+		return nil, tlog.LogKey{}, nil, err
+	}
+	state, err := o.state()
+	if err != nil {
+		return nil, tlog.LogKey{}, nil, err
+	}
+	c, err := tlog.NewClient(o.rekorURL)
+	if err != nil {
+		return nil, tlog.LogKey{}, nil, err
+	}
+	ctx := cmd.Context()
+	raw, err := c.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, tlog.LogKey{}, nil, err
+	}
+	cp, key, err := tlog.OpenCheckpoint(raw, keys)
+	if err != nil {
+		return nil, tlog.LogKey{}, nil, fmt.Errorf("checkpoint of %s: %w", o.rekorURL, err)
+	}
+	if err := tlog.RecordCheckpoint(ctx, c, *key, state, cp); err != nil {
+		return nil, tlog.LogKey{}, nil, err
+	}
+	return c, *key, cp, nil
+}
+
+func newLogInfoCmd() *cobra.Command {
+	var o logClientOptions
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "Show a log's verified checkpoint (size, root hash, origin), checked for consistency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, key, cp, err := o.currentCheckpoint(cmd)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "origin:    %s\ntree size: %d\nroot hash: %s (%s)\nlog ID:    %s\nconsistent with the checkpoint kept before: yes\n\n%s",
+				cp.Origin, cp.Size, hex.EncodeToString(cp.Hash), base64.StdEncoding.EncodeToString(cp.Hash),
+				base64.StdEncoding.EncodeToString(key.KeyID), cp.Raw)
+			return nil
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func newLogGetCmd() *cobra.Command {
+	var o logClientOptions
+	var index int64
+	var output string
+	cmd := &cobra.Command{
+		Use:   "get",
+		Short: "Print one log entry after checking its inclusion proof against the verified checkpoint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if index < 0 {
+				return fmt.Errorf("--index is required (>= 0)")
+			}
+			if output != "text" && output != "json" {
+				return fmt.Errorf("-o %q: want text or json", output)
+			}
+			c, key, cp, err := o.currentCheckpoint(cmd)
+			if err != nil {
+				return err
+			}
+			tle, err := c.Entry(cmd.Context(), uint64(index), cp)
+			if err != nil {
+				return err
+			}
+			tle.LogId = &commonv1.LogId{KeyId: key.KeyID}
+			if _, err := tlog.VerifyEntry(tle, []tlog.LogKey{key}, nil); err != nil {
+				return err
+			}
+			if output == "json" {
+				b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(tle)
+				if err != nil {
+					return fmt.Errorf("encoding entry: %w", err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
+				return nil
+			}
+			printEntry(cmd.OutOrStdout(), uint64(index), tle.CanonicalizedBody)
+			fmt.Fprintf(cmd.OutOrStdout(), "inclusion proof: verified in tree of size %d (root %x)\n", cp.Size, cp.Hash)
+			return nil
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().Int64Var(&index, "index", -1, "entry index")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// printEntry describes a hashedrekord entry for a person.
+func printEntry(w io.Writer, index uint64, body []byte) {
+	fmt.Fprintf(w, "index:     %d\n", index)
+	e, err := tlog.ParseHashedRekordEntry(body)
+	if err != nil {
+		fmt.Fprintf(w, "body:      %s\n(not a hashedrekord 0.0.2 entry: %v)\n", body, err)
+		return
+	}
+	fmt.Fprintf(w, "kind:      hashedrekord 0.0.2\nalgorithm: %s\ndigest:    %s\nsignature: %s\n",
+		e.KeyDetails, hex.EncodeToString(e.Digest), base64.StdEncoding.EncodeToString(e.Signature))
+	m, _ := tlog.DescribeEntry(index, body)
+	if e.IsCertificate {
+		fmt.Fprintf(w, "identity:  %s\nissuer:    %s\n", strings.Join(m.Identities, ", "), m.Issuer)
+	} else {
+		fmt.Fprintf(w, "public key: %s\n", base64.StdEncoding.EncodeToString(e.Verifier))
+	}
+}
+
+func newLogVerifyCmd() *cobra.Command {
+	var o logClientOptions
+	var bundlePath string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check that a bundle's entry is in the log: proof, checkpoint, and the log's current state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bundlePath == "" {
+				return fmt.Errorf("--bundle is required")
+			}
+			keys, err := o.keys()
+			if err != nil {
+				return err
+			}
+			state, err := o.state()
+			if err != nil {
+				return err
+			}
+			raw, err := os.ReadFile(bundlePath)
+			if err != nil {
+				return fmt.Errorf("reading bundle: %w", err)
+			}
+			res, err := tlog.VerifyBundleInLog(cmd.Context(), raw, o.rekorURL, keys, state)
+			if err != nil {
+				return err
+			}
+			for _, r := range res {
+				fmt.Fprintf(cmd.OutOrStdout(), "entry %d: inclusion proof verified in checkpoint of size %d; present in the log at size %d (root %x)\n",
+					r.Index, r.EntryCheckpoint.Size, r.LogCheckpoint.Size, r.LogCheckpoint.Hash)
+			}
+			return nil
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&bundlePath, "bundle", "", "Sigstore bundle (JSON)")
+	return cmd
+}
+
+func newLogMonitorCmd() *cobra.Command {
+	var o logClientOptions
+	var q tlog.MonitorQuery
+	var keyPath string
+	var from uint64
+	var follow bool
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "monitor",
+		Short: "Walk log entries and print those signed by an identity or key; fail on any inconsistency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (q.Identity == "") == (keyPath == "") {
+				return fmt.Errorf("pass either --certificate-identity (with --certificate-oidc-issuer) or --key")
+			}
+			if q.Identity != "" && q.Issuer == "" {
+				return fmt.Errorf("--certificate-oidc-issuer is required with --certificate-identity")
+			}
+			if keyPath != "" {
+				der, err := readPublicKeyPEM(keyPath)
+				if err != nil {
+					return err
+				}
+				q.PublicKey = der
+			}
+			keys, err := o.keys()
+			if err != nil {
+				return err
+			}
+			if len(keys) != 1 {
+				return fmt.Errorf("the trusted root lists %d keys for %s; monitor needs exactly one", len(keys), o.rekorURL)
+			}
+			state, err := o.state()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			n := 0
+			cp, err := tlog.Monitor(cmd.Context(), tlog.MonitorOptions{
+				BaseURL: o.rekorURL, Key: keys[0], StateDir: state, From: from, Follow: follow, Interval: interval,
+			}, q, func(m tlog.MonitorMatch) error {
+				n++
+				if m.Entry.IsCertificate {
+					_, err := fmt.Fprintf(w, "%d\tidentity=%s\tissuer=%s\tdigest=%x\n", m.Index, strings.Join(m.Identities, ","), m.Issuer, m.Entry.Digest)
+					return err
+				}
+				_, err := fmt.Fprintf(w, "%d\tkey\tdigest=%x\n", m.Index, m.Entry.Digest)
+				return err
+			})
+			if cp != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "examined entries up to %d (checkpoint %s); %d matched\n", cp.Size, cp, n)
+			}
+			if errors.Is(err, tlog.ErrLogInconsistent) {
+				return fmt.Errorf("LOG INCONSISTENCY: %w", err)
+			}
+			return err
+		},
+	}
+	o.addFlags(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&q.Identity, "certificate-identity", "", "certificate identity (email or URI) to look for")
+	fs.StringVar(&q.Issuer, "certificate-oidc-issuer", "", "OIDC issuer of that identity")
+	fs.StringVar(&keyPath, "key", "", "public key (PEM) to look for")
+	fs.Uint64Var(&from, "from", 0, "first entry index to examine")
+	fs.BoolVar(&follow, "follow", false, "keep watching for new entries")
+	fs.DurationVar(&interval, "interval", 5*time.Second, "polling interval with --follow")
+	return cmd
+}

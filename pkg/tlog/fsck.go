@@ -1,0 +1,64 @@
+package tlog
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"path/filepath"
+
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/client"
+	"github.com/transparency-dev/tessera/fsck"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// FsckResult describes a successful check of a log's storage.
+type FsckResult struct {
+	// Checkpoint is the published checkpoint the storage was checked against.
+	Checkpoint *Checkpoint
+}
+
+// Fsck checks the POSIX storage of the log in dir: the published checkpoint verifies with the
+// log key, every entry bundle re-hashes to the level-0 tiles, every tile re-hashes from the level
+// below, and the tree rebuilt from the entries has the checkpoint's root.
+func Fsck(ctx context.Context, dir string) (*FsckResult, error) {
+	key, err := LoadLogKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	vkey, err := note.NewEd25519VerifierKey(key.Origin, key.PublicKey.(ed25519.PublicKey))
+	if err != nil {
+		return nil, fmt.Errorf("log key: %w", err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("log key: %w", err)
+	}
+	fetcher := client.FileFetcher{Root: filepath.Join(dir, DataDir)}
+	raw, err := fetcher.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the published checkpoint: %w", err)
+	}
+	cp, _, err := OpenCheckpoint(raw, []LogKey{key})
+	if err != nil {
+		return nil, fmt.Errorf("published checkpoint: %w", err)
+	}
+	f := fsck.New(key.Origin, verifier, fetcher, bundleLeafHashes, fsck.Opts{N: 2})
+	if err := f.Check(ctx); err != nil {
+		return nil, fmt.Errorf("log storage in %s is damaged: %w", dir, err)
+	}
+	return &FsckResult{Checkpoint: cp}, nil
+}
+
+// bundleLeafHashes returns the RFC 6962 leaf hashes of the entries in a tlog-tiles bundle.
+func bundleLeafHashes(b []byte) ([][]byte, error) {
+	var eb api.EntryBundle
+	if err := eb.UnmarshalText(b); err != nil {
+		return nil, fmt.Errorf("parsing entry bundle: %w", err)
+	}
+	out := make([][]byte, len(eb.Entries))
+	for i, e := range eb.Entries {
+		out[i] = LeafHash(e)
+	}
+	return out, nil
+}
