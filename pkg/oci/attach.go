@@ -145,7 +145,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 	if _, err := c.uploadBlob(ctx, payload); err != nil {
 		return fmt.Errorf("attaching to %s: %w", tag, err)
 	}
-	cur, err := c.readLegacy(ctx, tag)
+	cur, err := readLegacy(ctx, c, o, tag)
 	if err != nil {
 		return fmt.Errorf("attaching to %s: %w", tag, err)
 	}
@@ -155,7 +155,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 				return fmt.Errorf("attaching to %s: %w", tag, err)
 			}
 		}
-		if cur, err = c.readLegacy(ctx, tag); err != nil {
+		if cur, err = readLegacy(ctx, c, o, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}
 		if !hasLayer(cur, layer) {
@@ -164,7 +164,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 		if err := sleepCtx(ctx, randomDelay(o.confirmDelay)); err != nil {
 			return err
 		}
-		if cur, err = c.readLegacy(ctx, tag); err != nil {
+		if cur, err = readLegacy(ctx, c, o, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}
 		if hasLayer(cur, layer) {
@@ -184,8 +184,8 @@ func hasLayer(layers []v1.Descriptor, l v1.Descriptor) bool {
 }
 
 // readLegacy returns the layers of the legacy tag, none when it is absent.
-func (c *client) readLegacy(ctx context.Context, tag string) ([]v1.Descriptor, error) {
-	f, err := c.getManifest(ctx, tag, c.o.limits.MaxLayers)
+func readLegacy(ctx context.Context, c source, o *options, tag string) ([]v1.Descriptor, error) {
+	f, err := c.getManifest(ctx, tag, o.limits.MaxLayers)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

@@ -12,6 +12,17 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+// source is where attached artifacts are read from: a registry repository (client) or an OCI
+// image layout directory (layoutSource).
+type source interface {
+	// getManifest reads the manifest at ref (a digest, or a tag), verifying a digest.
+	getManifest(ctx context.Context, ref string, maxEntries int) (*fetched, error)
+	// getBlob reads the blob desc describes, within MaxBlobSize, verifying size and digest.
+	getBlob(ctx context.Context, desc v1.Descriptor) ([]byte, error)
+	// referrers lists the manifests that refer to subject.
+	referrers(ctx context.Context, subject name.Digest) ([]v1.Descriptor, bool, error)
+}
+
 // referrers lists the manifests that refer to subject: from the OCI 1.1 referrers API, or
 // (mode legacy, or auto when the API answers 404) from the referrers tag index. At most
 // MaxLayers entries are read in all. tagUsed says whether the tag index was the source.
@@ -118,7 +129,7 @@ func ListAttached(ctx context.Context, subject name.Digest, kinds []Kind, opts .
 	c := newClient(subject.Context(), o)
 	var bundles []Attached
 	if want[KindSignature] || want[KindAttestation] {
-		bundles, err = c.listBundles(ctx, subject, want)
+		bundles, err = listBundles(ctx, c, o, subject, want)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +140,7 @@ func ListAttached(ctx context.Context, subject name.Digest, kinds []Kind, opts .
 			legacyKinds = append(legacyKinds, k)
 		}
 	}
-	legacy, err := c.listLegacy(ctx, subject, legacyKinds, o.limits.MaxArtifacts-len(bundles))
+	legacy, err := listLegacy(ctx, c, o, subject, legacyKinds, o.limits.MaxArtifacts-len(bundles))
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +148,7 @@ func ListAttached(ctx context.Context, subject name.Digest, kinds []Kind, opts .
 }
 
 // listBundles fetches the bundles of the wanted kinds attached to subject.
-func (c *client) listBundles(ctx context.Context, subject name.Digest, want map[Kind]bool) ([]Attached, error) {
+func listBundles(ctx context.Context, c source, o *options, subject name.Digest, want map[Kind]bool) ([]Attached, error) {
 	refs, _, err := c.referrers(ctx, subject)
 	if err != nil {
 		return nil, err
@@ -154,12 +165,12 @@ func (c *client) listBundles(ctx context.Context, subject name.Digest, want map[
 		}
 		cands = append(cands, d)
 	}
-	if len(cands) > c.o.limits.MaxArtifacts {
-		return nil, &LimitError{What: "attached artifacts", Limit: int64(c.o.limits.MaxArtifacts), Got: int64(len(cands)), Where: subject.String()}
+	if len(cands) > o.limits.MaxArtifacts {
+		return nil, &LimitError{What: "attached artifacts", Limit: int64(o.limits.MaxArtifacts), Got: int64(len(cands)), Where: subject.String()}
 	}
 	out := make([]*Attached, len(cands))
-	err = c.forEach(ctx, len(cands), func(ctx context.Context, i int) error {
-		a, err := c.fetchBundle(ctx, subject, cands[i])
+	err = forEach(ctx, o.concurrency, len(cands), func(ctx context.Context, i int) error {
+		a, err := fetchBundle(ctx, c, o, subject, cands[i])
 		if err != nil {
 			return err
 		}
@@ -182,11 +193,11 @@ func (c *client) listBundles(ctx context.Context, subject name.Digest, want map[
 
 // fetchBundle reads one referrer manifest and its bundle layer. It returns nil for a manifest
 // that is not a Sigstore bundle for subject.
-func (c *client) fetchBundle(ctx context.Context, subject name.Digest, d v1.Descriptor) (*Attached, error) {
-	if d.Size > c.o.limits.MaxManifestSize {
-		return nil, &LimitError{What: "manifest size", Limit: c.o.limits.MaxManifestSize, Got: d.Size, Where: subject.Context().Digest(d.Digest.String()).String()}
+func fetchBundle(ctx context.Context, c source, o *options, subject name.Digest, d v1.Descriptor) (*Attached, error) {
+	if d.Size > o.limits.MaxManifestSize {
+		return nil, &LimitError{What: "manifest size", Limit: o.limits.MaxManifestSize, Got: d.Size, Where: subject.Context().Digest(d.Digest.String()).String()}
 	}
-	f, err := c.getManifest(ctx, d.Digest.String(), c.o.limits.MaxLayers)
+	f, err := c.getManifest(ctx, d.Digest.String(), o.limits.MaxLayers)
 	if err != nil {
 		return nil, err
 	}
@@ -225,17 +236,17 @@ func (c *client) fetchBundle(ctx context.Context, subject name.Digest, d v1.Desc
 
 // listLegacy reads the legacy tags of the given kinds and fetches their layers; more than
 // budget layers in all fail before any layer is fetched.
-func (c *client) listLegacy(ctx context.Context, subject name.Digest, kinds []Kind, budget int) ([]Attached, error) {
+func listLegacy(ctx context.Context, c source, o *options, subject name.Digest, kinds []Kind, budget int) ([]Attached, error) {
 	if len(kinds) == 0 {
 		return nil, nil
 	}
 	layers := make([][]v1.Descriptor, len(kinds))
 	tags := make([]string, len(kinds))
-	err := c.forEach(ctx, len(kinds), func(ctx context.Context, i int) error {
+	err := forEach(ctx, o.concurrency, len(kinds), func(ctx context.Context, i int) error {
 		suffix, _ := kinds[i].suffix()
 		tags[i] = LegacyTag(subject, suffix).TagStr()
 		var err error
-		layers[i], err = c.readLegacy(ctx, tags[i])
+		layers[i], err = readLegacy(ctx, c, o, tags[i])
 		return err
 	})
 	if err != nil {
@@ -253,15 +264,15 @@ func (c *client) listLegacy(ctx context.Context, subject name.Digest, kinds []Ki
 		}
 	}
 	if len(jobs) > budget {
-		return nil, &LimitError{What: "attached artifacts", Limit: int64(c.o.limits.MaxArtifacts), Got: int64(len(jobs) + c.o.limits.MaxArtifacts - budget), Where: subject.String()}
+		return nil, &LimitError{What: "attached artifacts", Limit: int64(o.limits.MaxArtifacts), Got: int64(len(jobs) + o.limits.MaxArtifacts - budget), Where: subject.String()}
 	}
 	for _, j := range jobs {
-		if j.layer.Size > c.o.limits.MaxBlobSize {
-			return nil, &LimitError{What: "blob size", Limit: c.o.limits.MaxBlobSize, Got: j.layer.Size, Where: subject.Context().Tag(j.tag).String() + " layer " + j.layer.Digest.String()}
+		if j.layer.Size > o.limits.MaxBlobSize {
+			return nil, &LimitError{What: "blob size", Limit: o.limits.MaxBlobSize, Got: j.layer.Size, Where: subject.Context().Tag(j.tag).String() + " layer " + j.layer.Digest.String()}
 		}
 	}
 	out := make([]Attached, len(jobs))
-	err = c.forEach(ctx, len(jobs), func(ctx context.Context, i int) error {
+	err = forEach(ctx, o.concurrency, len(jobs), func(ctx context.Context, i int) error {
 		b, err := c.getBlob(ctx, jobs[i].layer)
 		if err != nil {
 			return err
@@ -276,9 +287,9 @@ func (c *client) listLegacy(ctx context.Context, subject name.Digest, kinds []Ki
 	return out, nil
 }
 
-// forEach runs fn for 0..n-1 on at most o.concurrency goroutines and returns the first error;
+// forEach runs fn for 0..n-1 on at most concurrency goroutines and returns the first error;
 // the first error cancels the others.
-func (c *client) forEach(ctx context.Context, n int, fn func(context.Context, int) error) error {
+func forEach(ctx context.Context, concurrency, n int, fn func(context.Context, int) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -290,7 +301,7 @@ func (c *client) forEach(ctx context.Context, n int, fn func(context.Context, in
 		firstErr error
 	)
 	work := make(chan int)
-	workers := min(c.o.concurrency, n)
+	workers := min(max(concurrency, 1), n)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {

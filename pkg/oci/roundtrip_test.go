@@ -2,6 +2,8 @@ package oci_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"fmt"
 	"testing"
@@ -116,4 +118,9 @@ func TestRoundTripBothLayouts(t *testing.T) {
 			})
 		}
 	}
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
