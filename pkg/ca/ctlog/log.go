@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -289,11 +290,15 @@ func (l *Log) Add(ctx context.Context, chain []*ctx509.Certificate, precert bool
 	if err != nil {
 		return nil, fmt.Errorf("serialising SCT input: %w", err)
 	}
-	sig, err := cttls.CreateSignature(l.key, cttls.SHA256, input)
+	digest := sha256.Sum256(input)
+	sig, err := l.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("signing SCT: %w", err)
 	}
-	sct.Signature = ct.DigitallySigned(sig)
+	sct.Signature = ct.DigitallySigned{
+		Algorithm: cttls.SignatureAndHashAlgorithm{Hash: cttls.SHA256, Signature: cttls.ECDSA},
+		Signature: sig,
+	}
 	return &sct, nil
 }
 

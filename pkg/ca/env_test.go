@@ -1,0 +1,125 @@
+package ca
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"os"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+)
+
+// testEnv is a dev issuer, a CT log and a CA, each a real server on 127.0.0.1.
+type testEnv struct {
+	issuer   *oidc.DevIssuer
+	issuerTS *httptest.Server
+	ct       *ctlog.Log
+	ctTS     *httptest.Server
+	ca       *Authority
+	caTS     *httptest.Server
+	chain    []*x509.Certificate // CA chain, intermediate first
+}
+
+// startIssuer serves a dev issuer on a fresh loopback port.
+func startIssuer(t testing.TB, opts oidc.DevIssuerOptions) (*oidc.DevIssuer, *httptest.Server) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	opts.URL = "http://" + ts.Listener.Addr().String()
+	iss, err := oidc.NewDevIssuer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = iss.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return iss, ts
+}
+
+// startCTLog initialises and serves a CT log that accepts chains to roots.
+func startCTLog(t testing.TB) (*ctlog.Log, *httptest.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := ctlog.Init(dir, ctlog.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ctlog.Open(context.Background(), dir, ctlog.Options{BatchMaxAge: 5 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Instrumented("ct", l.Handler(), nil))
+	t.Cleanup(func() {
+		ts.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := l.Close(ctx); err != nil {
+			t.Errorf("closing CT log: %v", err)
+		}
+	})
+	return l, ts
+}
+
+// newEnv starts an issuer of type typ, a CT log and a CA trusting the issuer.
+func newEnv(t testing.TB, typ IssuerType, issuerOpts oidc.DevIssuerOptions) *testEnv {
+	t.Helper()
+	e := &testEnv{}
+	e.issuer, e.issuerTS = startIssuer(t, issuerOpts)
+	e.ct, e.ctTS = startCTLog(t)
+	e.startCA(t, []IssuerConfig{{URL: e.issuer.Issuer(), Type: typ}}, e.ctTS.URL)
+	return e
+}
+
+// startCA initialises a CA and serves it with the given issuers and CT log URL.
+func (e *testEnv) startCA(t testing.TB, issuers []IssuerConfig, ctURL string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Init(context.Background(), dir, InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	key, chain, err := LoadKey(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv, err := NewTokenVerifier(issuers, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ca, err = NewAuthority(key, chain, tv, AuthorityOptions{CTURL: ctURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.chain = chain
+	e.caTS = httptest.NewServer(srv.Instrumented("ca", e.ca.Handler(), nil))
+	t.Cleanup(e.caTS.Close)
+}
+
+func (e *testEnv) token(t testing.TB, r oidc.TokenRequest) string {
+	t.Helper()
+	tok, err := e.issuer.Token(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// post sends a raw signingCert body and returns the status and body.
+func (e *testEnv) post(t testing.TB, body []byte) (int, string) {
+	t.Helper()
+	resp, err := http.Post(e.caTS.URL+SigningCertPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(data)
+}
