@@ -65,19 +65,32 @@ func writeFileMode(path string, data []byte, mode os.FileMode) error {
 
 func newGenerateKeyPairCmd() *cobra.Command {
 	var (
-		o   keyPairOptions
-		alg string
+		o      keyPairOptions
+		tok    tokenOptions
+		alg    string
+		kmsRef string
 	)
 	cmd := &cobra.Command{
 		Use:   "generate-key-pair",
 		Short: "Generate a key pair: <prefix>.key (encrypted with a password) and <prefix>.pub",
 		Long: `Generate a key pair in cosign's format: <prefix>.key holds the private key encrypted
 with a password (scrypt and NaCl secretbox, PEM "ENCRYPTED SIGSTORE PRIVATE KEY"), <prefix>.pub
-the public key. The password is read from COSIGN_PASSWORD when set, else from the terminal.`,
+the public key. The password is read from COSIGN_PASSWORD when set, else from the terminal.
+
+With --kms the private key is created where it stays: on a PKCS#11 token for a pkcs11: URI
+(object= becomes the key's label; an existing key is never replaced) or by the KMS plugin
+sigstore-kms-<name> for a <name>:// reference. Only <prefix>.pub is written.`,
 		Example: `  cosign-like generate-key-pair
-  COSIGN_PASSWORD=secret cosign-like generate-key-pair --output-key-prefix release --signing-algorithm ecdsa-p384`,
+  COSIGN_PASSWORD=secret cosign-like generate-key-pair --output-key-prefix release --signing-algorithm ecdsa-p384
+  cosign-like generate-key-pair --kms 'pkcs11:token=signing;object=release?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1234'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kmsRef != "" {
+				if !cmd.Flags().Changed("signing-algorithm") {
+					alg = "" // the token's or plugin's default
+				}
+				return createKMSKey(cmd, &o, kmsRef, alg, tok.signerOptions())
+			}
 			priv, err := signer.GenerateKey(alg)
 			if err != nil {
 				return err
@@ -93,9 +106,37 @@ the public key. The password is read from COSIGN_PASSWORD when set, else from th
 		},
 	}
 	o.addFlags(cmd, "cosign")
+	tok.addFlags(cmd)
+	cmd.Flags().StringVar(&kmsRef, "kms", "", "create the key on a PKCS#11 token (pkcs11: URI) or in a KMS (<name>:// reference) instead of a file")
 	cmd.Flags().StringVar(&alg, "signing-algorithm", "ecdsa-p256",
 		"key algorithm: ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519, rsa-2048, rsa-3072, rsa-4096 (or a Sigstore name such as ecdsa-sha2-256-nistp256)")
 	return cmd
+}
+
+// createKMSKey creates a key on a token or in a KMS and writes its public key.
+func createKMSKey(cmd *cobra.Command, o *keyPairOptions, ref, alg string, opts []signer.Option) error {
+	pubPath := o.outputPrefix + ".pub"
+	if err := confirmOverwrite(cmd, pubPath, o.yes); err != nil {
+		return err
+	}
+	pub, err := signer.CreateKey(cmd.Context(), ref, alg, opts...)
+	if err != nil {
+		return err
+	}
+	pubPEM, err := signer.MarshalPublicKeyPEM(pub)
+	if err != nil {
+		return err
+	}
+	shown := ref
+	if u, perr := signer.ParsePKCS11URI(ref); perr == nil {
+		shown = u.String() // without the PIN
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "Key created: %s\n", shown)
+	if err := writeFileMode(pubPath, pubPEM, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "Public key written to %s\n", pubPath)
+	return nil
 }
 
 // marshalAndWriteKeyPair encrypts priv with password and writes both key files (overwrite
@@ -157,7 +198,10 @@ with a password (COSIGN_PASSWORD or the terminal), and <prefix>.pub.`,
 }
 
 func newPublicKeyCmd() *cobra.Command {
-	var keyRef, outFile string
+	var (
+		keyRef, outFile string
+		tok             tokenOptions
+	)
 	cmd := &cobra.Command{
 		Use:   "public-key",
 		Short: "Print the public key of a key (file, PKCS#11 URI or KMS reference) as PEM",
@@ -169,10 +213,10 @@ func newPublicKeyCmd() *cobra.Command {
 				return errors.New("--key is required: a key file, PKCS#11 URI or KMS reference")
 			}
 			ctx := cmd.Context()
-			pub, err := signer.LoadPublicKey(ctx, keyRef)
+			pub, err := signer.LoadPublicKey(ctx, keyRef, tok.signerOptions()...)
 			if errors.Is(err, signer.ErrPasswordRequired) {
 				var s signer.Signer
-				s, err = signer.LoadSigner(ctx, keyRef, keyPasswordFunc(cmd))
+				s, err = signer.LoadSigner(ctx, keyRef, keyPasswordFunc(cmd), tok.signerOptions()...)
 				if err == nil {
 					pub = s.Public()
 				}
@@ -197,5 +241,6 @@ func newPublicKeyCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&keyRef, "key", "k", "", "key: encrypted key file, public key file, pkcs11: URI or <kms>:// reference")
 	cmd.Flags().StringVar(&outFile, "outfile", "", "write the public key to this file instead of stdout")
+	tok.addFlags(cmd)
 	return cmd
 }

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/signer"
+)
+
+func init() { addCommand(newPKCS11ToolCmd) }
+
+// tokenOptions are the flags that reach keys on PKCS#11 tokens; commands taking --key embed it.
+type tokenOptions struct {
+	pin string
+}
+
+func (o *tokenOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.pin, "pin", "",
+		"PIN of the PKCS#11 token (default: pin-value in the URI, else "+signer.EnvPKCS11PIN+")")
+}
+
+// signerOptions turns the flags into options for signer.LoadSigner and friends.
+func (o *tokenOptions) signerOptions() []signer.Option {
+	if o.pin == "" {
+		return nil
+	}
+	return []signer.Option{signer.WithPKCS11PIN(o.pin)}
+}
+
+// modulePathOrEnv returns the module path flag, or COSIGN_PKCS11_MODULE_PATH.
+func modulePathOrEnv(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if p := os.Getenv(signer.EnvPKCS11ModulePath); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("--module-path is required (or set %s)", signer.EnvPKCS11ModulePath)
+}
+
+func newPKCS11ToolCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pkcs11-tool",
+		Short: "List the tokens of a PKCS#11 module and the URIs of the keys on a token",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newListTokensCmd(), newListKeysURIsCmd())
+	return cmd
+}
+
+func newListTokensCmd() *cobra.Command {
+	var modulePath string
+	cmd := &cobra.Command{
+		Use:     "list-tokens",
+		Short:   "List the tokens of a PKCS#11 module",
+		Example: `  cosign-like pkcs11-tool list-tokens --module-path /usr/lib/softhsm/libsofthsm2.so`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := modulePathOrEnv(modulePath)
+			if err != nil {
+				return err
+			}
+			tokens, err := signer.ListPKCS11Tokens(cmd.Context(), path)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Listing tokens of PKCS11 module '%s'\n", path)
+			for _, t := range tokens {
+				fmt.Fprintf(out, "Token in slot %d\n\tLabel: %s\n\tManufacturer: %s\n\tModel: %s\n\tS/N: %s\n",
+					t.Slot, t.Label, t.Manufacturer, t.Model, t.Serial)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&modulePath, "module-path", "", "absolute path of the PKCS#11 module (default: "+signer.EnvPKCS11ModulePath+")")
+	return cmd
+}
+
+func newListKeysURIsCmd() *cobra.Command {
+	var (
+		modulePath, tokenLabel string
+		slotID                 int
+		tok                    tokenOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "list-keys-uris",
+		Short: "List the PKCS#11 URIs of the key pairs on a token",
+		Long: `List the key pairs on a token with the PKCS#11 URI that names each, ready for --key.
+The URIs carry no PIN: give it with --pin or COSIGN_PKCS11_PIN when using them.`,
+		Example: `  cosign-like pkcs11-tool list-keys-uris --module-path /usr/lib/softhsm/libsofthsm2.so --token-label signing --pin 1234`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := modulePathOrEnv(modulePath)
+			if err != nil {
+				return err
+			}
+			u := &signer.PKCS11URI{Token: tokenLabel, ModulePath: path}
+			switch {
+			case cmd.Flags().Changed("slot-id") && tokenLabel != "":
+				return errors.New("give --slot-id or --token-label, not both")
+			case cmd.Flags().Changed("slot-id"):
+				if slotID < 0 {
+					return fmt.Errorf("--slot-id %d is negative", slotID)
+				}
+				u.SlotID = &slotID
+			case tokenLabel == "":
+				return errors.New("--slot-id or --token-label is required")
+			}
+			keys, err := signer.ListPKCS11Keys(cmd.Context(), u.String(), tok.signerOptions()...)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			where := "token '" + tokenLabel + "'"
+			if u.SlotID != nil {
+				where = "slot '" + strconv.Itoa(slotID) + "'"
+			}
+			fmt.Fprintf(out, "Listing URIs of keys in %s of PKCS11 module '%s'\n", where, path)
+			for i, k := range keys {
+				fmt.Fprintf(out, "Object %d\n", i)
+				if k.Label != "" {
+					fmt.Fprintf(out, "\tLabel: %s\n", k.Label)
+				}
+				if len(k.ID) > 0 {
+					fmt.Fprintf(out, "\tID: %s\n", hex.EncodeToString(k.ID))
+				}
+				fmt.Fprintf(out, "\tURI: %s\n", k.URI)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&modulePath, "module-path", "", "absolute path of the PKCS#11 module (default: "+signer.EnvPKCS11ModulePath+")")
+	cmd.Flags().IntVar(&slotID, "slot-id", 0, "slot of the token")
+	cmd.Flags().StringVar(&tokenLabel, "token-label", "", "label of the token")
+	tok.addFlags(cmd)
+	return cmd
+}
