@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
@@ -113,7 +116,11 @@ func matchBody(body []byte, kind, version string, sc *signedContent, m *material
 		if err := matchPEMVerifier(s.Signature.PublicKey.Content, m); err != nil {
 			return err
 		}
-		return matchHexDigest(s.Data.Hash, sc.hashedRekordDigest())
+		h, err := hexHashFunc(s.Data.Hash.Algorithm)
+		if err != nil {
+			return err
+		}
+		return matchHexDigest(s.Data.Hash, sc.hashedRekordDigest(h))
 	case "dsse/0.0.1":
 		if sc.env == nil {
 			return errors.New("a dsse entry for a bundle without a DSSE envelope")
@@ -180,10 +187,11 @@ func matchBody(body []byte, kind, version string, sc *signedContent, m *material
 			if hr == nil {
 				return errors.New("hashedrekord 0.0.2 body has no hashedRekordV002 spec")
 			}
-			if hr.Data.Algorithm != "SHA2_256" {
-				return fmt.Errorf("entry digest algorithm %q, want SHA2_256", hr.Data.Algorithm)
+			h := bundle.HashFunc(protocommon.HashAlgorithm(protocommon.HashAlgorithm_value[hr.Data.Algorithm]))
+			if h == 0 {
+				return fmt.Errorf("entry digest algorithm %q not supported (SHA2_256, SHA2_384, SHA2_512)", hr.Data.Algorithm)
 			}
-			if err := matchDigest(hr.Data.Digest, sc.hashedRekordDigest()); err != nil {
+			if err := matchDigest(hr.Data.Digest, sc.hashedRekordDigest(h)); err != nil {
 				return err
 			}
 			if err := matchSignature(hr.Signature.Content, sc); err != nil {
@@ -212,18 +220,31 @@ func matchBody(body []byte, kind, version string, sc *signedContent, m *material
 	return fmt.Errorf("entry kind %s %s is not supported", kind, version)
 }
 
-// hashedRekordDigest is the SHA-256 digest a hashedrekord entry must record for this content:
-// the message digest, or for a DSSE envelope the digest of its PAE.
-func (sc *signedContent) hashedRekordDigest() []byte {
+// hashedRekordDigest is the digest under h a hashedrekord entry must record for this content:
+// the message digest (when the bundle's is made with h), or h of a DSSE envelope's PAE.
+func (sc *signedContent) hashedRekordDigest(h crypto.Hash) []byte {
 	if sc.env != nil {
-		return sha256Of(sc.pae)
+		hh := h.New()
+		hh.Write(sc.pae)
+		return hh.Sum(nil)
 	}
-	if md := sc.msg.GetMessageDigest(); md != nil && bundle.HashFunc(md.GetAlgorithm()) != 0 {
-		if md.GetAlgorithm().String() == "SHA2_256" {
-			return md.GetDigest()
-		}
+	if md := sc.msg.GetMessageDigest(); md != nil && bundle.HashFunc(md.GetAlgorithm()) == h {
+		return md.GetDigest()
 	}
 	return nil
+}
+
+// hexHashFunc maps a Rekor v1 hash algorithm name to a crypto.Hash.
+func hexHashFunc(alg string) (crypto.Hash, error) {
+	switch strings.ToLower(alg) {
+	case "sha256":
+		return crypto.SHA256, nil
+	case "sha384":
+		return crypto.SHA384, nil
+	case "sha512":
+		return crypto.SHA512, nil
+	}
+	return 0, fmt.Errorf("entry digest algorithm %q not supported (sha256, sha384, sha512)", alg)
 }
 
 func matchSignature(logged []byte, sc *signedContent) error {
@@ -234,8 +255,8 @@ func matchSignature(logged []byte, sc *signedContent) error {
 }
 
 func matchHexDigest(h hexHash, want []byte) error {
-	if strings.ToLower(h.Algorithm) != "sha256" {
-		return fmt.Errorf("entry digest algorithm %q, want sha256", h.Algorithm)
+	if _, err := hexHashFunc(h.Algorithm); err != nil {
+		return err
 	}
 	got, err := hex.DecodeString(h.Value)
 	if err != nil {
@@ -246,10 +267,10 @@ func matchHexDigest(h hexHash, want []byte) error {
 
 func matchDigest(got, want []byte) error {
 	if len(want) == 0 {
-		return errors.New("the bundle has no SHA-256 digest to compare the entry with")
+		return errors.New("the bundle has no digest of the entry's algorithm to compare it with")
 	}
 	if !bytes.Equal(got, want) {
-		return fmt.Errorf("the entry records digest sha256:%x, the bundle signs sha256:%x", got, want)
+		return fmt.Errorf("the entry records digest %x, the bundle signs %x", got, want)
 	}
 	return nil
 }

@@ -104,7 +104,7 @@ func TestKeylessRoundTrip(t *testing.T) {
 // addEntry logs the signature of s in log and adds the entry to its bundle.
 func addEntry(t *testing.T, s *signed, log *vs.Log) {
 	t.Helper()
-	body := must[[]byte](t)(vs.HashedRekordBody(s.digest, s.sig, vs.Verifier{Certificate: s.cert}))
+	body := must[[]byte](t)(vs.HashedRekordBody("SHA2_256", s.digest, s.sig, vs.Verifier{Certificate: s.cert}))
 	e := must[*protorekor.TransparencyLogEntry](t)(log.Append(body, "hashedrekord", "0.0.2"))
 	vm := s.b.GetVerificationMaterial()
 	vm.TlogEntries = append(vm.TlogEntries, e)
@@ -335,7 +335,7 @@ func TestKeyedWithTransparencyLog(t *testing.T) {
 
 	der := must[[]byte](t)(x509.MarshalPKIXPublicKey(k.Public()))
 	sum := sha256.Sum256(blob)
-	body := must[[]byte](t)(vs.HashedRekordBody(sum[:], b.GetMessageSignature().GetSignature(), vs.Verifier{PublicKey: der}))
+	body := must[[]byte](t)(vs.HashedRekordBody("SHA2_256", sum[:], b.GetMessageSignature().GetSignature(), vs.Verifier{PublicKey: der}))
 	e := must[*protorekor.TransparencyLogEntry](t)(w.log.Append(body, "hashedrekord", "0.0.2"))
 	b.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
 	if _, err := v.Verify(roundTrip(t, b), verify.ArtifactBytes(blob), p); err != nil {
@@ -346,5 +346,34 @@ func TestKeyedWithTransparencyLog(t *testing.T) {
 	_, err = v.Verify(b, verify.ArtifactBytes(blob), verify.Policy{Key: other.Public()})
 	if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "another public key") {
 		t.Fatalf("wrong key: %v", err)
+	}
+}
+
+func TestKeyedP384WithTransparencyLog(t *testing.T) {
+	w := newWorld(t)
+	v := w.verifier(t, w.root)
+	k := keyCases[1].gen(t) // P-384 signs SHA-384 digests, logged as SHA2_384
+	b := blobBundle(t, k, crypto.SHA384, blob)
+	der := must[[]byte](t)(x509.MarshalPKIXPublicKey(k.Public()))
+	digest := hashOf(crypto.SHA384, blob)
+	for _, tc := range []struct {
+		alg    string
+		digest []byte
+		want   string
+	}{
+		{"SHA2_384", digest, ""},
+		{"SHA2_256", hashOf(crypto.SHA256, blob), "no digest of the entry's algorithm"},
+		{"SHA2_384", hashOf(crypto.SHA384, []byte("other")), "the entry records digest"},
+	} {
+		body := must[[]byte](t)(vs.HashedRekordBody(tc.alg, tc.digest, b.GetMessageSignature().GetSignature(), vs.Verifier{PublicKey: der}))
+		e := must[*protorekor.TransparencyLogEntry](t)(w.log.Append(body, "hashedrekord", "0.0.2"))
+		b.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
+		_, err := v.Verify(b, verify.ArtifactBytes(blob), verify.Policy{Key: k.Public()})
+		if tc.want == "" && err != nil {
+			t.Errorf("%s entry: %v", tc.alg, err)
+		}
+		if tc.want != "" && (!errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s entry: %v, want an error mentioning %q", tc.alg, err, tc.want)
+		}
 	}
 }

@@ -148,7 +148,7 @@ func (w *world) sign(t *testing.T, data []byte, s signing) *signed {
 		out.sig = must[[]byte](t)(ecdsa.SignASN1(rand.Reader, key, sum[:]))
 		b = bundle.NewMessageSignatureBundle(vm, crypto.SHA256, sum[:], out.sig)
 	}
-	body := must[[]byte](t)(vs.HashedRekordBody(out.digest, out.sig, vs.Verifier{Certificate: cert}))
+	body := must[[]byte](t)(vs.HashedRekordBody("SHA2_256", out.digest, out.sig, vs.Verifier{Certificate: cert}))
 	entry := must[*protorekor.TransparencyLogEntry](t)(w.log.Append(body, "hashedrekord", "0.0.2"))
 	vm.TlogEntries = []*protorekor.TransparencyLogEntry{entry}
 	if !s.noTimestamp {

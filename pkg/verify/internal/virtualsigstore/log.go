@@ -55,13 +55,14 @@ func (v Verifier) json() map[string]any {
 	return map[string]any{"keyDetails": "PKIX_ECDSA_P256_SHA_256", "publicKey": map[string]any{"rawBytes": v.PublicKey}}
 }
 
-// HashedRekordBody returns the canonical hashedrekord 0.0.2 body over a SHA-256 digest.
-func HashedRekordBody(digest, signature []byte, v Verifier) ([]byte, error) {
+// HashedRekordBody returns the canonical hashedrekord 0.0.2 body over a digest made with alg
+// (SHA2_256, SHA2_384 or SHA2_512).
+func HashedRekordBody(alg string, digest, signature []byte, v Verifier) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"apiVersion": "0.0.2",
 		"kind":       "hashedrekord",
 		"spec": map[string]any{"hashedRekordV002": map[string]any{
-			"data":      map[string]any{"algorithm": "SHA2_256", "digest": digest},
+			"data":      map[string]any{"algorithm": alg, "digest": digest},
 			"signature": map[string]any{"content": signature, "verifier": v.json()},
 		}},
 	})
