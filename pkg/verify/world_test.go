@@ -164,3 +164,8 @@ func (w *world) sign(t *testing.T, data []byte, s signing) *signed {
 func identityPolicy() verify.Policy {
 	return verify.Policy{Identity: &verify.Identity{Subject: testEmail, Issuer: testIssuer}}
 }
+
+// identityExtensions are the Fulcio extensions of the default test identity.
+func identityExtensions() certext.Extensions {
+	return certext.Extensions{IssuerV2: testIssuer}
+}
