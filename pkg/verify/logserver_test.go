@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 	vs "github.com/cosign-like/cosign-like/pkg/verify/internal/virtualsigstore"
 )
@@ -59,22 +62,50 @@ func startLogServer(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	return hs.URL, part
 }
 
-// TestEntriesFromOurLogServer signs keyless with the virtual CA and TSA, logs the signature in
-// our real log server over HTTP, and verifies the bundle against a trusted root that merges the
-// log's own trusted root part.
-func TestEntriesFromOurLogServer(t *testing.T) {
+// startTSA runs our RFC 3161 server behind httptest and returns its timestamp URL and the
+// trusted root part its init wrote.
+func startTSA(t *testing.T) (string, *prototrustroot.TrustedRoot) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := tsa.Init(dir, tsa.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := tsa.Load(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Handler())
+	t.Cleanup(hs.Close)
+	data, err := os.ReadFile(filepath.Join(dir, tsa.TrustedRootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := &prototrustroot.TrustedRoot{}
+	if err := protojson.Unmarshal(data, part); err != nil {
+		t.Fatal(err)
+	}
+	return hs.URL + tsa.TimestampPath, part
+}
+
+// TestOurLogAndTSAServers signs keyless with the virtual CA, timestamps the signature with our
+// real TSA and logs it in our real log server, both over HTTP, and verifies the bundle against
+// a trusted root that merges the parts their init commands wrote.
+func TestOurLogAndTSAServers(t *testing.T) {
 	w := newWorld(t)
 	url, logPart := startLogServer(t)
+	tsaURL, tsaPart := startTSA(t)
 
 	// The trusted root: the world's CA, TSA and CT log, plus the log as its init wrote it.
 	worldRoot := w.root
 	worldRoot.Logs = nil
+	worldRoot.TSAs = nil
 	rootJSON := must[[]byte](t)(worldRoot.JSON())
 	merged := &prototrustroot.TrustedRoot{}
 	if err := protojson.Unmarshal(rootJSON, merged); err != nil {
 		t.Fatal(err)
 	}
 	merged.Tlogs = logPart.GetTlogs()
+	merged.TimestampAuthorities = tsaPart.GetTimestampAuthorities()
 	tr := must[*verify.TrustedRoot](t)(verify.ParseTrustedRoot(must[[]byte](t)(protojson.Marshal(merged))))
 	v := must[*verify.Verifier](t)(verify.New(tr))
 
@@ -92,13 +123,16 @@ func TestEntriesFromOurLogServer(t *testing.T) {
 
 	vm := bundle.CertificateMaterial(cert)
 	vm.TlogEntries = []*protorekor.TransparencyLogEntry{entry}
-	ts := must[[]byte](t)(w.tsa.Timestamp(sig, w.now, false))
+	ts := must[[]byte](t)(tsa.Timestamp(ctx, tsaURL, sig))
 	vm.TimestampVerificationData = &protobundle.TimestampVerificationData{Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}}}
 	b := roundTrip(t, bundle.NewMessageSignatureBundle(vm, crypto.SHA256, digest[:], sig))
 
 	res, err := v.Verify(b, verify.ArtifactBytes(blob), identityPolicy())
 	if err != nil {
 		t.Fatalf("bundle logged in our log server: %v", err)
+	}
+	if len(res.Timestamps) != 1 || res.Timestamps[0].Sub(time.Now()).Abs() > time.Minute {
+		t.Errorf("timestamps %v", res.Timestamps)
 	}
 	if len(res.TlogEntries) != 1 || res.TlogEntries[0].Version != "0.0.2" {
 		t.Errorf("tlog entries %+v", res.TlogEntries)
@@ -108,7 +142,7 @@ func TestEntriesFromOurLogServer(t *testing.T) {
 	sig2 := must[[]byte](t)(ecdsa.SignASN1(rand.Reader, key, digest[:]))
 	b2 := roundTrip(t, bundle.NewMessageSignatureBundle(vm, crypto.SHA256, digest[:], sig2))
 	b2.GetVerificationMaterial().TimestampVerificationData = &protobundle.TimestampVerificationData{
-		Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: must[[]byte](t)(w.tsa.Timestamp(sig2, w.now, false))}},
+		Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: must[[]byte](t)(tsa.Timestamp(ctx, tsaURL, sig2))}},
 	}
 	_, err = v.Verify(b2, verify.ArtifactBytes(blob), identityPolicy())
 	if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "another signature") {
