@@ -159,7 +159,7 @@ func signLegacy(ctx context.Context, d name.Digest, o SignOptions) (Signed, erro
 	if err != nil {
 		return Signed{}, fmt.Errorf("signing the payload: %w", err)
 	}
-	ann, err := o.Witness.legacyAnnotations(ctx, o.Signer, sig, digest)
+	ann, err := o.Witness.legacyAnnotations(ctx, sig)
 	if err != nil {
 		return Signed{}, err
 	}

@@ -3,23 +3,40 @@ package client
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/cosign-like/cosign-like/pkg/signer"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
-// Witness gathers what makes a signature checkable by others: a certificate for a keyless
-// signer's key, an RFC 3161 timestamp and a transparency log entry. A nil *Witness adds none of
-// them: the bundle then carries the signature and the public key only.
+// Witness gathers what makes a signature checkable by others: the signer's certificate chain
+// (keyless signing), an RFC 3161 timestamp and a transparency log entry. A nil *Witness adds
+// none of them: the bundle then carries the signature and the public key only.
 type Witness struct {
+	// Chain is the signing key's certificate chain, leaf first, from the CA. Nil signs with the
+	// public key alone (keyed signing).
+	Chain []*x509.Certificate
+	// TSAURL is the timestamp authority's full timestamp URL; empty asks for no timestamp.
+	TSAURL string
 	// RekorURL is the transparency log that records the signature; empty writes no entry.
 	RekorURL string
+	// LogKeys, when given, are the trusted keys of the log: the entry the log returns must have
+	// an inclusion proof under a checkpoint signed by one of them.
+	LogKeys []tlog.LogKey
+	// StateDir, with LogKeys, is where the last verified checkpoint of each log is kept: the new
+	// checkpoint must be consistent with it (a log that forked or rolled back is refused).
+	StateDir string
 }
 
 // ErrLegacyNoLog is returned when a legacy-layout signature is asked to carry a log entry: cosign's
@@ -27,10 +44,20 @@ type Witness struct {
 // issue.
 var ErrLegacyNoLog = errors.New("the legacy layout (--new-bundle-format=false) cannot carry a Rekor v2 log entry: sign with the new bundle format, or with --tlog-upload=false")
 
-// finish builds the bundle with build and adds the witness's material to it.
+// material is the bundle's verification material for the signer: its certificate when the
+// witness has a chain, else its public key.
+func (w *Witness) material(s signer.Signer) (*protobundle.VerificationMaterial, error) {
+	if w != nil && len(w.Chain) > 0 {
+		return bundle.CertificateMaterial(w.Chain[0]), nil
+	}
+	return bundle.KeyMaterial(s.Public())
+}
+
+// finish builds the bundle with build and adds the witness's timestamp and log entry to it.
+// digest is what sig signs, made with h.
 func (w *Witness) finish(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte,
 	build func(*protobundle.VerificationMaterial) *protobundle.Bundle) (*protobundle.Bundle, error) {
-	vm, err := bundle.KeyMaterial(s.Public())
+	vm, err := w.material(s)
 	if err != nil {
 		return nil, err
 	}
@@ -38,20 +65,86 @@ func (w *Witness) finish(ctx context.Context, s signer.Signer, sig []byte, h cry
 	if w == nil {
 		return b, nil
 	}
+	if w.TSAURL != "" {
+		ts, err := tsa.Timestamp(ctx, w.TSAURL, sig)
+		if err != nil {
+			return nil, fmt.Errorf("timestamping the signature at %s: %w", w.TSAURL, err)
+		}
+		b.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{
+			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}},
+		}
+	}
 	if w.RekorURL != "" {
-		return nil, fmt.Errorf("writing to the transparency log at %s: no log client in this build", w.RekorURL)
+		entry, err := w.logSignature(ctx, s, sig, h, digest)
+		if err != nil {
+			return nil, err
+		}
+		b.VerificationMaterial.TlogEntries = []*rekorv1.TransparencyLogEntry{entry}
 	}
 	return b, nil
 }
 
-// legacyAnnotations returns the layer annotations of a legacy signature.
-func (w *Witness) legacyAnnotations(ctx context.Context, s signer.Signer, sig, digest []byte) (map[string]string, error) {
+// logSignature writes the signature to the transparency log as a hashedrekord entry and checks
+// the entry the log returns.
+func (w *Witness) logSignature(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*rekorv1.TransparencyLogEntry, error) {
+	verifier, isCert := []byte(nil), false
+	if len(w.Chain) > 0 {
+		verifier, isCert = w.Chain[0].Raw, true
+	} else {
+		der, err := x509.MarshalPKIXPublicKey(s.Public())
+		if err != nil {
+			return nil, fmt.Errorf("encoding the public key for the log: %w", err)
+		}
+		verifier = der
+	}
+	req, err := tlog.NewHashedRekordRequest(sig, digest, h, verifier, isCert)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the log entry: %w", err)
+	}
+	entry, err := tlog.Submit(ctx, w.RekorURL, req)
+	if err != nil {
+		return nil, fmt.Errorf("writing to the transparency log at %s: %w", w.RekorURL, err)
+	}
+	if len(w.LogKeys) > 0 {
+		if _, err := tlog.VerifyEntry(entry, w.LogKeys, nil); err != nil {
+			return nil, fmt.Errorf("the transparency log at %s returned an entry that does not verify: %w", w.RekorURL, err)
+		}
+		if w.StateDir != "" {
+			if _, err := tlog.CheckConsistency(ctx, w.RekorURL, w.LogKeys[0], w.StateDir); err != nil {
+				return nil, fmt.Errorf("transparency log at %s: %w", w.RekorURL, err)
+			}
+		}
+	}
+	return entry, nil
+}
+
+// legacyAnnotations returns the layer annotations of a legacy signature: the signature, and the
+// certificate and chain for keyless signing.
+func (w *Witness) legacyAnnotations(ctx context.Context, sig []byte) (map[string]string, error) {
 	ann := map[string]string{oci.AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}
 	if w == nil {
 		return ann, nil
 	}
 	if w.RekorURL != "" {
 		return nil, ErrLegacyNoLog
+	}
+	if len(w.Chain) > 0 {
+		ann[oci.AnnotationCertificate] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.Chain[0].Raw}))
+		var chain []byte
+		for _, c := range w.Chain[1:] {
+			chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		}
+		if len(chain) > 0 {
+			ann[oci.AnnotationChain] = string(chain)
+		}
+	}
+	if w.TSAURL != "" {
+		ts, err := tsa.Timestamp(ctx, w.TSAURL, sig)
+		if err != nil {
+			return nil, fmt.Errorf("timestamping the signature at %s: %w", w.TSAURL, err)
+		}
+		// cosign stores {"SignedRFC3161Timestamp": base64} in this annotation.
+		ann[oci.AnnotationRFC3161Timestamp] = fmt.Sprintf(`{"SignedRFC3161Timestamp":%q}`, base64.StdEncoding.EncodeToString(ts))
 	}
 	return ann, nil
 }

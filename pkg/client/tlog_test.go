@@ -1,0 +1,112 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/verify"
+)
+
+// startLog runs a real log server on 127.0.0.1 and returns its URL and trusted root.
+func startLog(t *testing.T) (string, *verify.TrustedRoot, []tlog.LogKey) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	if _, err := tlog.Init(dir, url, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tlog.NewServer(context.Background(), tlog.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close(context.Background())
+	})
+	trBytes, err := os.ReadFile(filepath.Join(dir, "trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := verify.ParseTrustedRoot(trBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, tr, keys
+}
+
+func TestSignWithLogEntryVerifies(t *testing.T) {
+	ctx := context.Background()
+	logURL, tr, keys := startLog(t)
+	host, _ := testutil.NewRegistry(t)
+	img := testutil.PushRandomImage(t, host, "test/logged")
+	s := newSigner(t)
+	w := &Witness{RekorURL: logURL, LogKeys: keys, StateDir: t.TempDir()}
+	if _, err := SignImage(ctx, img.String(), SignOptions{Signer: s, Witness: w}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := VerifyImage(ctx, img.String(), VerifyOptions{Verifier: v, Policy: verify.Policy{Key: s.Public()}})
+	if err != nil {
+		t.Fatalf("verify with the log's trusted root: %v", err)
+	}
+	if len(got) != 1 || len(got[0].Result.TlogEntries) != 1 {
+		t.Fatalf("verified %+v, want one signature with one log entry", got)
+	}
+
+	// The same signature under a trusted root that lists another log fails.
+	_, otherRoot, _ := startLog(t)
+	v2, _ := verify.New(otherRoot)
+	_, err = VerifyImage(ctx, img.String(), VerifyOptions{Verifier: v2, Policy: verify.Policy{Key: s.Public()}})
+	if !errors.Is(err, ErrNoValidSignature) || !strings.Contains(err.Error(), "log") {
+		t.Fatalf("verify under another log's root: err = %v", err)
+	}
+}
+
+func TestSignBlobWithLogEntryVerifies(t *testing.T) {
+	ctx := context.Background()
+	logURL, tr, keys := startLog(t)
+	s := newSigner(t)
+	data := []byte("logged blob")
+	b, err := SignBlob(ctx, bytes.NewReader(data), s, &Witness{RekorURL: logURL, LogKeys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := verify.New(tr)
+	if _, err := VerifyBlob(bytes.NewReader(data), roundTrip(t, b), v, verify.Policy{Key: s.Public()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLegacyLayoutRefusesLogEntry(t *testing.T) {
+	host, _ := testutil.NewRegistry(t)
+	img := testutil.PushRandomImage(t, host, "test/legacylog")
+	_, err := SignImage(context.Background(), img.String(), SignOptions{Signer: newSigner(t), Legacy: true, Witness: &Witness{RekorURL: "http://127.0.0.1:1"}})
+	if !errors.Is(err, ErrLegacyNoLog) {
+		t.Fatalf("err = %v, want ErrLegacyNoLog", err)
+	}
+}
