@@ -5,10 +5,96 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
+
+// AuthCache remembers, across calls, how each registry asks to be authenticated and the
+// tokens it issued, so a command making several calls (resolve, then attach) answers each
+// registry's challenge once. It is safe for concurrent use. Without one (WithAuthCache),
+// every call starts afresh.
+type AuthCache struct {
+	mu   sync.Mutex
+	regs map[string]*registryAuth
+}
+
+type registryAuth struct {
+	scheme string            // "basic" or "bearer", lower case
+	params map[string]string // the challenge's parameters
+	basic  string            // the Basic Authorization header
+	tokens map[string]string // scope -> Bearer Authorization header
+}
+
+// NewAuthCache returns an empty AuthCache.
+func NewAuthCache() *AuthCache { return &AuthCache{regs: map[string]*registryAuth{}} }
+
+// header returns the Authorization header known for scope on registry, or "". A push,pull
+// token also serves pull requests.
+func (a *AuthCache) header(registry, scope string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.regs[registry]
+	if r == nil {
+		return ""
+	}
+	if r.scheme == "basic" {
+		return r.basic
+	}
+	if h, ok := r.tokens[scope]; ok {
+		return h
+	}
+	if pull, ok := strings.CutSuffix(scope, ":pull"); ok {
+		return r.tokens[pull+":push,pull"]
+	}
+	return ""
+}
+
+// pendingBearer returns the bearer challenge known for registry when scope has no token yet.
+func (a *AuthCache) pendingBearer(registry, scope string) map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.regs[registry]
+	if r == nil || r.scheme != "bearer" {
+		return nil
+	}
+	if _, ok := r.tokens[scope]; ok {
+		return nil
+	}
+	return r.params
+}
+
+func (a *AuthCache) store(registry, scheme string, params map[string]string, scope, value string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.regs[registry]
+	if r == nil || r.scheme != scheme {
+		r = &registryAuth{scheme: scheme, tokens: map[string]string{}}
+		a.regs[registry] = r
+	}
+	r.params = params
+	if scheme == "basic" {
+		r.basic = value
+	} else {
+		r.tokens[scope] = value
+	}
+}
+
+// prepareAuth fetches a token for scope before the first request when the registry is already
+// known to want one, saving the round trip that would be answered 401.
+func (c *client) prepareAuth(ctx context.Context, scope string) error {
+	if c.auth.pendingBearer(c.repo.RegistryStr(), scope) == nil {
+		return nil
+	}
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	params := c.auth.pendingBearer(c.repo.RegistryStr(), scope)
+	if params == nil || c.auth.header(c.repo.RegistryStr(), scope) != "" {
+		return nil
+	}
+	return c.answer(ctx, "bearer", params, scope)
+}
 
 // authorize answers a WWW-Authenticate challenge for scope and caches the resulting
 // Authorization header.
@@ -17,6 +103,10 @@ func (c *client) authorize(ctx context.Context, header, scope string) error {
 		return errEmptyChallenge
 	}
 	scheme, params := parseChallenge(header)
+	return c.answer(ctx, strings.ToLower(scheme), params, scope)
+}
+
+func (c *client) answer(ctx context.Context, scheme string, params map[string]string, scope string) error {
 	a, err := c.authenticator()
 	if err != nil {
 		return err
@@ -26,7 +116,7 @@ func (c *client) authorize(ctx context.Context, header, scope string) error {
 		return fmt.Errorf("reading credentials: %w", err)
 	}
 	var value string
-	switch strings.ToLower(scheme) {
+	switch scheme {
 	case "basic":
 		if cfg.Username == "" && cfg.Password == "" {
 			return fmt.Errorf("registry %s requires credentials and none are configured (docker login, or --registry-username/--registry-password)", c.repo.RegistryStr())
@@ -54,9 +144,7 @@ func (c *client) authorize(ctx context.Context, header, scope string) error {
 	default:
 		return fmt.Errorf("unsupported authentication scheme %q", scheme)
 	}
-	c.mu.Lock()
-	c.authz[scope] = value
-	c.mu.Unlock()
+	c.auth.store(c.repo.RegistryStr(), scheme, params, scope, value)
 	return nil
 }
 

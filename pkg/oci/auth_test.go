@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -86,7 +88,26 @@ func TestAuthentication(t *testing.T) {
 			if _, err := oci.AttachBundle(ctx, d, desc, fakeBundle(1), sigAnnotations(), creds); err != nil {
 				t.Fatalf("AttachBundle with credentials: %v", err)
 			}
-			if got, err := oci.ListAttached(ctx, d, nil, creds); err != nil || len(got) != 1 {
+			// With a shared AuthCache, sign (Resolve + AttachBundle) answers the challenge once:
+			// Basic: GET 401, GET, POST, POST, PUT; Bearer: the same plus a pull token and a
+			// push token fetched without another 401.
+			cache := oci.NewAuthCache()
+			counter.Reset()
+			d, desc, err = oci.Resolve(ctx, tag.String(), creds, oci.WithAuthCache(cache))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := oci.AttachBundle(ctx, d, desc, fakeBundle(2), sigAnnotations(), creds, oci.WithAuthCache(cache)); err != nil {
+				t.Fatal(err)
+			}
+			wantSign := 5
+			if bearer {
+				wantSign = 7
+			}
+			if counter.Count() != wantSign {
+				t.Fatalf("sign with a shared AuthCache made %d requests, want %d: %v", counter.Count(), wantSign, counter.Requests())
+			}
+			if got, err := oci.ListAttached(ctx, d, nil, creds); err != nil || len(got) != 2 {
 				t.Fatalf("ListAttached with credentials = %d, %v", len(got), err)
 			}
 			_, _, err = oci.Resolve(ctx, host+"/private:latest")
@@ -102,5 +123,46 @@ func TestAuthentication(t *testing.T) {
 				t.Fatal("Resolve with a wrong password succeeded")
 			}
 		})
+	}
+}
+
+// TestCredentialsStayWithRegistry: an upload Location on another host gets the blob but never
+// the registry's credentials.
+func TestCredentialsStayWithRegistry(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var leaked []string
+	other := testutil.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if a := r.Header.Get("Authorization"); a != "" {
+			leaked = append(leaked, a)
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	inner := testutil.RegistryHandler()
+	host := testutil.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			w.Header().Set("Location", "http://"+other+"/upload/123?state=x")
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	d, err := name.NewDigest(host + "/app@sha256:" + strings.Repeat("b", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := v1.Descriptor{MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 100, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}}
+	_, _ = oci.AttachBundle(ctx, d, desc, fakeBundle(1), sigAnnotations(), oci.WithBasicAuth("alice", "s3cret"))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(leaked) != 0 {
+		t.Fatalf("credentials sent to the upload host: %v", leaked)
 	}
 }

@@ -28,8 +28,8 @@ type client struct {
 
 	mu     sync.Mutex
 	authn  authn.Authenticator
-	authz  map[string]string // scope -> Authorization header value
-	noAuth bool              // the keychain has no credentials and the registry wants none
+	auth   *AuthCache
+	authMu sync.Mutex // serializes token fetches so concurrent requests share one
 }
 
 func newClient(repo name.Repository, o *options) *client {
@@ -42,7 +42,7 @@ func newClient(repo name.Repository, o *options) *client {
 		repo:   repo,
 		scheme: scheme,
 		hc:     &http.Client{Transport: o.transport},
-		authz:  map[string]string{},
+		auth:   cmpAuthCache(o.authCache),
 	}
 }
 
@@ -99,6 +99,9 @@ func (c *client) scope(push bool) string {
 // the response body. Any status is returned as a response; only transport failures are errors.
 func (c *client) do(ctx context.Context, r request) (*http.Response, error) {
 	scope := c.scope(r.push)
+	if err := c.prepareAuth(ctx, scope); err != nil {
+		return nil, fmt.Errorf("%s %s: authenticating: %w", r.method, r.url, err)
+	}
 	authTried := false
 	var lastErr error
 	backoff := c.o.retry.Backoff
@@ -169,11 +172,12 @@ func (c *client) send(ctx context.Context, r request, scope string) (*http.Respo
 		req.ContentLength = int64(len(r.body))
 	}
 	req.Header.Set("User-Agent", c.o.userAgent)
-	c.mu.Lock()
-	if h, ok := c.authz[scope]; ok {
-		req.Header.Set("Authorization", h)
+	// Credentials go to the registry only, never to another host a Location points at.
+	if req.URL.Host == c.repo.RegistryStr() {
+		if h := c.auth.header(c.repo.RegistryStr(), scope); h != "" {
+			req.Header.Set("Authorization", h)
+		}
 	}
-	c.mu.Unlock()
 	return c.hc.Do(req)
 }
 
@@ -210,3 +214,10 @@ func (c *client) authenticator() (authn.Authenticator, error) {
 }
 
 var errEmptyChallenge = errors.New("registry answered 401 without a WWW-Authenticate challenge")
+
+func cmpAuthCache(a *AuthCache) *AuthCache {
+	if a != nil {
+		return a
+	}
+	return NewAuthCache()
+}

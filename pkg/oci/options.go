@@ -93,6 +93,7 @@ type options struct {
 	userAgent     string
 	now           func() time.Time
 	confirmDelay  time.Duration
+	authCache     *AuthCache
 }
 
 // WithAuth resolves credentials from kc (default authn.DefaultKeychain: the Docker config file
@@ -145,6 +146,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithConfirmDelay sets the longest random delay before the second confirming read of the
 // referrers tag index (default 500ms).
 func WithConfirmDelay(d time.Duration) Option { return func(o *options) { o.confirmDelay = d } }
+
+// WithAuthCache shares answered authentication challenges and tokens across calls (default:
+// none, each call authenticates afresh).
+func WithAuthCache(a *AuthCache) Option { return func(o *options) { o.authCache = a } }
 
 func makeOptions(opts []Option) *options {
 	o := &options{}

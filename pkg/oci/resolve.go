@@ -109,21 +109,16 @@ func Resolve(ctx context.Context, ref string, opts ...Option) (name.Digest, v1.D
 	return d, f.desc, nil
 }
 
-// parseReference parses a tag or digest reference strictly.
+// parseReference parses a tag or digest reference (a missing tag means "latest", a missing
+// registry Docker Hub, as docker and cosign read them).
 func parseReference(ref string, o *options) (name.Reference, error) {
 	var nopts []name.Option
-	nopts = append(nopts, name.StrictValidation)
 	if o.plainHTTP {
 		nopts = append(nopts, name.Insecure)
 	}
 	r, err := name.ParseReference(ref, nopts...)
 	if err != nil {
-		// Allow the implicit "latest" tag as users expect.
-		r2, err2 := name.ParseReference(ref)
-		if err2 != nil {
-			return nil, &InvalidInputError{What: "image reference", Value: ref, Reason: err.Error()}
-		}
-		r = r2
+		return nil, &InvalidInputError{What: "image reference", Value: ref, Reason: err.Error()}
 	}
 	return r, nil
 }
