@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,6 +27,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/verify"
@@ -87,18 +90,54 @@ func startTSA(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	return hs.URL + tsa.TimestampPath, part
 }
 
-// TestOurLogAndTSAServers signs keyless with the virtual CA, timestamps the signature with our
-// real TSA and logs it in our real log server, both over HTTP, and verifies the bundle against
-// a trusted root that merges the parts their init commands wrote.
-func TestOurLogAndTSAServers(t *testing.T) {
+// startCTLog runs our CT log behind httptest and returns its URL and the trusted root part its
+// init wrote.
+func startCTLog(t *testing.T) (string, *prototrustroot.TrustedRoot) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := ctlog.Init(dir, ctlog.InitOptions{URL: "http://127.0.0.1:3004"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l, err := ctlog.Open(ctx, dir, ctlog.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(l.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		if err := l.Close(ctx); err != nil {
+			t.Errorf("closing CT log: %v", err)
+		}
+	})
+	data, err := os.ReadFile(filepath.Join(dir, ctlog.TrustedRootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := &prototrustroot.TrustedRoot{}
+	if err := protojson.Unmarshal(data, part); err != nil {
+		t.Fatal(err)
+	}
+	return hs.URL, part
+}
+
+// TestOurServers signs keyless with the virtual CA whose precertificate goes to our real CT
+// log, timestamps the signature with our real TSA and logs it in our real log server, all over
+// HTTP, and verifies the bundle against a trusted root that merges the parts their init
+// commands wrote.
+func TestOurServers(t *testing.T) {
 	w := newWorld(t)
 	url, logPart := startLogServer(t)
 	tsaURL, tsaPart := startTSA(t)
+	ctURL, ctPart := startCTLog(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 
 	// The trusted root: the world's CA, TSA and CT log, plus the log as its init wrote it.
 	worldRoot := w.root
 	worldRoot.Logs = nil
 	worldRoot.TSAs = nil
+	worldRoot.CTLogs = nil
 	rootJSON := must[[]byte](t)(worldRoot.JSON())
 	merged := &prototrustroot.TrustedRoot{}
 	if err := protojson.Unmarshal(rootJSON, merged); err != nil {
@@ -106,19 +145,28 @@ func TestOurLogAndTSAServers(t *testing.T) {
 	}
 	merged.Tlogs = logPart.GetTlogs()
 	merged.TimestampAuthorities = tsaPart.GetTimestampAuthorities()
+	merged.Ctlogs = ctPart.GetCtlogs()
 	tr := must[*verify.TrustedRoot](t)(verify.ParseTrustedRoot(must[[]byte](t)(protojson.Marshal(merged))))
+	if len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 1 || len(tr.TimestampAuthorities()) != 1 {
+		t.Fatalf("merged trusted root: %d CT logs, %d logs, %d TSAs; want one each", len(tr.CTLogs()), len(tr.Tlogs()), len(tr.TimestampAuthorities()))
+	}
 	v := must[*verify.Verifier](t)(verify.New(tr))
 
 	key := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	cert := must[*x509.Certificate](t)(w.ca.Issue(key.Public(), vs.CertOptions{
-		Email: testEmail, NotBefore: w.now.Add(-time.Minute), NotAfter: w.now.Add(9 * time.Minute), CTLog: w.ct,
+		Email: testEmail, NotBefore: w.now.Add(-time.Minute), NotAfter: w.now.Add(9 * time.Minute),
 		Extensions: identityExtensions(),
+		SubmitPrecert: func(chain [][]byte) (pkix.Extension, error) {
+			sct, err := ctlog.Submit(ctx, http.DefaultClient, ctURL, chain, true)
+			if err != nil {
+				return pkix.Extension{}, err
+			}
+			return ctlog.SCTListExtension(sct)
+		},
 	}))
 	digest := sha256.Sum256(blob)
 	sig := must[[]byte](t)(ecdsa.SignASN1(rand.Reader, key, digest[:]))
 	req := must[*tlog.HashedRekordRequest](t)(tlog.NewHashedRekordRequest(sig, digest[:], crypto.SHA256, cert.Raw, true))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	entry := must[*protorekor.TransparencyLogEntry](t)(tlog.Submit(ctx, url, req))
 
 	vm := bundle.CertificateMaterial(cert)

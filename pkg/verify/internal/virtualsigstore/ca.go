@@ -114,6 +114,9 @@ type CertOptions struct {
 	// CTLog, when set, logs the precertificate and embeds its SCT; nil gives a certificate
 	// without SCT.
 	CTLog *CTLog
+	// SubmitPrecert, when set instead of CTLog, sends the precertificate chain (DER, leaf
+	// first, root last) to a real CT log and returns the SCT list extension to embed.
+	SubmitPrecert func(chain [][]byte) (pkix.Extension, error)
 }
 
 // Issue makes a leaf certificate for pub, signed by the intermediate, with an embedded SCT
@@ -141,7 +144,7 @@ func (ca *CA) Issue(pub crypto.PublicKey, opts CertOptions) (*x509.Certificate, 
 		}
 		tmpl.URIs = []*url.URL{u}
 	}
-	if opts.CTLog == nil {
+	if opts.CTLog == nil && opts.SubmitPrecert == nil {
 		return create(tmpl, ca.Intermediate, pub, ca.intermediateKey)
 	}
 	pre := *tmpl
@@ -150,7 +153,12 @@ func (ca *CA) Issue(pub crypto.PublicKey, opts CertOptions) (*x509.Certificate, 
 	if err != nil {
 		return nil, err
 	}
-	sctExt, err := embeddedSCT(opts.CTLog, precert, ca.Intermediate, opts.NotBefore)
+	var sctExt pkix.Extension
+	if opts.SubmitPrecert != nil {
+		sctExt, err = opts.SubmitPrecert([][]byte{precert.Raw, ca.Intermediate.Raw, ca.Root.Raw})
+	} else {
+		sctExt, err = embeddedSCT(opts.CTLog, precert, ca.Intermediate, opts.NotBefore)
+	}
 	if err != nil {
 		return nil, err
 	}
