@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -120,6 +121,10 @@ func (e *testEnv) post(t testing.TB, body []byte) (int, string) {
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var ae apiError
+	if json.Unmarshal(data, &ae) == nil && ae.Message != "" {
+		return resp.StatusCode, ae.Message
 	}
 	return resp.StatusCode, string(data)
 }
