@@ -377,3 +377,56 @@ func TestKeyedP384WithTransparencyLog(t *testing.T) {
 		}
 	}
 }
+
+func TestDSSEEntryKind(t *testing.T) {
+	w := newWorld(t)
+	v := w.verifier(t, w.root)
+	sum := sha256.Sum256(blob)
+	for _, tc := range []struct {
+		name    string
+		payload func(env []byte) []byte
+		sig     func(sig []byte) []byte
+		want    string
+	}{
+		{"matching", func(p []byte) []byte { return p }, func(s []byte) []byte { return s }, ""},
+		{"payload hash of another envelope", func(p []byte) []byte { return append(p, ' ') }, func(s []byte) []byte { return s }, "payload: the entry records digest"},
+		{"another signature", func(p []byte) []byte { return p }, func(s []byte) []byte { return append([]byte{0}, s...) }, "another signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := w.sign(t, blob, signing{dsse: true})
+			env := s.b.GetDsseEnvelope()
+			payloadSum := sha256.Sum256(tc.payload(env.GetPayload()))
+			body := must[[]byte](t)(vs.DSSEBody(payloadSum[:], tc.sig(s.sig), vs.Verifier{Certificate: s.cert}))
+			e := must[*protorekor.TransparencyLogEntry](t)(w.log.Append(body, "dsse", "0.0.2"))
+			s.b.GetVerificationMaterial().TlogEntries = []*protorekor.TransparencyLogEntry{e}
+			_, err := v.Verify(roundTrip(t, s.b), verify.ArtifactDigest(crypto.SHA256, sum[:]), identityPolicy())
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("unsupported kind", func(t *testing.T) {
+		s := w.sign(t, blob, signing{})
+		e := s.b.GetVerificationMaterial().GetTlogEntries()[0]
+		e.KindVersion = &protorekor.KindVersion{Kind: "rekord", Version: "0.0.1"}
+		_, err := v.Verify(s.b, verify.ArtifactBytes(blob), identityPolicy())
+		if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "entry kind rekord 0.0.1 is not supported") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("kind differs from the body", func(t *testing.T) {
+		s := w.sign(t, blob, signing{})
+		e := s.b.GetVerificationMaterial().GetTlogEntries()[0]
+		e.KindVersion = &protorekor.KindVersion{Kind: "dsse", Version: "0.0.2"}
+		_, err := v.Verify(s.b, verify.ArtifactBytes(blob), identityPolicy())
+		if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "entry body is hashedrekord 0.0.2, the bundle says dsse 0.0.2") {
+			t.Errorf("error %v", err)
+		}
+	})
+}

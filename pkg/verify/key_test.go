@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -288,5 +289,30 @@ func TestArtifactReaderMatchesBytes(t *testing.T) {
 	}
 	if _, err := verify.ParseArtifactDigest("md5:" + strings.Repeat("0", 32)); err == nil {
 		t.Error("md5 accepted")
+	}
+}
+
+func TestLegacySignatureVerifies(t *testing.T) {
+	k := keyCases[0].gen(t)
+	manifest := sha256.Sum256([]byte("manifest"))
+	payload, err := bundle.NewSimpleSigning("registry.example/app", "sha256:"+hex.EncodeToString(manifest[:]), map[string]any{"env": "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(payload)
+	sig := signDigest(t, k, crypto.SHA256, sum[:])
+	b, err := bundle.FromLegacy(payload, map[string]string{bundle.AnnotationSignature: base64.StdEncoding.EncodeToString(sig)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := keyVerifier(t)
+	if _, err := v.Verify(b, verify.ArtifactBytes(payload), verify.Policy{Key: k.Public(), UnsafeIgnoreTlog: true}); err != nil {
+		t.Fatalf("legacy signature: %v", err)
+	}
+	tampered := append([]byte(nil), payload...)
+	tampered[len(tampered)-3] = 'X'
+	_, err = v.Verify(b, verify.ArtifactBytes(tampered), verify.Policy{Key: k.Public(), UnsafeIgnoreTlog: true})
+	if !errors.Is(err, verify.ErrArtifactMismatch) {
+		t.Errorf("tampered payload: %v", err)
 	}
 }

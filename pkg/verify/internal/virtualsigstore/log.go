@@ -105,3 +105,16 @@ func (l *Log) Checkpoint(size uint64, root []byte) string {
 	sig := ed25519.Sign(l.key, []byte(body))
 	return body + "\n\u2014 " + l.Origin + " " + base64.StdEncoding.EncodeToString(append(l.ID[:4:4], sig...)) + "\n"
 }
+
+// DSSEBody returns the canonical dsse 0.0.2 body of a DSSE envelope with one signature:
+// the SHA-256 of its payload and the signature with its verifier.
+func DSSEBody(payloadSHA256, signature []byte, v Verifier) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"apiVersion": "0.0.2",
+		"kind":       "dsse",
+		"spec": map[string]any{"dsseV002": map[string]any{
+			"payloadHash": map[string]any{"algorithm": "SHA2_256", "digest": payloadSHA256},
+			"signatures":  []any{map[string]any{"content": signature, "verifier": v.json()}},
+		}},
+	})
+}
