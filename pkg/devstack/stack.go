@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
 // Config says where the stack keeps its state and which addresses it listens on. Empty
@@ -21,8 +23,9 @@ import (
 type Config struct {
 	// Dir holds the stack's state: registry blobs, keys, trust material, the env file.
 	Dir string
-	// RegistryAddr is the registry's listen address.
-	RegistryAddr string
+	// RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr and TSAAddr are the servers' listen
+	// addresses.
+	RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr string
 	// Logger receives the servers' logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -32,8 +35,16 @@ type Stack struct {
 	cfg     Config
 	servers []*http.Server
 	done    []chan error
+	closers []func(context.Context) error
 	// RegistryHost is host:port of the registry.
 	RegistryHost string
+	// OIDCURL, CAURL, CTURL and LogURL are the servers' base URLs; TSAURL is the full
+	// timestamp URL.
+	OIDCURL, CAURL, CTURL, LogURL, TSAURL string
+	// Issuer is the OIDC dev issuer, which mints tokens for any identity.
+	Issuer *oidc.DevIssuer
+	// TrustedRootPath and SigningConfigPath are the files a client needs.
+	TrustedRootPath, SigningConfigPath string
 }
 
 // EnvVar is one variable a client needs to use the stack.
@@ -62,29 +73,56 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s.RegistryHost = host
+	if err := s.startKeyless(ctx); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
 	return s, nil
 }
 
 // serve listens on addr (loopback only) and serves h until Close.
 func (s *Stack) serve(ctx context.Context, what, addr string, h http.Handler) (string, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	if err := requireLoopback(addr); err != nil {
-		return "", fmt.Errorf("dev stack %s: %w", what, err)
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	lns, err := listenAll(ctx, addr)
 	if err != nil {
 		return "", fmt.Errorf("dev stack %s: %w", what, err)
 	}
+	s.serveOn(what, lns[0], h)
+	return lns[0].Addr().String(), nil
+}
+
+// serveOn serves h on ln until Close.
+func (s *Stack) serveOn(what string, ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	s.servers = append(s.servers, srv)
 	s.done = append(s.done, done)
 	s.cfg.Logger.Info("listening", "server", what, "addr", ln.Addr().String())
-	return ln.Addr().String(), nil
+}
+
+// listenAll opens a listener on each address (loopback only; empty picks a free port on
+// 127.0.0.1), closing them all if one fails.
+func listenAll(ctx context.Context, addrs ...string) ([]net.Listener, error) {
+	var lc net.ListenConfig
+	lns := make([]net.Listener, 0, len(addrs))
+	for _, addr := range addrs {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		err := requireLoopback(addr)
+		var ln net.Listener
+		if err == nil {
+			ln, err = lc.Listen(ctx, "tcp", addr)
+		}
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }
 
 // requireLoopback refuses listen addresses that are not on the loopback interface: the dev
@@ -108,6 +146,9 @@ func requireLoopback(addr string) error {
 func (s *Stack) Env() []EnvVar {
 	return []EnvVar{
 		{"COSIGN_LIKE_REGISTRY", s.RegistryHost},
+		{"COSIGN_LIKE_TRUSTED_ROOT", s.TrustedRootPath},
+		{"COSIGN_LIKE_SIGNING_CONFIG", s.SigningConfigPath},
+		{"COSIGN_LIKE_OIDC_ISSUER", s.OIDCURL},
 	}
 }
 
@@ -135,6 +176,11 @@ func (s *Stack) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	s.servers, s.done = nil, nil
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.servers, s.done, s.closers = nil, nil, nil
 	return errors.Join(errs...)
 }

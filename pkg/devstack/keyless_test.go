@@ -1,0 +1,88 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/verify"
+)
+
+// TestKeylessSignVerify signs an image with no key through the whole stack (token, CA with
+// SCT, TSA, log) and verifies it by identity against the trusted root the stack wrote.
+func TestKeylessSignVerify(t *testing.T) {
+	ctx := context.Background()
+	st, err := Start(ctx, Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+
+	img, err := PushSample(ctx, st.RegistryHost+"/demo/keyless:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	services, err := client.LoadSigningConfig(st.SigningConfigPath, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trBytes, err := os.ReadFile(st.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, services.RekorURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, chain, err := client.Keyless(ctx, services.CAURL, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &client.Witness{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
+	if _, err := client.SignImage(ctx, img.String(), client.SignOptions{Signer: s, Witness: w}); err != nil {
+		t.Fatal(err)
+	}
+
+	tr, err := verify.ParseTrustedRoot(trBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := verify.Policy{Identity: &verify.Identity{Subject: "alice@example.com", Issuer: st.OIDCURL}}
+	got, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: policy})
+	if err != nil {
+		t.Fatalf("keyless verify: %v", err)
+	}
+	r := got[0].Result
+	if r.Identity == nil || r.Identity.Issuer != st.OIDCURL || len(r.TlogEntries) != 1 || len(r.Timestamps) != 1 {
+		t.Fatalf("result %+v: want alice's identity, one log entry and one timestamp", r)
+	}
+
+	for name, id := range map[string]*verify.Identity{
+		"other subject":       {Subject: "bob@example.com", Issuer: st.OIDCURL},
+		"other issuer":        {Subject: "alice@example.com", Issuer: "https://accounts.example.com"},
+		"regexp not anchored": {SubjectRegexp: `lice@example\.com`, Issuer: st.OIDCURL},
+	} {
+		_, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: verify.Policy{Identity: id}})
+		if !errors.Is(err, client.ErrNoValidSignature) || !strings.Contains(err.Error(), "identity") && !strings.Contains(err.Error(), "issuer") {
+			t.Errorf("%s: err = %v, want an identity mismatch", name, err)
+		}
+	}
+	if _, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: verify.Policy{Identity: &verify.Identity{SubjectRegexp: `.*@example\.com`, Issuer: st.OIDCURL}}}); err != nil {
+		t.Errorf("regexp identity: %v", err)
+	}
+}
+

@@ -1,0 +1,141 @@
+package devstack
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+
+	"github.com/cosign-like/cosign-like/pkg/ca"
+	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tsa"
+)
+
+// tsaPath is where the TSA answers timestamp requests.
+const tsaPath = "/api/v1/timestamp"
+
+// startKeyless initialises fresh state for the CA, CT log, transparency log and TSA under
+// dir/state, starts them and the OIDC dev issuer, and writes the trusted root and signing
+// config.
+func (s *Stack) startKeyless(ctx context.Context) error {
+	cfg := s.cfg
+	state := filepath.Join(cfg.Dir, "state")
+	// The stack's keys last as long as the stack: its registry forgets manifests anyway.
+	if err := os.RemoveAll(state); err != nil {
+		return err
+	}
+	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.CTAddr, cfg.CAAddr, cfg.LogAddr, cfg.TSAAddr)
+	if err != nil {
+		return err
+	}
+	oidcLn, ctLn, caLn, logLn, tsaLn := lns[0], lns[1], lns[2], lns[3], lns[4]
+	s.OIDCURL = "http://" + oidcLn.Addr().String()
+	s.CTURL = "http://" + ctLn.Addr().String()
+	s.CAURL = "http://" + caLn.Addr().String()
+	s.LogURL = "http://" + logLn.Addr().String()
+	s.TSAURL = "http://" + tsaLn.Addr().String() + tsaPath
+
+	issuer, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: s.OIDCURL})
+	if err != nil {
+		return fmt.Errorf("dev stack OIDC issuer: %w", err)
+	}
+	s.Issuer = issuer
+	s.serveOn("oidc", oidcLn, issuer.Handler())
+
+	caDir := filepath.Join(state, "ca")
+	if err := ca.Init(ctx, caDir, ca.InitOptions{URL: s.CAURL, Organization: "cosign-like dev"}); err != nil {
+		return fmt.Errorf("dev stack CA: %w", err)
+	}
+	caKey, caChain, err := ca.LoadKey(ctx, caDir)
+	if err != nil {
+		return fmt.Errorf("dev stack CA: %w", err)
+	}
+	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caChain[len(caChain)-1].Raw})
+
+	ctDir := filepath.Join(state, "ct")
+	if err := ctlog.Init(ctDir, ctlog.InitOptions{URL: s.CTURL, RootsPEM: rootPEM}); err != nil {
+		return fmt.Errorf("dev stack CT log: %w", err)
+	}
+	ct, err := ctlog.Open(ctx, ctDir, ctlog.Options{Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("dev stack CT log: %w", err)
+	}
+	s.closers = append(s.closers, ct.Close)
+	s.serveOn("ct", ctLn, ct.Handler())
+
+	tokens, err := ca.NewTokenVerifier([]ca.IssuerConfig{{URL: s.OIDCURL, Type: ca.IssuerType("email")}}, nil)
+	if err != nil {
+		return fmt.Errorf("dev stack CA: %w", err)
+	}
+	authority, err := ca.NewAuthority(caKey, caChain, tokens, ca.AuthorityOptions{CTURL: s.CTURL, Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("dev stack CA: %w", err)
+	}
+	s.serveOn("ca", caLn, authority.Handler())
+
+	logDir := filepath.Join(state, "log")
+	if _, err := tlog.Init(logDir, s.LogURL, time.Now().Add(-time.Minute)); err != nil {
+		return fmt.Errorf("dev stack log: %w", err)
+	}
+	logSrv, err := tlog.NewServer(ctx, tlog.ServerConfig{Dir: logDir, Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("dev stack log: %w", err)
+	}
+	s.closers = append(s.closers, logSrv.Close)
+	s.serveOn("log", logLn, logSrv.Handler())
+
+	tsaDir := filepath.Join(state, "tsa")
+	if err := tsa.Init(tsaDir, tsa.InitOptions{URL: s.TSAURL, Organization: "cosign-like dev"}); err != nil {
+		return fmt.Errorf("dev stack TSA: %w", err)
+	}
+	authorityTSA, err := tsa.Load(tsaDir, cfg.Logger)
+	if err != nil {
+		return fmt.Errorf("dev stack TSA: %w", err)
+	}
+	s.serveOn("tsa", tsaLn, authorityTSA.Handler())
+
+	root, err := mergeTrustedRoots(
+		filepath.Join(caDir, ca.TrustedRootFile),
+		filepath.Join(ctDir, "trusted_root.json"),
+		filepath.Join(logDir, "trusted_root.json"),
+		filepath.Join(tsaDir, "trusted_root.json"),
+	)
+	if err != nil {
+		return fmt.Errorf("dev stack trusted root: %w", err)
+	}
+	s.TrustedRootPath = filepath.Join(cfg.Dir, "trusted_root.json")
+	if err := pki.WriteTrustedRoot(s.TrustedRootPath, root); err != nil {
+		return err
+	}
+	sc, err := client.NewSigningConfig(client.Services{CAURL: s.CAURL, OIDCURL: s.OIDCURL, RekorURL: s.LogURL, TSAURL: s.TSAURL}, time.Now().Add(-time.Minute))
+	if err != nil {
+		return err
+	}
+	s.SigningConfigPath = filepath.Join(cfg.Dir, "signing_config.json")
+	return os.WriteFile(s.SigningConfigPath, sc, 0o644)
+}
+
+// mergeTrustedRoots combines trusted root parts (each lists some of tlogs, ctlogs, certificate
+// authorities and timestamp authorities) into one.
+func mergeTrustedRoots(paths ...string) (*prototrustroot.TrustedRoot, error) {
+	out := &prototrustroot.TrustedRoot{MediaType: pki.TrustedRootMediaType}
+	for _, p := range paths {
+		part, err := pki.ReadTrustedRoot(p)
+		if err != nil {
+			return nil, err
+		}
+		out.Tlogs = append(out.Tlogs, part.GetTlogs()...)
+		out.Ctlogs = append(out.Ctlogs, part.GetCtlogs()...)
+		out.CertificateAuthorities = append(out.CertificateAuthorities, part.GetCertificateAuthorities()...)
+		out.TimestampAuthorities = append(out.TimestampAuthorities, part.GetTimestampAuthorities()...)
+	}
+	return out, nil
+}
