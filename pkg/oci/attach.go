@@ -145,25 +145,30 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 	if _, err := c.uploadBlob(ctx, payload); err != nil {
 		return fmt.Errorf("attaching to %s: %w", tag, err)
 	}
+	readAt := time.Now()
 	cur, err := readLegacy(ctx, c, o, tag)
 	if err != nil {
 		return fmt.Errorf("attaching to %s: %w", tag, err)
 	}
+	window := time.Duration(0)
 	for round := 0; round < maxConfirmRounds; round++ {
 		if !hasLayer(cur, layer) {
 			if err := c.writeLegacy(ctx, tag, append(append([]v1.Descriptor{}, cur...), layer)); err != nil {
 				return fmt.Errorf("attaching to %s: %w", tag, err)
 			}
+			window = max(window, time.Since(readAt))
 		}
+		readAt = time.Now()
 		if cur, err = readLegacy(ctx, c, o, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}
 		if !hasLayer(cur, layer) {
 			continue
 		}
-		if err := sleepCtx(ctx, randomDelay(o.confirmDelay)); err != nil {
+		if err := sleepCtx(ctx, confirmDelay(o.confirmDelay, window)); err != nil {
 			return err
 		}
+		readAt = time.Now()
 		if cur, err = readLegacy(ctx, c, o, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}

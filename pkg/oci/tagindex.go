@@ -73,13 +73,18 @@ func (c *client) writeTagIndex(ctx context.Context, tag string, t *tagIndex, man
 // addToTagIndex adds entry to the referrers tag index, narrowing the read-modify-write race
 // that registries without conditional writes leave open: after writing, it reads the index
 // back at once and again after a random delay, and writes its entry again until both reads
-// show it. A writer whose confirming reads both come before a slower concurrent writer's PUT
-// can still lose its entry; the delay makes that window small, it does not close it.
+// show it. The delay grows with this writer's own read-to-write time (a loaded registry or
+// machine makes every writer slower), see confirmDelay. An entry can still be lost to a
+// concurrent writer that read the index before this one wrote it and writes it back only
+// after this writer's second confirming read; the delay makes that window small, it does not
+// close it.
 func (c *client) addToTagIndex(ctx context.Context, tag string, entry v1.Descriptor) error {
+	readAt := time.Now()
 	idx, err := c.readTagIndex(ctx, tag, c.o.limits.MaxLayers)
 	if err != nil {
 		return err
 	}
+	window := time.Duration(0)
 	for round := 0; round < maxConfirmRounds; round++ {
 		if !idx.has(entry.Digest) {
 			list := append(append([]v1.Descriptor{}, idx.manifests...), entry)
@@ -87,22 +92,26 @@ func (c *client) addToTagIndex(ctx context.Context, tag string, entry v1.Descrip
 			if err != nil {
 				return err
 			}
+			window = max(window, time.Since(readAt))
 			if !ok { // conditional write refused: someone wrote in between
+				readAt = time.Now()
 				if idx, err = c.readTagIndex(ctx, tag, c.o.limits.MaxLayers); err != nil {
 					return err
 				}
 				continue
 			}
 		}
+		readAt = time.Now()
 		if idx, err = c.readTagIndex(ctx, tag, c.o.limits.MaxLayers); err != nil {
 			return err
 		}
 		if !idx.has(entry.Digest) {
 			continue
 		}
-		if err := sleepCtx(ctx, randomDelay(c.o.confirmDelay)); err != nil {
+		if err := sleepCtx(ctx, confirmDelay(c.o.confirmDelay, window)); err != nil {
 			return err
 		}
+		readAt = time.Now()
 		if idx, err = c.readTagIndex(ctx, tag, c.o.limits.MaxLayers); err != nil {
 			return err
 		}
@@ -111,6 +120,13 @@ func (c *client) addToTagIndex(ctx context.Context, tag string, entry v1.Descrip
 		}
 	}
 	return fmt.Errorf("referrers tag %s:%s: entry %s kept being overwritten by concurrent writers after %d attempts", c.repo.Name(), tag, entry.Digest, maxConfirmRounds)
+}
+
+// confirmDelay is the wait before the second confirming read: a random share of base plus
+// four times the writer's own read-to-write window, since concurrent writers on the same
+// registry take about as long between their read and their write.
+func confirmDelay(base, window time.Duration) time.Duration {
+	return randomDelay(base) + 4*window
 }
 
 // removeFromTagIndex drops the entries with the given digests from the index at tag; an index
