@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+)
+
+func init() { addCommand(newCTCmd) }
+
+func newCTCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ct",
+		Short: "Run the RFC 6962 certificate transparency log for the CA's certificates",
+	}
+	cmd.AddCommand(newCTInitCmd(), newCTServeCmd())
+	return cmd
+}
+
+func newCTInitCmd() *cobra.Command {
+	var dir, roots string
+	var opts ctlog.InitOptions
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the CT log's keys, storage and trusted-root part",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if roots != "" {
+				data, err := os.ReadFile(roots)
+				if err != nil {
+					return fmt.Errorf("ct init: --roots: %w", err)
+				}
+				opts.RootsPEM = data
+			}
+			if err := ctlog.Init(dir, opts); err != nil {
+				return fmt.Errorf("ct init: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "CT log created in %s (trusted-root part: %s)\n", dir, ctlog.TrustedRootFile)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "state directory to create (required)")
+	cmd.Flags().StringVar(&opts.URL, "url", "", "the log's base URL, recorded in the trusted root and naming its checkpoints")
+	cmd.Flags().StringVar(&roots, "roots", "", "PEM file of the roots the log accepts (default: any self-signed root)")
+	_ = cmd.MarkFlagRequired("dir")
+	return cmd
+}
+
+func newCTServeCmd() *cobra.Command {
+	var o serverOptions
+	var roots string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve add-chain and add-pre-chain (RFC 6962) and the log's tiles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := o.logger()
+			if err != nil {
+				return err
+			}
+			opts := ctlog.Options{Logger: logger}
+			if roots != "" {
+				if opts.RootsPEM, err = os.ReadFile(roots); err != nil {
+					return fmt.Errorf("ct serve: --roots: %w", err)
+				}
+			}
+			l, err := ctlog.Open(cmd.Context(), o.dir, opts)
+			if err != nil {
+				return fmt.Errorf("ct serve: %w", err)
+			}
+			serveErr := srv.ListenAndServe(cmd.Context(), o.addr, srv.Instrumented("ct", l.Handler(), logger), logger, announce(cmd, logger, "CT log"))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := l.Close(ctx); err != nil && serveErr == nil {
+				serveErr = err
+			}
+			return serveErr
+		},
+	}
+	o.bind(cmd, "127.0.0.1:6962")
+	cmd.Flags().StringVar(&roots, "roots", "", "PEM file of the roots the log accepts (overrides the state directory's)")
+	return cmd
+}

@@ -1,0 +1,315 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Defaults of the interactive flows, as cosign has them.
+const (
+	DefaultIssuer   = "https://oauth2.sigstore.dev/auth"
+	DefaultClientID = "sigstore"
+	// MaxTokenSize bounds a token read from a file, the environment or a provider.
+	MaxTokenSize = 64 << 10
+)
+
+// ErrNoToken is returned when no source gives a token and interactive flows are disabled.
+var ErrNoToken = errors.New("no identity token")
+
+// Options say where GetToken looks for a token.
+type Options struct {
+	// IdentityToken is a token, or the path of a file holding one (--identity-token).
+	IdentityToken string
+	// Issuer is the OpenID provider of the interactive flows (DefaultIssuer when empty).
+	Issuer string
+	// ClientID and ClientSecret identify this client at the provider (ClientID defaults to
+	// DefaultClientID; the secret is usually empty for this public client).
+	ClientID, ClientSecret string
+	// RedirectURL is the loopback redirect of the browser flow
+	// (http://localhost:0/auth/callback by default: port 0 picks a free port).
+	RedirectURL string
+	// DeviceFlow selects the device authorization flow instead of the browser flow.
+	DeviceFlow bool
+	// DisableInteractive stops after the non-interactive sources.
+	DisableInteractive bool
+	// Getenv reads the environment (os.Getenv by default).
+	Getenv func(string) string
+	// Out receives the URL to open and device-flow instructions (discarded when nil).
+	Out io.Writer
+	// OpenBrowser, when set, is called with the authorization URL (the URL is printed anyway).
+	OpenBrowser func(url string) error
+	// HTTPClient talks to the provider and GitHub (http.DefaultClient when nil).
+	HTTPClient *http.Client
+}
+
+// GetToken returns an ID token from the first source that has one: opts.IdentityToken (value
+// or file), SIGSTORE_ID_TOKEN, GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL and
+// ACTIONS_ID_TOKEN_REQUEST_TOKEN, audience sigstore), then unless DisableInteractive the device
+// flow (when DeviceFlow) or the browser flow (authorization code with PKCE on a loopback
+// redirect).
+func GetToken(ctx context.Context, opts Options) (string, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = http.DefaultClient
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.Issuer == "" {
+		opts.Issuer = DefaultIssuer
+	}
+	if opts.IdentityToken != "" {
+		return tokenFromFlag(opts.IdentityToken)
+	}
+	if t := strings.TrimSpace(opts.Getenv("SIGSTORE_ID_TOKEN")); t != "" {
+		return checkTokenShape(t, "SIGSTORE_ID_TOKEN")
+	}
+	if u := opts.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL"); u != "" {
+		return githubActionsToken(ctx, opts.HTTPClient, u, opts.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"), DefaultClientID)
+	}
+	if opts.DisableInteractive {
+		return "", fmt.Errorf("%w: give --identity-token, set SIGSTORE_ID_TOKEN, or run in GitHub Actions with id-token: write", ErrNoToken)
+	}
+	if opts.DeviceFlow {
+		return deviceFlow(ctx, opts)
+	}
+	return browserFlow(ctx, opts)
+}
+
+// tokenFromFlag reads --identity-token: a path to a file holding the token, or the token.
+func tokenFromFlag(v string) (string, error) {
+	if fi, err := os.Stat(v); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > MaxTokenSize {
+			return "", fmt.Errorf("identity token file %s: %d bytes exceeds %d", v, fi.Size(), MaxTokenSize)
+		}
+		data, err := os.ReadFile(v)
+		if err != nil {
+			return "", fmt.Errorf("reading identity token: %w", err)
+		}
+		return checkTokenShape(strings.TrimSpace(string(data)), "identity token file "+v)
+	}
+	return checkTokenShape(strings.TrimSpace(v), "--identity-token")
+}
+
+// checkTokenShape requires a compact JWS (three dot-separated parts) of bounded size.
+func checkTokenShape(t, source string) (string, error) {
+	if len(t) > MaxTokenSize {
+		return "", fmt.Errorf("%s: token of %d bytes exceeds %d", source, len(t), MaxTokenSize)
+	}
+	if strings.Count(t, ".") != 2 {
+		return "", fmt.Errorf("%s: neither a JWT nor a readable file", source)
+	}
+	return t, nil
+}
+
+// githubActionsToken asks the GitHub Actions token service for a token with audience aud.
+func githubActionsToken(ctx context.Context, client *http.Client, reqURL, bearer, aud string) (string, error) {
+	if bearer == "" {
+		return "", errors.New("GitHub Actions: ACTIONS_ID_TOKEN_REQUEST_URL is set but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not (does the job have permissions: id-token: write?)")
+	}
+	u, err := url.Parse(reqURL)
+	if err != nil {
+		return "", fmt.Errorf("GitHub Actions: ACTIONS_ID_TOKEN_REQUEST_URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("audience", aud)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("GitHub Actions token request: %w", err)
+	}
+	req.Header.Set("Authorization", "bearer "+bearer)
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GitHub Actions token request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxTokenSize+1024))
+	if err != nil {
+		return "", fmt.Errorf("GitHub Actions token response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GitHub Actions token request: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 256)])))
+	}
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", fmt.Errorf("GitHub Actions token response: %w", err)
+	}
+	return checkTokenShape(v.Value, "GitHub Actions token")
+}
+
+// provider runs discovery and returns the OAuth2 config and an ID token verifier.
+func provider(ctx context.Context, opts Options, redirect string) (*oauth2.Config, *gooidc.IDTokenVerifier, error) {
+	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, opts.HTTPClient), opts.Issuer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("OpenID provider %s: %w", opts.Issuer, err)
+	}
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInParams
+	cfg := &oauth2.Config{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, Endpoint: ep,
+		RedirectURL: redirect, Scopes: []string{gooidc.ScopeOpenID, "email"}}
+	return cfg, p.Verifier(&gooidc.Config{ClientID: opts.ClientID}), nil
+}
+
+// idTokenFrom extracts and verifies the id_token of a token response.
+func idTokenFrom(ctx context.Context, tok *oauth2.Token, v *gooidc.IDTokenVerifier, nonce string, client *http.Client) (string, error) {
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok || raw == "" {
+		return "", errors.New("the provider answered without an id_token")
+	}
+	idt, err := v.Verify(gooidc.ClientContext(ctx, client), raw)
+	if err != nil {
+		return "", fmt.Errorf("verifying the ID token: %w", err)
+	}
+	if nonce != "" && idt.Nonce != nonce {
+		return "", errors.New("the ID token's nonce does not match the request")
+	}
+	return raw, nil
+}
+
+// browserFlow runs the authorization code flow with PKCE, receiving the code on a loopback
+// redirect.
+func browserFlow(ctx context.Context, opts Options) (string, error) {
+	redirect := opts.RedirectURL
+	if redirect == "" {
+		redirect = "http://localhost:0/auth/callback"
+	}
+	ru, err := url.Parse(redirect)
+	if err != nil || ru.Scheme != "http" || !isLoopback(ru.Hostname()) {
+		return "", fmt.Errorf("redirect URL %q: want an http URL on a loopback address", redirect)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(loopbackIP(ru.Hostname()), portOr0(ru.Port())))
+	if err != nil {
+		return "", fmt.Errorf("listening for the redirect: %w", err)
+	}
+	defer ln.Close()
+	ru.Host = net.JoinHostPort(ru.Hostname(), fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+	cfg, verifier, err := provider(ctx, opts, ru.String())
+	if err != nil {
+		return "", err
+	}
+	state, nonce, pkce := randomString(16), randomString(16), oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(pkce), gooidc.Nonce(nonce))
+
+	type result struct {
+		code string
+		err  error
+	}
+	results := make(chan result, 1)
+	path := ru.Path
+	if path == "" {
+		path = "/"
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var res result
+		switch {
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("the provider refused: %s: %s", q.Get("error"), q.Get("error_description"))
+		case q.Get("state") != state:
+			res.err = errors.New("the redirect's state does not match the request")
+		case q.Get("code") == "":
+			res.err = errors.New("the redirect carries no code")
+		default:
+			res.code = q.Get("code")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if res.err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, "<!doctype html><title>Sign-in failed</title><p>Sign-in failed: %s</p>", html.EscapeString(res.err.Error()))
+		} else {
+			fmt.Fprint(w, "<!doctype html><title>Signed in</title><p>Signed in. You can close this window and return to the terminal.</p>")
+		}
+		select {
+		case results <- res:
+		default:
+		}
+	})
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = server.Serve(ln) }()
+	defer server.Close()
+
+	fmt.Fprintf(opts.Out, "Your browser will open to sign in. If it does not, open this URL:\n\n%s\n\n", authURL)
+	if opts.OpenBrowser != nil {
+		if err := opts.OpenBrowser(authURL); err != nil {
+			fmt.Fprintf(opts.Out, "Could not open a browser (%v): open the URL above yourself.\n", err)
+		}
+	}
+	var res result
+	select {
+	case <-ctx.Done():
+		return "", fmt.Errorf("waiting for the browser sign-in: %w", ctx.Err())
+	case res = <-results:
+	}
+	if res.err != nil {
+		return "", res.err
+	}
+	tok, err := cfg.Exchange(gooidc.ClientContext(ctx, opts.HTTPClient), res.code, oauth2.VerifierOption(pkce))
+	if err != nil {
+		return "", fmt.Errorf("exchanging the code: %w", err)
+	}
+	return idTokenFrom(ctx, tok, verifier, nonce, opts.HTTPClient)
+}
+
+// deviceFlow runs the device authorization grant, printing where to sign in.
+func deviceFlow(ctx context.Context, opts Options) (string, error) {
+	cfg, verifier, err := provider(ctx, opts, "")
+	if err != nil {
+		return "", err
+	}
+	if cfg.Endpoint.DeviceAuthURL == "" {
+		return "", fmt.Errorf("OpenID provider %s does not offer the device flow", opts.Issuer)
+	}
+	hctx := gooidc.ClientContext(ctx, opts.HTTPClient)
+	da, err := cfg.DeviceAuth(hctx)
+	if err != nil {
+		return "", fmt.Errorf("starting the device flow: %w", err)
+	}
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(opts.Out, "To sign in, open:\n\n%s\n\n(code %s)\n", da.VerificationURIComplete, da.UserCode)
+	} else {
+		fmt.Fprintf(opts.Out, "To sign in, open %s and enter the code %s\n", da.VerificationURI, da.UserCode)
+	}
+	tok, err := cfg.DeviceAccessToken(hctx, da)
+	if err != nil {
+		return "", fmt.Errorf("device flow: %w", err)
+	}
+	return idTokenFrom(ctx, tok, verifier, "", opts.HTTPClient)
+}
+
+func loopbackIP(host string) string {
+	if strings.EqualFold(host, "localhost") {
+		return "127.0.0.1"
+	}
+	return host
+}
+
+func portOr0(p string) string {
+	if p == "" {
+		return "0"
+	}
+	return p
+}
