@@ -50,7 +50,7 @@ type testLog struct {
 	client *Client
 }
 
-func newTestLog(t *testing.T, mutate func(*ServerConfig)) *testLog {
+func newTestLog(t testing.TB, mutate func(*ServerConfig)) *testLog {
 	t.Helper()
 	dir := tempDir(t)
 	if _, err := Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
@@ -59,7 +59,7 @@ func newTestLog(t *testing.T, mutate func(*ServerConfig)) *testLog {
 	return startTestLog(t, dir, mutate)
 }
 
-func startTestLog(t *testing.T, dir string, mutate func(*ServerConfig)) *testLog {
+func startTestLog(t testing.TB, dir string, mutate func(*ServerConfig)) *testLog {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := ServerConfig{Dir: dir, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -95,7 +95,7 @@ func startTestLog(t *testing.T, dir string, mutate func(*ServerConfig)) *testLog
 
 // tempDir is t.TempDir for directories Tessera writes to: its background goroutines stop only
 // shortly after the server is closed, so removal is retried for a while.
-func tempDir(t *testing.T) string {
+func tempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "tlog-test-")
 	if err != nil {
@@ -122,7 +122,7 @@ type testSigner struct {
 	cert bool
 }
 
-func newECDSASigner(t *testing.T, curve elliptic.Curve, hash crypto.Hash) *testSigner {
+func newECDSASigner(t testing.TB, curve elliptic.Curve, hash crypto.Hash) *testSigner {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(curve, rand.Reader)
 	if err != nil {
@@ -131,7 +131,7 @@ func newECDSASigner(t *testing.T, curve elliptic.Curve, hash crypto.Hash) *testS
 	return pkixSigner(t, k, hash)
 }
 
-func pkixSigner(t *testing.T, k crypto.Signer, hash crypto.Hash) *testSigner {
+func pkixSigner(t testing.TB, k crypto.Signer, hash crypto.Hash) *testSigner {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(k.Public())
 	if err != nil {
@@ -140,7 +140,7 @@ func pkixSigner(t *testing.T, k crypto.Signer, hash crypto.Hash) *testSigner {
 	return &testSigner{priv: k, hash: hash, der: der}
 }
 
-func newRSASigner(t *testing.T, bits int) *testSigner {
+func newRSASigner(t testing.TB, bits int) *testSigner {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
@@ -149,7 +149,7 @@ func newRSASigner(t *testing.T, bits int) *testSigner {
 	return pkixSigner(t, k, crypto.SHA256)
 }
 
-func newEd25519Signer(t *testing.T) *testSigner {
+func newEd25519Signer(t testing.TB) *testSigner {
 	t.Helper()
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -159,7 +159,7 @@ func newEd25519Signer(t *testing.T) *testSigner {
 }
 
 // certSigner wraps an ECDSA key in a self-signed code-signing certificate naming email.
-func certSigner(t *testing.T, email string) *testSigner {
+func certSigner(t testing.TB, email string) *testSigner {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -191,7 +191,7 @@ func (s *testSigner) digest(artifact []byte) []byte {
 }
 
 // request signs artifact and builds the log request.
-func (s *testSigner) request(t *testing.T, artifact []byte) *HashedRekordRequest {
+func (s *testSigner) request(t testing.TB, artifact []byte) *HashedRekordRequest {
 	t.Helper()
 	d := s.digest(artifact)
 	var opts crypto.SignerOpts = s.hash

@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -13,6 +14,14 @@ type serverMetrics struct {
 	requests *prometheus.CounterVec
 	latency  prometheus.Histogram
 	treeSize prometheus.Gauge
+	groups   prometheus.Histogram
+	groupDur prometheus.Histogram
+}
+
+// observeGroup records one group handed to the storage.
+func (m *serverMetrics) observeGroup(size int, d time.Duration) {
+	m.groups.Observe(float64(size))
+	m.groupDur.Observe(d.Seconds())
 }
 
 func newServerMetrics(reg *prometheus.Registry) *serverMetrics {
@@ -30,8 +39,18 @@ func newServerMetrics(reg *prometheus.Registry) *serverMetrics {
 			Name: "tlog_tree_size",
 			Help: "Size of the newest tree this server signed a checkpoint for.",
 		}),
+		groups: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tlog_group_entries",
+			Help:    "Entries per group handed to the storage (those that arrived while the previous group was written).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 13),
+		}),
+		groupDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tlog_group_write_seconds",
+			Help:    "Time to sequence and integrate one group.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.treeSize)
+	reg.MustRegister(m.requests, m.latency, m.treeSize, m.groups, m.groupDur)
 	// A registry handed in by the caller may already carry the process collectors.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -32,8 +32,8 @@ import (
 // Defaults of ServerConfig.
 const (
 	DefaultMaxBodySize        = 128 << 10
-	DefaultBatchMaxSize       = 1024
-	DefaultBatchMaxAge        = 5 * time.Millisecond
+	DefaultBatchMaxSize       = maxGroup
+	DefaultBatchMaxAge        = 2 * time.Millisecond
 	DefaultCheckpointInterval = 100 * time.Millisecond
 	DefaultDedupWarmEntries   = 1 << 18
 	DefaultPushback           = 1 << 14
@@ -50,8 +50,10 @@ type ServerConfig struct {
 	Logger *slog.Logger
 	// MaxBodySize bounds request bodies (413 beyond); default DefaultMaxBodySize.
 	MaxBodySize int64
-	// BatchMaxSize and BatchMaxAge tune sequencing batches; defaults DefaultBatchMaxSize and
-	// DefaultBatchMaxAge.
+	// BatchMaxSize and BatchMaxAge tune Tessera's sequencing batches; defaults
+	// DefaultBatchMaxSize and DefaultBatchMaxAge. Entries reach Tessera in groups (all that
+	// arrived while the previous group was written), so the age only needs to cover handing
+	// one group over.
 	BatchMaxSize uint
 	BatchMaxAge  time.Duration
 	// CheckpointInterval is how often the storage publishes its checkpoint file (at least
@@ -75,6 +77,8 @@ type Server struct {
 	signer   note.Signer
 	logID    []byte
 	add      tessera.AddFn
+	group    *groupCommitter
+	cancel   context.CancelFunc
 	reader   tessera.LogReader
 	shutdown func(context.Context) error
 	tiles    *tileCache
@@ -96,6 +100,18 @@ type treeHead struct {
 // NewServer opens (or creates) the log storage of an initialized log directory and starts
 // Tessera's sequencer. Call Close to stop it.
 func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
+	// The storage outlives ctx until Close has committed every accepted entry.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s, err := newServer(ctx, cfg)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s.cancel = cancel
+	return s, nil
+}
+
+func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -147,8 +163,9 @@ func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		s.closeStorage()
 		return nil, fmt.Errorf("starting log storage: %w", err)
 	}
-	s.add, s.shutdown, s.reader = appender.Add, shutdown, reader
-	s.tiles = newTileCache(reader.ReadTile, 512)
+	s.group = newGroupCommitter(appender.Add, s.metrics.observeGroup)
+	s.add, s.shutdown, s.reader = s.group.Add, shutdown, reader
+	s.tiles = newTileCache(reader.ReadTile, 1024)
 	if err := s.warmDedup(ctx); err != nil {
 		_ = s.Close(ctx)
 		return nil, err
@@ -214,7 +231,13 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.shutdown != nil {
 		err = s.shutdown(ctx)
 	}
+	if s.group != nil {
+		s.group.close()
+	}
 	s.closeStorage()
+	if s.cancel != nil {
+		s.cancel()
+	}
 	return err
 }
 

@@ -209,33 +209,35 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok\n")
 }
 
-// tileCache keeps full tiles, which never change, in memory (bounded, FIFO eviction).
+// tileCache keeps tiles in memory (bounded, FIFO eviction). A tile of a given width never
+// changes once written (C2SP tlog-tiles), partial ones included.
 type tileCache struct {
 	read0 client.TileFetcherFunc
 	max   int
 
 	mu    sync.Mutex
-	tiles map[[2]uint64][]byte
-	order [][2]uint64
+	tiles map[[3]uint64][]byte
+	order [][3]uint64
 }
 
 func newTileCache(f client.TileFetcherFunc, max int) *tileCache {
-	return &tileCache{read0: f, max: max, tiles: map[[2]uint64][]byte{}}
+	return &tileCache{read0: f, max: max, tiles: map[[3]uint64][]byte{}}
 }
 
 func (c *tileCache) read(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	if p != 0 {
-		return c.read0(ctx, level, index, p)
-	}
-	k := [2]uint64{level, index}
+	k := [3]uint64{level, index, uint64(p)}
 	c.mu.Lock()
 	t, ok := c.tiles[k]
 	c.mu.Unlock()
 	if ok {
 		return t, nil
 	}
-	t, err := c.read0(ctx, level, index, 0)
-	if err != nil || len(t) != layout.TileWidth*sha256.Size {
+	t, err := c.read0(ctx, level, index, p)
+	want := int(p) * sha256.Size
+	if p == 0 {
+		want = layout.TileWidth * sha256.Size
+	}
+	if err != nil || len(t) != want {
 		return t, err
 	}
 	c.mu.Lock()
