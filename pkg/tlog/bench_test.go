@@ -52,8 +52,6 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-
-
 // reportGroups prints the group metrics of a benchmark's server.
 func reportGroups(b *testing.B, tl *testLog) {
 	b.Helper()

@@ -88,6 +88,9 @@ type Server struct {
 
 	headMu sync.Mutex
 	head   *treeHead
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // treeHead is a tree size and root with the checkpoint this server signed for it.
@@ -225,8 +228,13 @@ func (s *Server) closeStorage() {
 }
 
 // Close waits for entries already accepted to be committed to by a published checkpoint, then
-// releases the storage.
+// releases the storage. Later calls return the first call's result.
 func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Server) close(ctx context.Context) error {
 	var err error
 	if s.shutdown != nil {
 		err = s.shutdown(ctx)
