@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -97,7 +98,7 @@ func runVerifyBundle(cmd *cobra.Command, o *verifyBundleOptions, artifactArg str
 	if strings.HasPrefix(artifactArg, "sha256:") {
 		artifact, err = verify.ParseArtifactDigest(artifactArg)
 	} else {
-		artifact, err = artifactDigestsOfFile(artifactArg)
+		artifact, err = artifactDigestsOfFile(artifactArg, verify.BundleHashes(b))
 	}
 	if err != nil {
 		return err
@@ -131,12 +132,12 @@ func readBundleFileForVerify(path string) (*protobundle.Bundle, error) {
 	return b, nil
 }
 
-// artifactDigestsOfFile streams a file's digests.
-func artifactDigestsOfFile(path string) (verify.Artifact, error) {
+// artifactDigestsOfFile streams a file's digests under the given hashes.
+func artifactDigestsOfFile(path string, hashes []crypto.Hash) (verify.Artifact, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return verify.Artifact{}, fmt.Errorf("reading artifact: %w", err)
 	}
 	defer f.Close()
-	return verify.ArtifactReader(f)
+	return verify.ArtifactReader(f, hashes...)
 }

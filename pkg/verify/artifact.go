@@ -9,6 +9,10 @@ import (
 	"hash"
 	"io"
 	"strings"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+
+	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
 // Artifact is what a bundle is checked against: its digest and, when the caller has them, its
@@ -37,12 +41,33 @@ func ArtifactBytes(data []byte) Artifact {
 	}
 }
 
-// ArtifactReader streams r once and keeps its SHA-256, SHA-384 and SHA-512 digests, never the
-// bytes (so pure Ed25519 signatures, which need the message, cannot be checked against it).
-func ArtifactReader(r io.Reader) (Artifact, error) {
-	hs := map[crypto.Hash]hash.Hash{crypto.SHA256: sha256.New(), crypto.SHA384: sha512.New384(), crypto.SHA512: sha512.New()}
-	w := io.MultiWriter(hs[crypto.SHA256], hs[crypto.SHA384], hs[crypto.SHA512])
-	if _, err := io.Copy(w, r); err != nil {
+// ArtifactReader streams r once and keeps its digests, never the bytes (so pure Ed25519
+// signatures, which need the message, cannot be checked against it). It computes the hashes
+// given, or SHA-256, SHA-384 and SHA-512 when none is: pass BundleHashes(b) to hash only what
+// the bundle needs (each hash costs a pass of CPU over the data).
+func ArtifactReader(r io.Reader, hashes ...crypto.Hash) (Artifact, error) {
+	if len(hashes) == 0 {
+		hashes = []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}
+	}
+	hs := map[crypto.Hash]hash.Hash{}
+	var ws []io.Writer
+	for _, h := range hashes {
+		if _, dup := hs[h]; dup {
+			continue
+		}
+		switch h {
+		case crypto.SHA256:
+			hs[h] = sha256.New()
+		case crypto.SHA384:
+			hs[h] = sha512.New384()
+		case crypto.SHA512:
+			hs[h] = sha512.New()
+		default:
+			return Artifact{}, fmt.Errorf("artifact hash %s not supported (SHA-256, SHA-384, SHA-512)", h)
+		}
+		ws = append(ws, hs[h])
+	}
+	if _, err := io.Copy(io.MultiWriter(ws...), r); err != nil {
 		return Artifact{}, fmt.Errorf("reading artifact: %w", err)
 	}
 	a := Artifact{digests: map[crypto.Hash][]byte{}}
@@ -50,6 +75,17 @@ func ArtifactReader(r io.Reader) (Artifact, error) {
 		a.digests[h] = hh.Sum(nil)
 	}
 	return a, nil
+}
+
+// BundleHashes returns the hashes of the artifact a bundle's verification needs: the message
+// digest's algorithm for message signatures, SHA-256 (the in-toto subject digest) for DSSE.
+func BundleHashes(b *protobundle.Bundle) []crypto.Hash {
+	if md := b.GetMessageSignature().GetMessageDigest(); md != nil {
+		if h := bundle.HashFunc(md.GetAlgorithm()); h != 0 {
+			return []crypto.Hash{h}
+		}
+	}
+	return []crypto.Hash{crypto.SHA256}
 }
 
 // ParseArtifactDigest reads "sha256:<hex>" (also sha384, sha512) as an artifact digest.

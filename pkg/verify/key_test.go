@@ -284,6 +284,23 @@ func TestArtifactReaderMatchesBytes(t *testing.T) {
 	if _, ok := a.Bytes(); ok {
 		t.Error("a streamed artifact kept its bytes")
 	}
+	only, err := verify.ArtifactReader(strings.NewReader(string(data)), crypto.SHA384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := only.Digest(crypto.SHA256); ok {
+		t.Error("SHA-256 computed though only SHA-384 was asked for")
+	}
+	if d, _ := only.Digest(crypto.SHA384); string(d) != string(hashOf(crypto.SHA384, data)) {
+		t.Error("SHA-384 digest wrong")
+	}
+	k := keyCases[1].gen(t)
+	if hs := verify.BundleHashes(blobBundle(t, k, crypto.SHA384, data)); len(hs) != 1 || hs[0] != crypto.SHA384 {
+		t.Errorf("BundleHashes of a SHA-384 message signature: %v", hs)
+	}
+	if _, err := verify.ArtifactReader(strings.NewReader("x"), crypto.MD5); err == nil {
+		t.Error("MD5 accepted")
+	}
 	if _, err := verify.ParseArtifactDigest("sha256:abc"); err == nil {
 		t.Error("short digest accepted")
 	}

@@ -61,7 +61,7 @@ type TransparencyLog struct {
 type CertificateAuthority struct {
 	// URI is where the authority is served.
 	URI string
-	// Leaf is the first certificate of the chain given (for a TSA, its signing certificate).
+	// Chain is the certificate chain, root last; for a TSA the first is its signing certificate.
 	Chain []*x509.Certificate
 	// ValidFrom and ValidUntil bound the window it may be trusted in (zero: unbounded).
 	ValidFrom, ValidUntil time.Time
