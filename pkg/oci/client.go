@@ -34,7 +34,7 @@ type client struct {
 
 func newClient(repo name.Repository, o *options) *client {
 	scheme := "https"
-	if o.plainHTTP || isLoopback(repo.RegistryStr()) {
+	if o.plainHTTP || (isLoopback(repo.RegistryStr()) && !o.insecure) {
 		scheme = "http"
 	}
 	return &client{

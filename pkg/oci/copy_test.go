@@ -169,3 +169,44 @@ func TestLayoutTampering(t *testing.T) {
 		t.Fatalf("ListAttachedLayout of an empty dir = %v", err)
 	}
 }
+
+// TestSaveIndexListsChildren saves a multi-arch index whose children are signed (as
+// sign --recursive leaves it) and reads every child's signatures from the layout alone.
+func TestSaveIndexListsChildren(t *testing.T) {
+	ctx := context.Background()
+	host, _ := testutil.NewRegistry(t)
+	idx, children := testutil.PushRandomIndex(t, host, "multi", 2)
+	want := map[string][]string{}
+	for i, s := range append([]name.Digest{idx}, children...) {
+		_, desc := resolve(t, ctx, s)
+		want[s.DigestStr()] = decorate(t, ctx, s, desc, 10*i)
+	}
+	dir := t.TempDir()
+	if _, saved, err := oci.Save(ctx, idx.String(), dir); err != nil || len(saved) != 15 {
+		t.Fatalf("Save = %v, %v; want 15 artifacts", saved, err)
+	}
+	imgs, err := oci.LayoutImages(dir)
+	if err != nil || len(imgs) != 3 {
+		t.Fatalf("LayoutImages = %v, %v; want the index and 2 children", imgs, err)
+	}
+	for _, d := range imgs {
+		got, err := oci.ListAttachedLayout(ctx, dir, d.Digest, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := strings.Join(summarize(got), "\n"), strings.Join(want[d.Digest.String()], "\n"); g != w {
+			t.Fatalf("layout lists for %s\n%s\nwant\n%s", d.Digest, g, w)
+		}
+	}
+	// Load into another registry: the index, its children and all their artifacts arrive.
+	other, _ := testutil.NewRegistry(t)
+	loaded, _, err := oci.Load(ctx, dir, other+"/loaded:v1")
+	if err != nil || loaded.DigestStr() != idx.DigestStr() {
+		t.Fatalf("Load = %s, %v", loaded, err)
+	}
+	for dig, w := range want {
+		if g := summary(t, ctx, loaded.Context().Digest(dig)); strings.Join(g, "\n") != strings.Join(w, "\n") {
+			t.Fatalf("after Load %s has\n%s\nwant\n%s", dig, strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
+	}
+}

@@ -245,3 +245,36 @@ func TestBadInputs(t *testing.T) {
 		t.Fatalf("ParseReferrersMode error = %v", err)
 	}
 }
+
+// TestHugeBundleLayerNeverRequested: a referrer whose bundle layer declares 10 GiB is refused
+// from its descriptor; the layer is never requested.
+func TestHugeBundleLayerNeverRequested(t *testing.T) {
+	ctx := context.Background()
+	host, counter := testutil.NewRegistry(t)
+	img := testutil.PushRandomImage(t, host, "huge")
+	_, desc := resolve(t, ctx, img)
+	layer := "sha256:" + strings.Repeat("c", 64)
+	mf := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":%q,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[{"mediaType":%q,"digest":%q,"size":%d}],"subject":{"mediaType":%q,"digest":%q,"size":%d}}`,
+		oci.MediaTypeBundleV03, oci.MediaTypeBundleV03, layer, int64(10<<30), desc.MediaType, desc.Digest, desc.Size)
+	req, err := http.NewRequest(http.MethodPut, "http://"+host+"/v2/huge/manifests/bundle", strings.NewReader(mf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", oci.MediaTypeOCIManifest)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("pushing the crafted manifest: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	counter.Reset()
+	_, err = oci.ListAttached(ctx, img, nil)
+	var le *oci.LimitError
+	if !errors.As(err, &le) || le.What != "blob size" || le.Got != 10<<30 {
+		t.Fatalf("ListAttached error = %v, want a blob size LimitError", err)
+	}
+	for _, r := range counter.Requests() {
+		if strings.Contains(r, layer) {
+			t.Fatalf("the 10 GiB bundle layer was requested: %v", counter.Requests())
+		}
+	}
+}

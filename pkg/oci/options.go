@@ -113,7 +113,8 @@ func WithAuthenticator(a authn.Authenticator) Option { return func(o *options) {
 func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
 
 // WithPlainHTTP talks plain HTTP to the registry (default false: HTTPS, except to loopback
-// addresses, which are reached over HTTP as go-containerregistry does).
+// addresses, which are reached over HTTP as go-containerregistry does unless WithInsecure
+// asks for TLS without verification).
 func WithPlainHTTP(b bool) Option { return func(o *options) { o.plainHTTP = b } }
 
 // WithTransport sends requests through t (default: a clone of http.DefaultTransport).

@@ -77,6 +77,10 @@ func TestRoundTripBothLayouts(t *testing.T) {
 				if err := oci.AttachLegacy(ctx, d, oci.KindSignature, payload, oci.MediaTypeSimpleSigning, legacyAnn, opts...); err != nil {
 					t.Fatalf("AttachLegacy: %v", err)
 				}
+				// The same layer attached again is not added twice.
+				if err := oci.AttachLegacy(ctx, d, oci.KindSignature, payload, oci.MediaTypeSimpleSigning, legacyAnn, opts...); err != nil {
+					t.Fatalf("AttachLegacy again: %v", err)
+				}
 				if err := oci.AttachLegacy(ctx, d, oci.KindSBOM, []byte(`{"spdxVersion":"SPDX-2.3"}`), "text/spdx+json", nil, opts...); err != nil {
 					t.Fatalf("AttachLegacy sbom: %v", err)
 				}

@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/match"
 )
 
 // sink is where attached artifacts are written: a registry repository or an OCI layout.
@@ -141,14 +140,17 @@ func (l layoutSink) putEntry(f *fetched, ann map[string]string) error {
 	if err := l.putBlob(context.Background(), f.raw); err != nil {
 		return err
 	}
-	matchers := []match.Matcher{match.Digests(f.desc.Digest)}
-	if ref := ann[AnnotationRefName]; ref != "" {
-		matchers = append(matchers, match.Annotation(AnnotationRefName, ref))
-	}
-	for _, m := range matchers {
-		if err := l.p.RemoveDescriptors(m); err != nil {
-			return err
+	// Replace an earlier copy of the same entry: a legacy tag by its name (the same manifest
+	// bytes can sit under the tags of several images), a bundle by its digest.
+	ref := ann[AnnotationRefName]
+	same := func(d v1.Descriptor) bool {
+		if ref != "" {
+			return d.Annotations[AnnotationRefName] == ref
 		}
+		return d.Digest == f.desc.Digest && d.Annotations[AnnotationRefName] == ""
+	}
+	if err := l.p.RemoveDescriptors(same); err != nil {
+		return err
 	}
 	d := v1.Descriptor{MediaType: f.desc.MediaType, Size: f.desc.Size, Digest: f.desc.Digest, ArtifactType: f.m.ArtifactType, Annotations: ann}
 	return l.p.AppendDescriptor(d)
