@@ -1,0 +1,280 @@
+package tlog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+)
+
+// serveEnv makes the test binary act as the log server (the code path of `log serve`:
+// NewServer, then Serve until SIGTERM) on the directory it names, so that crash tests run the
+// server as a separate process they can SIGKILL.
+const serveEnv = "TLOG_TEST_SERVE_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(serveEnv); dir != "" {
+		os.Exit(serveForTest(dir))
+	}
+	os.Exit(m.Run())
+}
+
+func serveForTest(dir string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	srv, err := NewServer(ctx, ServerConfig{Dir: dir, Storage: os.Getenv("TLOG_TEST_STORAGE"), Logger: logger})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		return 1
+	}
+	err = srv.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { fmt.Printf("listening %s\n", a) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		return 1
+	}
+	return 0
+}
+
+// serverProcess is a log server running as a child process.
+type serverProcess struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+func startServerProcess(t testing.TB, dir string, env ...string) *serverProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), serveEnv+"="+dir), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				line <- a
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case a := <-line:
+		p.url = "http://" + a
+	case <-p.done:
+		t.Fatalf("server process exited: %s", p.stderr.String())
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("server process did not start: %s", p.stderr.String())
+	}
+	return p
+}
+
+func (p *serverProcess) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+func (p *serverProcess) stop(t testing.TB) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(40 * time.Second):
+		p.kill()
+		t.Errorf("server did not stop on SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("server exited with %d: %s", code, p.stderr.String())
+	}
+}
+
+// crashLedger records what the server acknowledged and every checkpoint it showed.
+type crashLedger struct {
+	mu          sync.Mutex
+	acked       map[uint64][]byte
+	checkpoints [][]byte
+}
+
+func (l *crashLedger) ack(t testing.TB, idx uint64, body []byte, cp []byte) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if prev, ok := l.acked[idx]; ok && !bytes.Equal(prev, body) {
+		t.Errorf("index %d acknowledged for two different entries", idx)
+	}
+	l.acked[idx] = body
+	l.checkpoints = append(l.checkpoints, cp)
+}
+
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test runs server processes; skipped with -short")
+	}
+	dir := tempDir(t)
+	if _, err := Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	key, err := LoadLogKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	ledger := &crashLedger{acked: map[uint64][]byte{}}
+	const rounds, writers = 22, 12
+	var seq int
+	var seqMu sync.Mutex
+	nextArtifact := func() []byte {
+		seqMu.Lock()
+		defer seqMu.Unlock()
+		seq++
+		return fmt.Appendf(nil, "crash artifact %d", seq)
+	}
+	start := time.Now()
+	for round := range rounds {
+		p := startServerProcess(t, dir)
+		c, err := NewClient(p.url, WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					req := signer.request(t, nextArtifact())
+					tle, err := c.Submit(ctx, req)
+					if err != nil {
+						continue // not acknowledged: the server may have died
+					}
+					want, _ := req.CanonicalBody()
+					cp, err := VerifyEntry(tle, []LogKey{key}, want)
+					if err != nil {
+						t.Errorf("acknowledged entry does not verify: %v", err)
+						return
+					}
+					ledger.ack(t, uint64(tle.LogIndex), want, cp.Raw)
+				}
+			}()
+		}
+		// Readers see checkpoints too.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if raw, err := c.ReadCheckpoint(ctx); err == nil {
+					if _, _, err := OpenCheckpoint(raw, []LogKey{key}); err == nil {
+						ledger.mu.Lock()
+						ledger.checkpoints = append(ledger.checkpoints, raw)
+						ledger.mu.Unlock()
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
+		p.kill()
+		cancel()
+		wg.Wait()
+		if strings.Contains(p.stderr.String(), "panic") {
+			t.Fatalf("round %d: server log mentions a panic:\n%s", round, p.stderr.String())
+		}
+	}
+	t.Logf("%d rounds with SIGKILL in %s; %d entries acknowledged, %d checkpoints seen", rounds, time.Since(start).Round(time.Millisecond), len(ledger.acked), len(ledger.checkpoints))
+	if len(ledger.acked) < rounds {
+		t.Fatalf("only %d entries acknowledged in %d rounds", len(ledger.acked), rounds)
+	}
+
+	// Final state: every acknowledged entry is at its index, the tree is dense, and every
+	// checkpoint ever shown is consistent with the final one.
+	p := startServerProcess(t, dir)
+	ctx := context.Background()
+	c, err := NewClient(p.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := c.Checkpoint(ctx, []LogKey{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64][]byte{}
+	for i := uint64(0); i < final.Size; i += layout.EntryBundleWidth {
+		b, err := client.GetEntryBundle(ctx, c.ReadEntryBundle, i/layout.EntryBundleWidth, final.Size)
+		if err != nil {
+			t.Fatalf("reading entries at %d: %v", i, err)
+		}
+		want := min(layout.EntryBundleWidth, final.Size-i)
+		if uint64(len(b.Entries)) != want {
+			t.Fatalf("bundle at %d holds %d entries, want %d: indices are not contiguous", i, len(b.Entries), want)
+		}
+		for j, e := range b.Entries {
+			seen[i+uint64(j)] = e
+		}
+	}
+	for idx, body := range ledger.acked {
+		if idx >= final.Size {
+			t.Errorf("acknowledged index %d is beyond the final tree size %d", idx, final.Size)
+			continue
+		}
+		if !bytes.Equal(seen[idx], body) {
+			t.Errorf("acknowledged entry %d is not at its index", idx)
+		}
+	}
+	for _, raw := range ledger.checkpoints {
+		cp, _, err := OpenCheckpoint(raw, []LogKey{key})
+		if err != nil {
+			t.Fatalf("seen checkpoint: %v", err)
+		}
+		if cp.Size > final.Size {
+			t.Fatalf("seen checkpoint %s is larger than the final %s: rollback", cp, final)
+		}
+		proof, err := c.ConsistencyProof(ctx, cp.Size, final.Size)
+		if err == nil {
+			err = VerifyConsistency(cp.Size, final.Size, proof, cp.Hash, final.Hash)
+		}
+		if err != nil {
+			t.Fatalf("seen checkpoint %s is not consistent with the final %s: %v", cp, final, err)
+		}
+	}
+	p.stop(t)
+	if strings.Contains(p.stderr.String(), "panic") {
+		t.Fatalf("server log mentions a panic:\n%s", p.stderr.String())
+	}
+	res, err := Fsck(ctx, dir)
+	if err != nil {
+		t.Fatalf("fsck after the crashes: %v", err)
+	}
+	if res.Checkpoint.Size != final.Size {
+		t.Errorf("fsck checked size %d, final checkpoint %d", res.Checkpoint.Size, final.Size)
+	}
+}
