@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"testing"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
@@ -130,5 +131,25 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 			t.Fatalf("parsed key %T is not a crypto.Signer", key)
 		}
 		_ = s.Algorithm()
+	})
+}
+
+func FuzzParsePluginOutput(f *testing.F) {
+	f.Add([]byte(`{"publicKey":{"publicKeyPEM":"LS0tLS1CRUdJTg=="}}`), false, 0, "")
+	f.Add([]byte(`{"errorMessage":"sealed"}`), false, 1, "panic")
+	f.Add([]byte(`not json`), false, 0, "")
+	f.Add([]byte(``), false, 2, "boom")
+	f.Add([]byte(`{"signMessage":{"signature":"!!"}}`), true, 0, "")
+	f.Fuzz(func(t *testing.T, stdout []byte, truncated bool, exitCode int, stderr string) {
+		resp, err := parsePluginOutput("plugin", stdout, truncated, exitCode, stderr)
+		if err != nil {
+			if resp != nil || !errors.Is(err, ErrPlugin) {
+				t.Fatalf("error %v with response %v, or not ErrPlugin", err, resp)
+			}
+			return
+		}
+		if truncated || exitCode != 0 || resp.ErrorMessage != "" {
+			t.Fatalf("accepted truncated=%v exit=%d error=%q", truncated, exitCode, resp.ErrorMessage)
+		}
 	})
 }

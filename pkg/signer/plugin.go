@@ -102,27 +102,45 @@ func (c *pluginClient) call(ctx context.Context, hash crypto.Hash, args kmsplugi
 	if runErr != nil && !errors.As(runErr, &exitErr) {
 		return nil, fmt.Errorf("%w: running %s: %w", ErrPlugin, where, runErr)
 	}
-	if stdout.truncated {
+	exitCode := 0
+	if exitErr != nil {
+		exitCode = exitErr.ExitCode()
+	}
+	return parsePluginOutput(where, stdout.buf.Bytes(), stdout.truncated, exitCode, stderr.buf.String())
+}
+
+// parsePluginOutput interprets what a plugin run left: its stdout (and whether it was cut at
+// maxPluginStdout), exit status and stderr. An errorMessage wins; a non-zero exit without one
+// is a failure even if stdout parses, so a crashed plugin never counts as a success.
+func parsePluginOutput(where string, stdout []byte, truncated bool, exitCode int, stderr string) (*kmsplugin.Response, error) {
+	if truncated {
 		return nil, fmt.Errorf("%w: %s printed more than %d bytes", ErrPlugin, where, maxPluginStdout)
 	}
 	var resp kmsplugin.Response
-	if err := json.Unmarshal(stdout.buf.Bytes(), &resp); err != nil {
-		if exitErr != nil {
-			return nil, fmt.Errorf("%w: %s exited with status %d%s", ErrPlugin, where, exitErr.ExitCode(), stderrTail(stderr))
+	if err := json.Unmarshal(stdout, &resp); err != nil {
+		if exitCode != 0 {
+			return nil, fmt.Errorf("%w: %s exited with status %d%s", ErrPlugin, where, exitCode, stderrTail(stderr))
 		}
 		return nil, fmt.Errorf("%w: %s printed a response that is not JSON: %w%s", ErrPlugin, where, err, stderrTail(stderr))
 	}
 	if resp.ErrorMessage != "" {
-		return nil, fmt.Errorf("%w: %s: %s", ErrPlugin, where, resp.ErrorMessage)
+		return nil, fmt.Errorf("%w: %s: %s", ErrPlugin, where, truncate(resp.ErrorMessage, 2048))
 	}
-	if exitErr != nil {
-		return nil, fmt.Errorf("%w: %s exited with status %d%s", ErrPlugin, where, exitErr.ExitCode(), stderrTail(stderr))
+	if exitCode != 0 {
+		return nil, fmt.Errorf("%w: %s exited with status %d%s", ErrPlugin, where, exitCode, stderrTail(stderr))
 	}
 	return &resp, nil
 }
 
-func stderrTail(b *limitedBuffer) string {
-	s := strings.TrimSpace(b.buf.String())
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func stderrTail(stderr string) string {
+	s := strings.TrimSpace(stderr)
 	if s == "" {
 		return ""
 	}
