@@ -9,7 +9,6 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/client"
-	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
 func init() {
@@ -19,8 +18,7 @@ func init() {
 
 // signBlobOptions are the flags of `sign-blob`.
 type signBlobOptions struct {
-	key        keyOptions
-	tlog       tlogOptions
+	signing    signingOptions
 	bundlePath string
 	outputSig  string
 	yes        bool
@@ -38,8 +36,7 @@ func newSignBlobCmd() *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	o.key.addSignFlags(fs)
-	o.tlog.addSignFlags(fs)
+	o.signing.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "write the Sigstore bundle to this file (required)")
 	fs.StringVar(&o.outputSig, "output-signature", "", "also write the base64 signature to this file")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "skip confirmation prompts")
@@ -51,19 +48,12 @@ func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
 	if o.bundlePath == "" {
 		return fmt.Errorf("--bundle is required: the file to write the Sigstore bundle to")
 	}
-	if o.key.key == "" {
-		return fmt.Errorf("no signing key: pass --key (keyless signing needs a signing config)")
-	}
-	witness, err := o.tlog.witness()
-	if err != nil {
-		return err
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd))
+	s, witness, err := o.signing.setup(cmd)
 	if err != nil {
 		return err
 	}
@@ -91,10 +81,8 @@ func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
 
 // verifyBlobOptions are the flags of `verify-blob`.
 type verifyBlobOptions struct {
-	key        keyOptions
-	tlog       tlogOptions
-	trust      trustOptions
-	bundlePath string
+	verification verificationOptions
+	bundlePath   string
 }
 
 func newVerifyBlobCmd() *cobra.Command {
@@ -109,9 +97,7 @@ func newVerifyBlobCmd() *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	o.key.addVerifyFlags(fs)
-	o.tlog.addVerifyFlags(fs)
-	o.trust.addFlags(fs)
+	o.verification.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "the Sigstore bundle to verify (required)")
 	return cmd
 }
@@ -128,7 +114,7 @@ func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error 
 	if err != nil {
 		return fmt.Errorf("bundle %s: %w", o.bundlePath, err)
 	}
-	v, policy, err := buildVerifier(cmd, &o.key, &o.tlog, &o.trust)
+	v, policy, err := o.verification.build(cmd)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func newDevCmd() *cobra.Command {
 		Use:   "dev",
 		Short: "Run the embedded local stack for development and demos",
 	}
-	cmd.AddCommand(newDevUpCmd(), newDevDownCmd(), newDevPushSampleCmd())
+	cmd.AddCommand(newDevUpCmd(), newDevDownCmd(), newDevTokenCmd(), newDevPushSampleCmd())
 	return cmd
 }
 

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/client"
-	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
 func init() { addCommand(newSignCmd) }
@@ -15,8 +14,7 @@ func init() { addCommand(newSignCmd) }
 // signOptions are the flags of `sign`.
 type signOptions struct {
 	registry        registryOptions
-	key             keyOptions
-	tlog            tlogOptions
+	signing         signingOptions
 	annotations     annotationOptions
 	recursive       bool
 	newBundleFormat bool
@@ -37,8 +35,7 @@ func newSignCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	o.registry.addFlags(fs)
-	o.key.addSignFlags(fs)
-	o.tlog.addSignFlags(fs)
+	o.signing.addFlags(fs)
 	o.annotations.addFlags(fs, "annotation key=value to sign with the image (repeatable)")
 	fs.BoolVar(&o.recursive, "recursive", false, "if IMAGE is an index, also sign each image it lists")
 	fs.BoolVar(&o.newBundleFormat, "new-bundle-format", true, "attach a Sigstore bundle as an OCI referrer; false writes cosign's legacy .sig tag")
@@ -59,14 +56,7 @@ func runSign(cmd *cobra.Command, o *signOptions, ref string) error {
 	if err != nil {
 		return err
 	}
-	if o.key.key == "" {
-		return fmt.Errorf("no signing key: pass --key (keyless signing needs a signing config)")
-	}
-	s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd))
-	if err != nil {
-		return err
-	}
-	witness, err := o.tlog.witness()
+	s, witness, err := o.signing.setup(cmd)
 	if err != nil {
 		return err
 	}
@@ -85,16 +75,4 @@ func runSign(cmd *cobra.Command, o *signOptions, ref string) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Signed %s (%s layout)\n", sd.Digest, sd.Layout)
 	}
 	return err
-}
-
-// witness returns what signing should add to the signature, or an error when the flags ask for
-// a log entry that cannot be written.
-func (o *tlogOptions) witness() (*client.Witness, error) {
-	if !o.upload {
-		return nil, nil
-	}
-	if o.rekorURL == "" {
-		return nil, fmt.Errorf("no transparency log configured: pass --rekor-url (or a signing config), or --tlog-upload=false to sign without a log entry")
-	}
-	return &client.Witness{RekorURL: o.rekorURL}, nil
 }

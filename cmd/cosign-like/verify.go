@@ -10,20 +10,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/client"
-	"github.com/cosign-like/cosign-like/pkg/signer"
-	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 func init() { addCommand(newVerifyCmd) }
 
 // verifyOptions are the flags of `verify`.
 type verifyOptions struct {
-	registry    registryOptions
-	key         keyOptions
-	tlog        tlogOptions
-	trust       trustOptions
-	annotations annotationOptions
-	output      string
+	registry     registryOptions
+	verification verificationOptions
+	annotations  annotationOptions
+	output       string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -43,9 +39,7 @@ saying why, when none does.`,
 	}
 	fs := cmd.Flags()
 	o.registry.addFlags(fs)
-	o.key.addVerifyFlags(fs)
-	o.tlog.addVerifyFlags(fs)
-	o.trust.addFlags(fs)
+	o.verification.addFlags(fs)
 	o.annotations.addFlags(fs, "annotation key=value the signature must carry (repeatable)")
 	fs.StringVarP(&o.output, "output", "o", "json", "output format: json or text")
 	return cmd
@@ -64,7 +58,7 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 	if err != nil {
 		return err
 	}
-	v, policy, err := buildVerifier(cmd, &o.key, &o.tlog, &o.trust)
+	v, policy, err := o.verification.build(cmd)
 	if err != nil {
 		return err
 	}
@@ -78,36 +72,6 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 		return err
 	}
 	return printVerified(cmd.OutOrStdout(), o.output, verified)
-}
-
-// buildVerifier makes the verifier and policy that the key, log and trust flags describe.
-func buildVerifier(cmd *cobra.Command, k *keyOptions, t *tlogOptions, tr *trustOptions) (*verify.Verifier, verify.Policy, error) {
-	var policy verify.Policy
-	if k.key == "" {
-		return nil, policy, fmt.Errorf("no verification key: pass --key (identity verification needs --certificate-identity and --certificate-oidc-issuer)")
-	}
-	pub, err := signer.LoadPublicKey(cmd.Context(), k.key)
-	if err != nil {
-		return nil, policy, err
-	}
-	policy.Key = pub
-	policy.UnsafeIgnoreTlog = t.ignoreTlog
-	if t.ignoreTlog {
-		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: --insecure-ignore-tlog: signatures are accepted without a transparency log entry")
-	}
-	var trusted *verify.TrustedRoot
-	if tr.trustedRoot != "" {
-		if trusted, err = verify.LoadTrustedRoot(tr.trustedRoot); err != nil {
-			return nil, policy, err
-		}
-	} else if !t.ignoreTlog {
-		return nil, policy, fmt.Errorf("no trusted root: pass --trusted-root (or set COSIGN_LIKE_TRUSTED_ROOT) so the log entry can be checked, or --insecure-ignore-tlog")
-	}
-	v, err := verify.New(trusted)
-	if err != nil {
-		return nil, policy, err
-	}
-	return v, policy, nil
 }
 
 // verifiedOutput is what `verify -o json` prints for each verified signature.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/signer"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+)
+
+// keylessOptions are the flags that say where keyless signing gets its certificate and
+// timestamp, and which identity token it uses.
+type keylessOptions struct {
+	fulcioURL     string
+	tsaURL        string
+	identityToken string
+	signingConfig string
+}
+
+func (o *keylessOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.fulcioURL, "fulcio-url", "", "code-signing CA URL for keyless signing (default: from the signing config)")
+	fs.StringVar(&o.tsaURL, "timestamp-server-url", "", "RFC 3161 timestamp authority URL (default: from the signing config)")
+	fs.StringVar(&o.identityToken, "identity-token", "", "OIDC identity token, or a file holding one (default: $SIGSTORE_ID_TOKEN, then the OIDC flows)")
+	fs.StringVar(&o.signingConfig, "signing-config", envDefault("COSIGN_LIKE_SIGNING_CONFIG", ""), "signing config JSON naming the CA, log, TSA and OIDC URLs (default $COSIGN_LIKE_SIGNING_CONFIG)")
+}
+
+// signingOptions are every flag a signing command shares: key or keyless, log, trust.
+type signingOptions struct {
+	key     keyOptions
+	tlog    tlogOptions
+	keyless keylessOptions
+	trust   trustOptions
+}
+
+func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
+	o.key.addSignFlags(fs)
+	o.tlog.addSignFlags(fs)
+	o.keyless.addFlags(fs)
+	o.trust.addFlags(fs)
+}
+
+// setup returns the signer and the witness the flags describe: the key, or an ephemeral key
+// with a certificate for the identity token; the timestamp authority; the transparency log, whose
+// entries are checked against the trusted root when one is given.
+func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witness, error) {
+	ctx := cmd.Context()
+	var services client.Services
+	if o.keyless.signingConfig != "" {
+		sc, err := client.LoadSigningConfig(o.keyless.signingConfig, time.Now())
+		if err != nil {
+			return nil, nil, err
+		}
+		services = *sc
+	}
+	override(&services.CAURL, o.keyless.fulcioURL)
+	override(&services.TSAURL, o.keyless.tsaURL)
+	override(&services.RekorURL, o.tlog.rekorURL)
+
+	w := &client.Witness{TSAURL: services.TSAURL}
+	if o.tlog.upload {
+		if services.RekorURL == "" {
+			return nil, nil, fmt.Errorf("no transparency log configured: pass --rekor-url or --signing-config, or --tlog-upload=false to sign without a log entry")
+		}
+		w.RekorURL = services.RekorURL
+		if o.trust.trustedRoot != "" {
+			data, err := readBounded(o.trust.trustedRoot, maxTrustFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			if w.LogKeys, err = tlog.LogKeysFromTrustedRoot(data, w.RekorURL); err != nil {
+				return nil, nil, fmt.Errorf("trusted root %s: %w", o.trust.trustedRoot, err)
+			}
+			if w.StateDir, err = tlog.DefaultStateDir(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+
+	if o.key.key != "" {
+		s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd))
+		if err != nil {
+			return nil, nil, err
+		}
+		if w.RekorURL == "" && w.TSAURL == "" {
+			w = nil
+		}
+		return s, w, nil
+	}
+
+	if w.TSAURL == "" {
+		return nil, nil, client.ErrNoTimestampAuthority
+	}
+	token, err := o.keyless.token()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, chain, err := client.Keyless(ctx, services.CAURL, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.Chain = chain
+	if id := certificateIdentity(chain[0]); id != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Signing as %s with a short-lived certificate from %s\n", id, services.CAURL)
+	}
+	return s, w, nil
+}
+
+// token returns the identity token: the flag's value (or the file it names), else
+// $SIGSTORE_ID_TOKEN.
+func (o *keylessOptions) token() (string, error) {
+	if t := o.identityToken; t != "" {
+		if data, err := os.ReadFile(t); err == nil {
+			return strings.TrimSpace(string(data)), nil
+		}
+		return t, nil
+	}
+	if t := os.Getenv("SIGSTORE_ID_TOKEN"); t != "" {
+		return t, nil
+	}
+	return "", fmt.Errorf("keyless signing needs an identity token: pass --identity-token or set SIGSTORE_ID_TOKEN (or sign with --key)")
+}
+
+func override(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
