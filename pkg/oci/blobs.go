@@ -46,6 +46,14 @@ func (c *client) uploadBlob(ctx context.Context, data []byte) (v1.Hash, error) {
 	if err != nil {
 		return dig, fmt.Errorf("uploading blob %s: %w", dig, err)
 	}
+	if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusUnsupportedMediaType {
+		// A registry that refuses the single-request form: open a plain upload session.
+		drain(resp)
+		r = request{method: http.MethodPost, url: c.url("blobs/uploads/"), push: true}
+		if resp, err = c.do(ctx, r); err != nil {
+			return dig, fmt.Errorf("uploading blob %s: %w", dig, err)
+		}
+	}
 	switch resp.StatusCode {
 	case http.StatusCreated:
 		drain(resp)

@@ -278,3 +278,28 @@ func TestHugeBundleLayerNeverRequested(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadWithoutMonolithicSupport: a registry that refuses the single-request upload (POST
+// with a digest) still receives the blobs through an upload session.
+func TestUploadWithoutMonolithicSupport(t *testing.T) {
+	ctx := context.Background()
+	refuse := func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if r.URL.Query().Get("digest") != "" {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"monolithic upload unsupported"}]}`)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}
+	host, counter := testutil.NewHostileRegistry(t, testutil.Rule{Method: http.MethodPost, PathContains: "/blobs/uploads/", Handle: refuse})
+	img := testutil.PushRandomImage(t, host, "plain")
+	_, desc := resolve(t, ctx, img)
+	counter.Reset()
+	if _, err := oci.AttachBundle(ctx, img, desc, fakeBundle(1), sigAnnotations()); err != nil {
+		t.Fatalf("AttachBundle: %v", err)
+	}
+	got, err := oci.ListAttached(ctx, img, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ListAttached = %d, %v", len(got), err)
+	}
+}
