@@ -1,0 +1,168 @@
+package tlog
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"slices"
+	"testing"
+	"time"
+
+	bundlev1 "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// fulcioSigner is a key in a certificate naming email, with the Fulcio issuer extension (.8).
+func fulcioSigner(t *testing.T, email, issuer string) *testSigner {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, err := asn1.MarshalWithParams(issuer, "utf8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(10 * time.Minute),
+		EmailAddresses: []string{email}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}, Value: val}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testSigner{priv: k, hash: crypto.SHA256, der: der, cert: true}
+}
+
+func TestMonitor(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	alice := fulcioSigner(t, "alice@example.com", "https://issuer.example")
+	mallory := fulcioSigner(t, "alice@example.com", "https://evil.example")
+	bob := fulcioSigner(t, "bob@example.com", "https://issuer.example")
+	key := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	plan := []*testSigner{bob, alice, key, mallory, bob, alice, key}
+	for i, s := range plan {
+		if _, err := tl.client.Submit(ctx, s.request(t, []byte{byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(q MonitorQuery, from uint64) []uint64 {
+		t.Helper()
+		var got []uint64
+		_, err := Monitor(ctx, MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: from}, q,
+			func(m MonitorMatch) error { got = append(got, m.Index); return nil })
+		if err != nil {
+			t.Fatalf("Monitor: %v", err)
+		}
+		return got
+	}
+	tests := []struct {
+		name string
+		q    MonitorQuery
+		from uint64
+		want []uint64
+	}{
+		{"identity and issuer", MonitorQuery{Identity: "alice@example.com", Issuer: "https://issuer.example"}, 0, []uint64{1, 5}},
+		{"identity, any issuer", MonitorQuery{Identity: "alice@example.com"}, 0, []uint64{1, 3, 5}},
+		{"impostor issuer", MonitorQuery{Identity: "alice@example.com", Issuer: "https://evil.example"}, 0, []uint64{3}},
+		{"from index", MonitorQuery{Identity: "alice@example.com", Issuer: "https://issuer.example"}, 2, []uint64{5}},
+		{"public key", MonitorQuery{PublicKey: key.der}, 0, []uint64{2, 6}},
+		{"nobody", MonitorQuery{Identity: "carol@example.com"}, 0, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := run(tc.q, tc.from); !slices.Equal(got, tc.want) {
+				t.Fatalf("matched %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if _, err := Monitor(ctx, MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: 99},
+		MonitorQuery{Identity: "x"}, func(MonitorMatch) error { return nil }); err == nil {
+		t.Fatal("start beyond the tree accepted")
+	}
+}
+
+func TestMonitorDetectsFork(t *testing.T) {
+	a, b := twinLogs(t)
+	ctx := context.Background()
+	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	appendN(t, a, s, "a", 2)
+	appendN(t, b, s, "b", 3)
+	state := t.TempDir()
+	q := MonitorQuery{PublicKey: s.der}
+	if _, err := Monitor(ctx, MonitorOptions{BaseURL: a.http.URL, Key: a.key, StateDir: state}, q, func(MonitorMatch) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Monitor(ctx, MonitorOptions{BaseURL: b.http.URL, Key: b.key, StateDir: state}, q, func(MonitorMatch) error { return nil })
+	if !errors.Is(err, ErrLogInconsistent) {
+		t.Fatalf("monitor of a forked view: %v", err)
+	}
+}
+
+// messageBundle builds a Sigstore bundle for a message signature logged as tle.
+func messageBundle(t *testing.T, s *testSigner, artifact []byte, sig []byte, tle *rekorv1.TransparencyLogEntry) []byte {
+	t.Helper()
+	d := sha256.Sum256(artifact)
+	b := &bundlev1.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: &bundlev1.VerificationMaterial{
+			Content:     &bundlev1.VerificationMaterial_Certificate{Certificate: &commonv1.X509Certificate{RawBytes: s.der}},
+			TlogEntries: []*rekorv1.TransparencyLogEntry{tle},
+		},
+		Content: &bundlev1.Bundle_MessageSignature{MessageSignature: &commonv1.MessageSignature{
+			MessageDigest: &commonv1.HashOutput{Algorithm: commonv1.HashAlgorithm_SHA2_256, Digest: d[:]},
+			Signature:     sig,
+		}},
+	}
+	out, err := protojson.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestVerifyBundleInLog(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	s := fulcioSigner(t, "alice@example.com", "https://issuer.example")
+	artifact := []byte("release.tar.gz")
+	req := s.request(t, artifact)
+	tle, err := tl.client.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, tl, newECDSASigner(t, elliptic.P256(), crypto.SHA256), "later", 5)
+	good := messageBundle(t, s, artifact, req.Signature, tle)
+	res, err := VerifyBundleInLog(ctx, good, tl.http.URL, []LogKey{tl.key}, t.TempDir())
+	if err != nil {
+		t.Fatalf("VerifyBundleInLog: %v", err)
+	}
+	if len(res) != 1 || res[0].LogCheckpoint.Size != 6 || res[0].EntryCheckpoint.Size > 6 {
+		t.Fatalf("unexpected result %+v", res)
+	}
+
+	other := s.request(t, []byte("something else"))
+	wrongSig := messageBundle(t, s, artifact, other.Signature, tle)
+	if _, err := VerifyBundleInLog(ctx, wrongSig, tl.http.URL, []LogKey{tl.key}, t.TempDir()); !errors.Is(err, ErrEntryMismatch) {
+		t.Fatalf("bundle with another signature: %v", err)
+	}
+	if _, err := VerifyBundleInLog(ctx, good, tl.http.URL, []LogKey{newTestLog(t, nil).key}, t.TempDir()); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("untrusted log: %v", err)
+	}
+	if _, err := VerifyBundleInLog(ctx, []byte(`{"mediaType": 3}`), tl.http.URL, []LogKey{tl.key}, t.TempDir()); err == nil {
+		t.Fatal("malformed bundle accepted")
+	}
+}
