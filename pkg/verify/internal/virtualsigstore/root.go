@@ -26,7 +26,14 @@ type TrustedRoot struct {
 	CAs    []TrustedCA
 	TSAs   []TrustedTSA
 	Logs   []TrustedLog
+	V1Logs []TrustedV1Log
 	CTLogs []TrustedCTLog
+}
+
+// TrustedV1Log is a Rekor v1-style log with its validity window.
+type TrustedV1Log struct {
+	Log    *V1Log
+	Window Window
 }
 
 // TrustedCA is a CA with its validity window.
@@ -83,6 +90,18 @@ func (r TrustedRoot) JSON() ([]byte, error) {
 			BaseUrl:       l.Log.BaseURL,
 			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
 			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: protocommon.PublicKeyDetails_PKIX_ED25519, ValidFor: l.Window.proto()},
+			LogId:         &protocommon.LogId{KeyId: l.Log.ID[:]},
+		})
+	}
+	for _, l := range r.V1Logs {
+		der, err := x509.MarshalPKIXPublicKey(l.Log.Key.Public())
+		if err != nil {
+			return nil, err
+		}
+		tr.Tlogs = append(tr.Tlogs, &prototrustroot.TransparencyLogInstance{
+			BaseUrl:       l.Log.BaseURL,
+			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
+			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, ValidFor: l.Window.proto()},
 			LogId:         &protocommon.LogId{KeyId: l.Log.ID[:]},
 		})
 	}
