@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -37,7 +38,7 @@ func (c *client) referrers(ctx context.Context, subject name.Digest) (list []v1.
 			if err != nil {
 				return nil, false, fmt.Errorf("listing %s: %w", where, err)
 			}
-			if resp.StatusCode == http.StatusNotFound && page == 0 {
+			if page == 0 && apiMissing(resp.StatusCode) {
 				drain(resp)
 				break
 			}
@@ -64,6 +65,9 @@ func (c *client) referrers(ctx context.Context, subject name.Digest) (list []v1.
 					if next, err = c.resolveLocation(c.url(""), u); err != nil {
 						return nil, false, err
 					}
+					if nu, err := url.Parse(next); err != nil || nu.Host != c.repo.RegistryStr() {
+						return nil, false, fmt.Errorf("listing %s: the registry's next page %q is on another host", where, u)
+					}
 				}
 			}
 			if page > 100 {
@@ -87,6 +91,17 @@ func (c *client) referrers(ctx context.Context, subject name.Digest) (list []v1.
 		return nil, true, fmt.Errorf("listing %s: %w", where, err)
 	}
 	return idx.manifests, true, nil
+}
+
+// apiMissing reports whether a referrers API answer means the registry lacks the API: 404 as
+// the distribution spec says, and the 400, 405 and 501 some registries send for paths they do
+// not know.
+func apiMissing(status int) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	}
+	return false
 }
 
 // parseNextLink returns the target of a `Link: <url>; rel="next"` header.
