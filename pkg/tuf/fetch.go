@@ -1,0 +1,59 @@
+package tuf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// defaultHTTPTimeout bounds one request to the mirror when the caller gives no http.Client.
+const defaultHTTPTimeout = 30 * time.Second
+
+// fetchError is a failure to get a file from the mirror. It matches ErrFetch, and go-tuf's
+// ErrDownloadHTTP when the mirror answered with a status other than 200 (the updater reads a 404
+// on the next root version as "no newer root").
+type fetchError struct {
+	url string
+	err error
+}
+
+func (e *fetchError) Error() string   { return fmt.Sprintf("%v: GET %s: %v", ErrFetch, e.url, e.err) }
+func (e *fetchError) Unwrap() []error { return []error{ErrFetch, e.err} }
+
+// httpFetcher implements go-tuf's fetcher.Fetcher with a context and a bounded read. go-tuf's
+// interface has no context parameter, so one fetcher is made per Load or Initialize call.
+type httpFetcher struct {
+	ctx    context.Context
+	client *http.Client
+}
+
+// DownloadFile fetches url, refusing bodies longer than maxLength.
+func (f *httpFetcher) DownloadFile(url string, maxLength int64, _ time.Duration) ([]byte, error) {
+	req, err := http.NewRequestWithContext(f.ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, &fetchError{url: url, err: err}
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, &fetchError{url: url, err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, &fetchError{url: url, err: &metadata.ErrDownloadHTTP{StatusCode: resp.StatusCode, URL: url}}
+	}
+	if resp.ContentLength > maxLength {
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is %d bytes, more than the %d allowed", url, resp.ContentLength, maxLength)}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxLength+1))
+	if err != nil {
+		return nil, &fetchError{url: url, err: err}
+	}
+	if int64(len(data)) > maxLength {
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is more than the %d bytes allowed", url, maxLength)}
+	}
+	return data, nil
+}
