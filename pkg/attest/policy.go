@@ -1,0 +1,213 @@
+package attest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// MaxPolicySize is the largest Rego module CompilePolicy accepts, in bytes.
+const MaxPolicySize = 1 << 20
+
+// PolicyTimeout bounds one evaluation of a policy against one statement.
+const PolicyTimeout = 30 * time.Second
+
+// ErrPolicyFailed is wrapped by the error Evaluate returns when a statement breaks the policy.
+var ErrPolicyFailed = errors.New("policy failed")
+
+// ErrInvalidPolicy is returned when a policy does not compile or defines no rule to check.
+var ErrInvalidPolicy = errors.New("invalid policy")
+
+// unsafeBuiltins are the built-ins a policy may not call: a policy judges the statement it is
+// given and reaches nothing else (no network, no environment, no clock-dependent randomness).
+var unsafeBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime", "rand.intn", "uuid.rfc4122"}
+
+// Policy is a compiled Rego policy. A statement passes when the module's rule `allow` (if it
+// defines one) is true and its rule `deny` (if it defines one, a set of messages) is empty.
+// The statement is the input document: {"_type", "subject", "predicateType", "predicate"}.
+// Cosign's policies (package signature, rule allow) work unchanged, in Rego v0 or v1 syntax.
+// A Policy is safe for concurrent use.
+type Policy struct {
+	pkg      string // data path of the module's package, e.g. data.signature
+	hasAllow bool
+	hasDeny  bool
+	allow    rego.PreparedEvalQuery
+	deny     rego.PreparedEvalQuery
+}
+
+// CompilePolicy compiles a Rego module named name (the file name, for messages). Rego v1 syntax
+// is tried first, then v0 (the syntax cosign's documented policies use). The module must
+// define a rule allow or deny.
+func CompilePolicy(ctx context.Context, name string, src []byte) (*Policy, error) {
+	if len(src) > MaxPolicySize {
+		return nil, fmt.Errorf("%w: %s is %d bytes, at most %d allowed", ErrInvalidPolicy, name, len(src), MaxPolicySize)
+	}
+	version := ast.RegoV1
+	mod, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		mod0, err0 := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV0})
+		if err0 != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
+		}
+		mod, version = mod0, ast.RegoV0
+	}
+	if mod == nil || mod.Package == nil {
+		return nil, fmt.Errorf("%w: %s has no package", ErrInvalidPolicy, name)
+	}
+	p := &Policy{pkg: mod.Package.Path.String()}
+	for _, r := range mod.Rules {
+		switch r.Head.Name.String() {
+		case "allow":
+			p.hasAllow = true
+		case "deny":
+			p.hasDeny = true
+		}
+		if len(r.Head.Reference) > 0 {
+			switch r.Head.Reference[0].Value.String() {
+			case "allow":
+				p.hasAllow = true
+			case "deny":
+				p.hasDeny = true
+			}
+		}
+	}
+	if !p.hasAllow && !p.hasDeny {
+		return nil, fmt.Errorf("%w: %s defines neither a rule allow nor a rule deny in %s", ErrInvalidPolicy, name, p.pkg)
+	}
+	unsafe := make(map[string]struct{}, len(unsafeBuiltins))
+	for _, b := range unsafeBuiltins {
+		unsafe[b] = struct{}{}
+	}
+	prepare := func(query string) (rego.PreparedEvalQuery, error) {
+		q, err := rego.New(
+			rego.Query(query),
+			rego.ParsedModule(mod),
+			rego.SetRegoVersion(version),
+			rego.UnsafeBuiltins(unsafe),
+			rego.StrictBuiltinErrors(true),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return q, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
+		}
+		return q, nil
+	}
+	if p.hasAllow {
+		if p.allow, err = prepare(p.pkg + ".allow"); err != nil {
+			return nil, err
+		}
+	}
+	if p.hasDeny {
+		if p.deny, err = prepare(p.pkg + ".deny"); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// PolicyError says which rules a statement broke.
+type PolicyError struct {
+	// Failures are messages naming each rule that failed: "data.x.allow is not true", or
+	// "data.x.deny: <message>" for each deny message.
+	Failures []string
+}
+
+// Error lists the failures.
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("%s: %s", ErrPolicyFailed, strings.Join(e.Failures, "; "))
+}
+
+// Is makes errors.Is(err, ErrPolicyFailed) true.
+func (e *PolicyError) Is(target error) bool { return target == ErrPolicyFailed }
+
+// Evaluate checks statement (in-toto statement JSON) against the policy. It returns a
+// *PolicyError (wrapping ErrPolicyFailed) that names each failed rule, or another error when the
+// policy could not be evaluated (which also means the statement is not accepted).
+func (p *Policy) Evaluate(ctx context.Context, statement []byte) error {
+	var input any
+	dec := json.NewDecoder(bytes.NewReader(statement))
+	dec.UseNumber()
+	if err := dec.Decode(&input); err != nil {
+		return fmt.Errorf("policy input: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, PolicyTimeout)
+	defer cancel()
+	var failures []string
+	if p.hasAllow {
+		rs, err := p.allow.Eval(ctx, rego.EvalInput(input))
+		if err != nil {
+			return fmt.Errorf("evaluating %s.allow: %w", p.pkg, err)
+		}
+		if !isTrue(rs) {
+			failures = append(failures, p.pkg+".allow is not true")
+		}
+	}
+	if p.hasDeny {
+		rs, err := p.deny.Eval(ctx, rego.EvalInput(input))
+		if err != nil {
+			return fmt.Errorf("evaluating %s.deny: %w", p.pkg, err)
+		}
+		for _, m := range denyMessages(rs) {
+			failures = append(failures, p.pkg+".deny: "+m)
+		}
+	}
+	if len(failures) > 0 {
+		return &PolicyError{Failures: failures}
+	}
+	return nil
+}
+
+func isTrue(rs rego.ResultSet) bool {
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return false
+	}
+	b, ok := rs[0].Expressions[0].Value.(bool)
+	return ok && b
+}
+
+// denyMessages returns the messages of a deny set (or a non-empty deny value of another kind,
+// rendered as JSON), sorted.
+func denyMessages(rs rego.ResultSet) []string {
+	var out []string
+	for _, r := range rs {
+		for _, e := range r.Expressions {
+			switch v := e.Value.(type) {
+			case []any:
+				for _, m := range v {
+					out = append(out, render(m))
+				}
+			case map[string]any:
+				for k := range v {
+					out = append(out, k)
+				}
+			case bool:
+				if v {
+					out = append(out, "true")
+				}
+			case nil:
+			default:
+				out = append(out, render(v))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func render(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
