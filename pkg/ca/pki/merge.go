@@ -101,9 +101,9 @@ func NewSigningConfig(o SigningConfigOptions) ([]byte, error) {
 	}
 	sc.RekorTlogConfig = &prototrustroot.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY}
 	sc.TsaConfig = &prototrustroot.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY}
-	data, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(sc)
+	data, err := protojson.Marshal(sc)
 	if err != nil {
 		return nil, fmt.Errorf("encoding signing config: %w", err)
 	}
-	return append(data, '\n'), nil
+	return stableJSON(data)
 }

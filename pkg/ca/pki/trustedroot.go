@@ -1,9 +1,11 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -76,11 +78,25 @@ func TransparencyLog(baseURL string, pub crypto.PublicKey, start time.Time) (*pr
 // MarshalTrustedRoot encodes a trusted root as indented protojson, setting its media type.
 func MarshalTrustedRoot(tr *prototrustroot.TrustedRoot) ([]byte, error) {
 	tr.MediaType = TrustedRootMediaType
-	out, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(tr)
+	out, err := protojson.Marshal(tr)
 	if err != nil {
 		return nil, fmt.Errorf("encoding trusted root: %w", err)
 	}
-	return append(out, '\n'), nil
+	return stableJSON(out)
+}
+
+// stableJSON re-indents protojson output with two spaces: protojson deliberately varies its
+// whitespace between runs, and files people diff should not.
+func stableJSON(data []byte) ([]byte, error) {
+	var compact, out bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return nil, fmt.Errorf("formatting JSON: %w", err)
+	}
+	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
+		return nil, fmt.Errorf("formatting JSON: %w", err)
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }
 
 // UnmarshalTrustedRoot decodes a trusted root (or a part of one) and checks its media type.

@@ -62,9 +62,10 @@ func Instrumented(name string, api http.Handler, logger *slog.Logger) http.Handl
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		mux.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
-		// The path label is the registered pattern, so that clients cannot grow the label set.
-		_, pattern := mux.Handler(r)
-		if pattern == "" {
+		// The path label is the pattern that matched (the innermost mux sets it), so that
+		// clients cannot grow the label set.
+		pattern := r.Pattern
+		if pattern == "" || pattern == "/" {
 			pattern = "unmatched"
 		}
 		requests.WithLabelValues(pattern, strconv.Itoa(rec.code)).Inc()
