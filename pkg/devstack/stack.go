@@ -67,7 +67,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		registry.WithBlobHandler(registry.NewDiskBlobHandler(filepath.Join(cfg.Dir, "registry", "blobs"))),
 		registry.Logger(slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)),
 	)
-	host, err := s.serve(ctx, "registry", cfg.RegistryAddr, reg)
+	host, err := s.serve(ctx, "registry", cfg.RegistryAddr, withOCISubject(reg))
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err

@@ -1,0 +1,92 @@
+package devstack
+
+import (
+	"context"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/oci"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/verify"
+)
+
+// BenchmarkKeylessPhases signs an image keyless through a warm local stack and reports the
+// median time of each phase: token, certificate, signature with timestamp and log entry, and
+// the registry writes; then verification by identity (fetch and check).
+func BenchmarkKeylessPhases(b *testing.B) {
+	ctx := context.Background()
+	st, err := Start(ctx, Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close(ctx)
+	img, err := PushSample(ctx, st.RegistryHost+"/bench/keyless:v1", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trBytes, _ := os.ReadFile(st.TrustedRootPath)
+	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, st.LogURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, _ := verify.ParseTrustedRoot(trBytes)
+	v, _ := verify.New(tr)
+	policy := verify.Policy{Identity: &verify.Identity{Subject: "alice@example.com", Issuer: st.OIDCURL}}
+	_, desc, err := oci.Resolve(ctx, img.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	phases := map[string][]time.Duration{}
+	lap := func(name string, start time.Time) time.Time {
+		now := time.Now()
+		phases[name] = append(phases[name], now.Sub(start))
+		return now
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := time.Now()
+		token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t = lap("token", t)
+		s, chain, err := client.Keyless(ctx, st.CAURL, token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t = lap("cert", t)
+		statement, _ := bundle.NewImageStatement(img.Context().Name(), desc.Digest.Hex, nil)
+		if _, err := client.SignStatement(ctx, statement, s, &client.Witness{Chain: chain, TSAURL: st.TSAURL}); err != nil {
+			b.Fatal(err)
+		}
+		t = lap("sign+timestamp", t)
+		if _, err := client.SignStatement(ctx, statement, s, &client.Witness{Chain: chain, RekorURL: st.LogURL, LogKeys: keys}); err != nil {
+			b.Fatal(err)
+		}
+		t = lap("sign+log", t)
+		bnd, err := client.SignStatement(ctx, statement, s, &client.Witness{Chain: chain, TSAURL: st.TSAURL, RekorURL: st.LogURL, LogKeys: keys})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t = lap("sign+timestamp+log", t)
+		out, _ := bundle.Marshal(bnd)
+		if _, err := oci.AttachBundle(ctx, img, desc, out, map[string]string{oci.AnnotationBundleContent: oci.BundleContentDSSE, oci.AnnotationBundlePredicateType: oci.PredicateTypeCosignSign}); err != nil {
+			b.Fatal(err)
+		}
+		t = lap("registry", t)
+		if _, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: policy}); err != nil {
+			b.Fatalf("verify: %v", err)
+		}
+		lap("verify", t)
+	}
+	b.StopTimer()
+	for name, ds := range phases {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, name+"-p50-ms")
+	}
+}
