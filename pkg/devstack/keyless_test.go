@@ -85,4 +85,3 @@ func TestKeylessSignVerify(t *testing.T) {
 		t.Errorf("regexp identity: %v", err)
 	}
 }
-
