@@ -157,8 +157,8 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
-		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
-		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithBatching(s.cfg.BatchMaxSize, s.cfg.BatchMaxAge).
+		WithCheckpointInterval(s.cfg.CheckpointInterval).
 		WithPushback(DefaultPushback).
 		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
 	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, opts)
@@ -167,8 +167,9 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("starting log storage: %w", err)
 	}
 	s.group = newGroupCommitter(appender.Add, s.metrics.observeGroup)
-	s.add, s.shutdown, s.reader = s.group.Add, shutdown, reader
-	s.tiles = newTileCache(reader.ReadTile, 1024)
+	s.add, s.shutdown = s.group.Add, shutdown
+	s.reader = trimmedReader{reader}
+	s.tiles = newTileCache(s.reader.ReadTile, 1024)
 	if err := s.warmDedup(ctx); err != nil {
 		_ = s.Close(ctx)
 		return nil, err
@@ -211,6 +212,12 @@ func (s *Server) openDriver(ctx context.Context) (tessera.Driver, error) {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 		s.closeDB = db.Close
+		if err := ensureMySQLSchema(ctx, db); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("MySQL storage at %s: %w", mc.Addr, err)
+		}
+		// Tessera's MySQL driver publishes checkpoints at most once a second.
+		s.cfg.CheckpointInterval = max(s.cfg.CheckpointInterval, time.Second)
 		d, err := tmysql.New(ctx, db)
 		if err != nil {
 			_ = db.Close()

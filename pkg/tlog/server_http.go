@@ -3,6 +3,7 @@ package tlog
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,4 +252,48 @@ func (c *tileCache) read(ctx context.Context, level, index uint64, p uint8) ([]b
 		}
 	}
 	return t, nil
+}
+
+// trimmedReader makes a storage's reads exact: a partial tile or bundle of width p holds exactly
+// p hashes or entries, and a full one exactly 256, as tlog-tiles requires. (Tessera's MySQL driver
+// answers a partial request with the largest tile or bundle it has.)
+type trimmedReader struct {
+	tessera.LogReader
+}
+
+func (r trimmedReader) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	t, err := r.LogReader.ReadTile(ctx, level, index, p)
+	if err != nil {
+		return nil, err
+	}
+	want := int(p) * sha256.Size
+	if p == 0 {
+		want = layout.TileWidth * sha256.Size
+	}
+	if len(t) < want {
+		return nil, fmt.Errorf("tile %d/%d has %d bytes, want %d: %w", level, index, len(t), want, os.ErrNotExist)
+	}
+	return t[:want], nil
+}
+
+func (r trimmedReader) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	b, err := r.LogReader.ReadEntryBundle(ctx, index, p)
+	if err != nil {
+		return nil, err
+	}
+	want := int(p)
+	if p == 0 {
+		want = layout.EntryBundleWidth
+	}
+	off := 0
+	for n := 0; n < want; n++ {
+		if off+2 > len(b) {
+			return nil, fmt.Errorf("entry bundle %d holds %d entries, want %d: %w", index, n, want, os.ErrNotExist)
+		}
+		off += 2 + int(binary.BigEndian.Uint16(b[off:]))
+		if off > len(b) {
+			return nil, fmt.Errorf("entry bundle %d is truncated", index)
+		}
+	}
+	return b[:off], nil
 }
