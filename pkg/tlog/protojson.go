@@ -101,7 +101,7 @@ func (o *jsonObject) str(jsonName, protoName string) (string, error) {
 }
 
 // enum reads a protobuf enum by name or number.
-func (o *jsonObject) enum(jsonName, protoName string, values map[string]int32) (int32, error) {
+func (o *jsonObject) enum(jsonName, protoName string, values map[string]int32, names map[int32]string) (int32, error) {
 	raw, err := o.field(jsonName, protoName)
 	if err != nil || raw == nil {
 		return 0, err
@@ -117,6 +117,9 @@ func (o *jsonObject) enum(jsonName, protoName string, values map[string]int32) (
 	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 32)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s.%s: want an enum name or number", ErrInvalidRequest, o.path, jsonName)
+	}
+	if _, ok := names[int32(n)]; !ok {
+		return 0, fmt.Errorf("%w: %s.%s: unknown value %d", ErrInvalidRequest, o.path, jsonName, n)
 	}
 	return int32(n), nil
 }
@@ -204,7 +207,7 @@ func readSignature(o *jsonObject, r *HashedRekordRequest) error {
 	if err != nil {
 		return err
 	}
-	kd, err := v.enum("keyDetails", "key_details", commonv1.PublicKeyDetails_value)
+	kd, err := v.enum("keyDetails", "key_details", commonv1.PublicKeyDetails_value, commonv1.PublicKeyDetails_name)
 	if err != nil {
 		return err
 	}
@@ -296,7 +299,7 @@ func ParseHashedRekordEntry(body []byte) (*HashedRekordRequest, error) {
 	if r.Digest, err = data.bytes("digest", "digest"); err != nil {
 		return nil, err
 	}
-	alg, err := data.enum("algorithm", "algorithm", commonv1.HashAlgorithm_value)
+	alg, err := data.enum("algorithm", "algorithm", commonv1.HashAlgorithm_value, commonv1.HashAlgorithm_name)
 	if err != nil {
 		return nil, err
 	}
