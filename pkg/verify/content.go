@@ -42,15 +42,16 @@ func newSignedContent(b *protobundle.Bundle) (*signedContent, error) {
 	return nil, fmt.Errorf("%w: no content", ErrBundle)
 }
 
-// verify checks the signature under pub and that the content covers the artifact.
-func (sc *signedContent) verify(pub crypto.PublicKey, artifact Artifact, res *Result) error {
+// verifySignature checks the signature under pub: over the message digest, or over the DSSE
+// envelope's PAE. Pure Ed25519 message signatures, and bundles without a message digest, are
+// checked over the artifact's bytes when the caller gave them.
+func (sc *signedContent) verifySignature(pub crypto.PublicKey, artifact Artifact) error {
 	if sc.env != nil {
-		return sc.verifyDSSE(pub, artifact, res)
+		if err := verifyMessage(pub, sc.pae, sc.signature); err != nil {
+			return fmt.Errorf("%w (over the DSSE envelope)", err)
+		}
+		return nil
 	}
-	return sc.verifyMessage(pub, artifact)
-}
-
-func (sc *signedContent) verifyMessage(pub crypto.PublicKey, artifact Artifact) error {
 	md := sc.msg.GetMessageDigest()
 	if md == nil {
 		data, ok := artifact.Bytes()
@@ -63,6 +64,28 @@ func (sc *signedContent) verifyMessage(pub crypto.PublicKey, artifact Artifact) 
 	if h == 0 {
 		return fmt.Errorf("%w: messageDigest algorithm %s not supported", ErrBundle, md.GetAlgorithm())
 	}
+	err := verifyDigest(pub, h, md.GetDigest(), sc.signature)
+	if ed, isEd := pub.(ed25519.PublicKey); err != nil && isEd {
+		// Pure Ed25519 signs the message itself: possible only with the artifact's bytes,
+		// which verifyArtifact then checks against the message digest.
+		if data, ok := artifact.Bytes(); ok && ed25519.Verify(ed, data, sc.signature) {
+			return nil
+		}
+	}
+	return err
+}
+
+// verifyArtifact checks that the signed content is the artifact: the message digest equals the
+// artifact's, or (DSSE) the payload is an in-toto statement with the artifact among its subjects.
+func (sc *signedContent) verifyArtifact(artifact Artifact, res *Result) error {
+	if sc.env != nil {
+		return sc.verifyStatement(artifact, res)
+	}
+	md := sc.msg.GetMessageDigest()
+	if md == nil {
+		return nil // the signature was checked over the artifact's bytes
+	}
+	h := bundle.HashFunc(md.GetAlgorithm())
 	want, ok := artifact.Digest(h)
 	if !ok {
 		return fmt.Errorf("%w: the bundle signs a %s digest, the artifact is known only as %s", ErrArtifactMismatch, hashName(h), artifact.describe())
@@ -71,23 +94,10 @@ func (sc *signedContent) verifyMessage(pub crypto.PublicKey, artifact Artifact) 
 		return fmt.Errorf("%w: the bundle signs %s:%s, the artifact is %s:%s", ErrArtifactMismatch,
 			hashName(h), hex.EncodeToString(md.GetDigest()), hashName(h), hex.EncodeToString(want))
 	}
-	if err := verifyDigest(pub, h, md.GetDigest(), sc.signature); err == nil {
-		return nil
-	} else if _, isEd := pub.(ed25519.PublicKey); isEd {
-		// Pure Ed25519 signs the message itself: possible only with the artifact's bytes.
-		if data, ok := artifact.Bytes(); ok && ed25519.Verify(pub.(ed25519.PublicKey), data, sc.signature) {
-			return nil
-		}
-		return err
-	} else {
-		return err
-	}
+	return nil
 }
 
-func (sc *signedContent) verifyDSSE(pub crypto.PublicKey, artifact Artifact, res *Result) error {
-	if err := verifyMessage(pub, sc.pae, sc.signature); err != nil {
-		return fmt.Errorf("DSSE envelope: %w", err)
-	}
+func (sc *signedContent) verifyStatement(artifact Artifact, res *Result) error {
 	res.PayloadType = sc.env.GetPayloadType()
 	res.Payload = sc.env.GetPayload()
 	if sc.env.GetPayloadType() != bundle.PayloadTypeInToto {
@@ -176,7 +186,7 @@ func verifyDigest(pub crypto.PublicKey, h crypto.Hash, digest, sig []byte) error
 		return fmt.Errorf("%w: unsupported key type %T", ErrNoMatchingSignature, pub)
 	}
 	if !ok {
-		return fmt.Errorf("%w: the signature does not verify under the %s", ErrNoMatchingSignature, describeKey(pub))
+		return fmt.Errorf("%w under the %s", ErrNoMatchingSignature, describeKey(pub))
 	}
 	return nil
 }

@@ -344,8 +344,18 @@ func TestKeyedWithTransparencyLog(t *testing.T) {
 
 	other := keyCases[0].gen(t)
 	_, err = v.Verify(b, verify.ArtifactBytes(blob), verify.Policy{Key: other.Public()})
-	if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "another public key") {
+	if !errors.Is(err, verify.ErrNoMatchingSignature) {
 		t.Fatalf("wrong key: %v", err)
+	}
+
+	// The entry names another key than the one the signature verifies under.
+	otherDER := must[[]byte](t)(x509.MarshalPKIXPublicKey(other.Public()))
+	body = must[[]byte](t)(vs.HashedRekordBody("SHA2_256", sum[:], b.GetMessageSignature().GetSignature(), vs.Verifier{PublicKey: otherDER}))
+	e = must[*protorekor.TransparencyLogEntry](t)(w.log.Append(body, "hashedrekord", "0.0.2"))
+	b.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
+	_, err = v.Verify(b, verify.ArtifactBytes(blob), p)
+	if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "another public key") {
+		t.Fatalf("entry for another key: %v", err)
 	}
 }
 

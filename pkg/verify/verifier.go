@@ -99,10 +99,11 @@ type material struct {
 }
 
 // Verify checks a bundle against an artifact under a policy, in this order: the bundle's
-// structure and bounds; the RFC 3161 timestamps; the transparency log entries (body matches
-// this signature, inclusion proof under a checkpoint signed by a trusted log, SET); the signing
-// certificate at every verified signing time (chain, SCTs, identity) or the key; the signature
-// over the artifact or DSSE envelope; the log threshold. Every error wraps ErrVerification.
+// structure and bounds; the RFC 3161 timestamps; the signature under the key or certificate;
+// the certificate's identity; the transparency log entries (body matches this signature,
+// inclusion proof under a checkpoint signed by a trusted log, SET) and the log threshold; the
+// certificate chain and SCTs at every verified signing time; that the signed content is the
+// artifact. Every error wraps ErrVerification.
 func (v *Verifier) Verify(b *protobundle.Bundle, artifact Artifact, p Policy) (*Result, error) {
 	ident, err := p.check()
 	if err != nil {
@@ -139,6 +140,18 @@ func (v *Verifier) Verify(b *protobundle.Bundle, artifact Artifact, p Policy) (*
 		times = append(times, ts...)
 	}
 
+	if err := sc.verifySignature(m.pub, artifact); err != nil {
+		return nil, err
+	}
+	if ident != nil {
+		ci, err := matchIdentity(m.leaf, ident)
+		if err != nil {
+			return nil, err
+		}
+		res.Certificate = m.leaf
+		res.Identity = ci
+	}
+
 	if !p.UnsafeIgnoreTlog {
 		entries, err := v.verifyTlogEntries(b, sc, m, res.Timestamps)
 		if err != nil {
@@ -165,15 +178,9 @@ func (v *Verifier) Verify(b *protobundle.Bundle, artifact Artifact, p Policy) (*
 		if err := v.verifyCertificate(m.leaf, times, p.UnsafeIgnoreSCT); err != nil {
 			return nil, err
 		}
-		ci, err := matchIdentity(m.leaf, ident)
-		if err != nil {
-			return nil, err
-		}
-		res.Certificate = m.leaf
-		res.Identity = ci
 	}
 
-	if err := sc.verify(m.pub, artifact, res); err != nil {
+	if err := sc.verifyArtifact(artifact, res); err != nil {
 		return nil, err
 	}
 	return res, nil
