@@ -146,7 +146,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 		return fmt.Errorf("attaching to %s: %w", tag, err)
 	}
 	readAt := time.Now()
-	cur, err := readLegacy(ctx, c, o, tag)
+	cur, err := c.readLegacyRacing(ctx, tag)
 	if err != nil {
 		return fmt.Errorf("attaching to %s: %w", tag, err)
 	}
@@ -159,7 +159,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 			window = max(window, time.Since(readAt))
 		}
 		readAt = time.Now()
-		if cur, err = readLegacy(ctx, c, o, tag); err != nil {
+		if cur, err = c.readLegacyRacing(ctx, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}
 		if !hasLayer(cur, layer) {
@@ -169,7 +169,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 			return err
 		}
 		readAt = time.Now()
-		if cur, err = readLegacy(ctx, c, o, tag); err != nil {
+		if cur, err = c.readLegacyRacing(ctx, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}
 		if hasLayer(cur, layer) {
@@ -191,6 +191,17 @@ func hasLayer(layers []v1.Descriptor, l v1.Descriptor) bool {
 // readLegacy returns the layers of the legacy tag, none when it is absent.
 func readLegacy(ctx context.Context, c source, o *options, tag string) ([]v1.Descriptor, error) {
 	f, err := c.getManifest(ctx, tag, o.limits.MaxLayers)
+	return legacyLayers(f, err, tag)
+}
+
+// readLegacyRacing is readLegacy for the read-modify-write of AttachLegacy, where reads race
+// with concurrent writers of the same tag and get more attempts.
+func (c *client) readLegacyRacing(ctx context.Context, tag string) ([]v1.Descriptor, error) {
+	f, err := c.getManifestAttempts(ctx, tag, c.o.limits.MaxLayers, racingReadAttempts)
+	return legacyLayers(f, err, tag)
+}
+
+func legacyLayers(f *fetched, err error, tag string) ([]v1.Descriptor, error) {
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

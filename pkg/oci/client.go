@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -86,6 +87,9 @@ type request struct {
 	body   []byte
 	// push asks for push scope.
 	push bool
+	// attempts overrides the configured number of attempts when larger (reads that race
+	// with concurrent writers of the same tag).
+	attempts int
 }
 
 func (c *client) scope(push bool) string {
@@ -133,17 +137,18 @@ func (c *client) do(ctx context.Context, r request) (*http.Response, error) {
 		if !retryable {
 			return resp, nil
 		}
-		if attempt >= c.o.retry.Attempts {
+		if attempt >= max(c.o.retry.Attempts, r.attempts) {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
 		}
-		t := time.NewTimer(backoff)
+		// Jitter keeps concurrent clients from retrying in step.
+		t := time.NewTimer(backoff/2 + time.Duration(rand.Int64N(int64(backoff)+1)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil, fmt.Errorf("%s %s: %w (last error: %v)", r.method, r.url, ctx.Err(), lastErr)
 		case <-t.C:
 		}
-		backoff *= 2
+		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

@@ -2,7 +2,6 @@ package oci_test
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -54,41 +53,55 @@ func TestResolveChildrenOfMultiArchIndex(t *testing.T) {
 	}
 }
 
-// TestConcurrentAttachesAllSurvive runs 20 AttachBundle calls at once on one image against
-// distribution 2.8 (no referrers API: every call rewrites the referrers tag index) and
-// requires all 20 to be listed afterwards.
+// TestConcurrentAttachesAllSurvive runs 20 attaches at once on one image against
+// distribution 2.8, which has no referrers API and no conditional writes: every bundle attach
+// rewrites the referrers tag index, every legacy attach the .sig tag. All 20 must be listed
+// afterwards.
 func TestConcurrentAttachesAllSurvive(t *testing.T) {
 	ctx := context.Background()
 	host := testutil.StartDistribution(t)
-	img := testutil.PushRandomImage(t, host, "race")
-	_, desc := resolve(t, ctx, img)
 	const n = 20
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = oci.AttachBundle(ctx, img, desc, fakeBundle(i), sigAnnotations())
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("AttachBundle #%d: %v", i, err)
-		}
-	}
-	got, err := oci.ListAttached(ctx, img, []oci.Kind{oci.KindSignature})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bodies []string
-	for _, a := range got {
-		bodies = append(bodies, string(a.Bytes))
-	}
-	sort.Strings(bodies)
-	if len(bodies) != n {
-		t.Fatalf("%d of %d concurrent signatures survived", len(bodies), n)
+	tests := []struct {
+		name   string
+		layout oci.Layout
+	}{{"bundles", oci.LayoutBundle}, {"legacy signatures", oci.LayoutLegacy}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img := testutil.PushRandomImage(t, host, "race/"+string(tt.layout))
+			_, desc := resolve(t, ctx, img)
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if tt.layout == oci.LayoutBundle {
+						_, errs[i] = oci.AttachBundle(ctx, img, desc, fakeBundle(i), sigAnnotations())
+					} else {
+						errs[i] = oci.AttachLegacy(ctx, img, oci.KindSignature, fakeBundle(i), oci.MediaTypeSimpleSigning, nil)
+					}
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("attach #%d: %v", i, err)
+				}
+			}
+			got, err := oci.ListAttached(ctx, img, []oci.Kind{oci.KindSignature})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, a := range got {
+				if a.Layout == tt.layout {
+					seen[string(a.Bytes)] = true
+				}
+			}
+			if len(seen) != n {
+				t.Fatalf("%d of %d concurrent signatures survived", len(seen), n)
+			}
+		})
 	}
 }
 

@@ -27,9 +27,14 @@ type fetched struct {
 // For a digest reference the body must hash to that digest. A missing manifest is an error
 // matching ErrNotFound.
 func (c *client) getManifest(ctx context.Context, ref string, maxEntries int) (*fetched, error) {
+	return c.getManifestAttempts(ctx, ref, maxEntries, 0)
+}
+
+// getManifestAttempts is getManifest with at least attempts attempts.
+func (c *client) getManifestAttempts(ctx context.Context, ref string, maxEntries, attempts int) (*fetched, error) {
 	where := c.repo.Name() + refSep(ref) + ref
 	resp, err := c.do(ctx, request{method: http.MethodGet, url: c.url("manifests/" + ref),
-		header: http.Header{"Accept": {manifestAccept}}})
+		header: http.Header{"Accept": {manifestAccept}}, attempts: attempts})
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest %s: %w", where, err)
 	}

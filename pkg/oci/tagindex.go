@@ -13,6 +13,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
+// racingReadAttempts is how often a read of a tag that concurrent writers rewrite is tried.
+const racingReadAttempts = 8
+
 // maxConfirmRounds bounds how often an entry lost to a concurrent writer is re-added.
 const maxConfirmRounds = 10
 
@@ -35,7 +38,9 @@ func (t *tagIndex) has(d v1.Hash) bool {
 
 // readTagIndex reads the index at tag; an absent tag is an empty index.
 func (c *client) readTagIndex(ctx context.Context, tag string, maxEntries int) (*tagIndex, error) {
-	f, err := c.getManifest(ctx, tag, maxEntries)
+	// Registries that rewrite a tag in place (distribution 2.8's filesystem storage) can fail
+	// a read racing with a concurrent write: allow more attempts than usual.
+	f, err := c.getManifestAttempts(ctx, tag, maxEntries, racingReadAttempts)
 	if errors.Is(err, ErrNotFound) {
 		return &tagIndex{}, nil
 	}
