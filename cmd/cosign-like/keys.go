@@ -89,7 +89,7 @@ sigstore-kms-<name> for a <name>:// reference. Only <prefix>.pub is written.`,
 				if !cmd.Flags().Changed("signing-algorithm") {
 					alg = "" // the token's or plugin's default
 				}
-				return createKMSKey(cmd, &o, kmsRef, alg, tok.signerOptions())
+				return createKMSKey(cmd, &o, kmsRef, alg, tok.interactiveSignerOptions(cmd))
 			}
 			priv, err := signer.GenerateKey(alg)
 			if err != nil {
@@ -213,10 +213,10 @@ func newPublicKeyCmd() *cobra.Command {
 				return errors.New("--key is required: a key file, PKCS#11 URI or KMS reference")
 			}
 			ctx := cmd.Context()
-			pub, err := signer.LoadPublicKey(ctx, keyRef, tok.signerOptions()...)
+			pub, err := signer.LoadPublicKey(ctx, keyRef, tok.interactiveSignerOptions(cmd)...)
 			if errors.Is(err, signer.ErrPasswordRequired) {
 				var s signer.Signer
-				s, err = signer.LoadSigner(ctx, keyRef, keyPasswordFunc(cmd), tok.signerOptions()...)
+				s, err = signer.LoadSigner(ctx, keyRef, keyPasswordFunc(cmd), tok.interactiveSignerOptions(cmd)...)
 				if err == nil {
 					pub = s.Public()
 				}

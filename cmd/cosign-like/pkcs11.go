@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
@@ -24,12 +25,27 @@ func (o *tokenOptions) addFlags(cmd *cobra.Command) {
 		"PIN of the PKCS#11 token (default: pin-value in the URI, else "+signer.EnvPKCS11PIN+")")
 }
 
-// signerOptions turns the flags into options for signer.LoadSigner and friends.
+// signerOptions turns the flags into options for signer.LoadSigner and friends (--pin).
 func (o *tokenOptions) signerOptions() []signer.Option {
 	if o.pin == "" {
 		return nil
 	}
 	return []signer.Option{signer.WithPKCS11PIN(o.pin)}
+}
+
+// interactiveSignerOptions is signerOptions plus a PIN prompt on the terminal for tokens whose
+// PIN comes from nowhere else (URI, --pin, COSIGN_PKCS11_PIN).
+func (o *tokenOptions) interactiveSignerOptions(cmd *cobra.Command) []signer.Option {
+	return append(o.signerOptions(), signer.WithPKCS11PINPrompt(func(token string) (string, error) {
+		fd, ok := terminalFD(cmd.InOrStdin())
+		if !ok {
+			return "", nil
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Enter PIN for PKCS#11 token %q: ", token)
+		pin, err := term.ReadPassword(fd)
+		fmt.Fprintln(cmd.ErrOrStderr())
+		return string(pin), err
+	}))
 }
 
 // modulePathOrEnv returns the module path flag, or COSIGN_PKCS11_MODULE_PATH.
@@ -112,7 +128,7 @@ The URIs carry no PIN: give it with --pin or COSIGN_PKCS11_PIN when using them.`
 			case tokenLabel == "":
 				return errors.New("--slot-id or --token-label is required")
 			}
-			keys, err := signer.ListPKCS11Keys(cmd.Context(), u.String(), tok.signerOptions()...)
+			keys, err := signer.ListPKCS11Keys(cmd.Context(), u.String(), tok.interactiveSignerOptions(cmd)...)
 			if err != nil {
 				return err
 			}

@@ -72,7 +72,8 @@ func ClosePKCS11() error {
 // pkcs11Config is a parsed URI completed with the module path and PIN from options or the
 // environment.
 type pkcs11Config struct {
-	uri *PKCS11URI
+	uri       *PKCS11URI
+	pinPrompt func(token string) (string, error)
 }
 
 func (c pkcs11Config) tokenName() string {
@@ -118,7 +119,7 @@ func resolvePKCS11(keyRef string, o *loadOptions, needKey bool) (pkcs11Config, e
 	if err := checkModulePath(u.ModulePath); err != nil {
 		return pkcs11Config{}, err
 	}
-	return pkcs11Config{uri: u}, nil
+	return pkcs11Config{uri: u, pinPrompt: o.pkcs11PINPrompt}, nil
 }
 
 func checkModulePath(path string) error {
@@ -146,6 +147,13 @@ func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
 		slot = fmt.Sprint(*u.SlotID)
 	}
 	key := strings.Join([]string{u.ModulePath, u.Token, slot, u.Serial}, "\x00")
+	if u.PIN == "" && c.pinPrompt != nil {
+		pin, err := c.pinPrompt(c.tokenName())
+		if err != nil {
+			return nil, fmt.Errorf("reading the PIN of token %q: %w", c.tokenName(), err)
+		}
+		u.PIN = pin
+	}
 	if u.PIN == "" {
 		return nil, fmt.Errorf("token %q needs a PIN: give pin-value in the URI, --pin or %s", c.tokenName(), EnvPKCS11PIN)
 	}

@@ -200,6 +200,24 @@ func TestPKCS11PINAndModuleFromEnvironment(t *testing.T) {
 	if _, err := LoadSigner(ctx, "pkcs11:token=signing;object=release", nil, WithPKCS11PIN(testPIN)); err != nil {
 		t.Fatal(err)
 	}
+	// The prompt is asked only when nothing else gives a PIN, and its failure is reported.
+	if err := ClosePKCS11(); err != nil {
+		t.Fatal(err)
+	}
+	asked := ""
+	prompt := WithPKCS11PINPrompt(func(token string) (string, error) { asked = token; return testPIN, nil })
+	if _, err := LoadSigner(ctx, "pkcs11:token=signing;object=release", nil, prompt); err != nil || asked != "signing" {
+		t.Fatalf("prompted PIN: err = %v, asked for %q", err, asked)
+	}
+	asked = ""
+	if _, err := LoadSigner(ctx, "pkcs11:token=signing;object=release", nil, prompt, WithPKCS11PIN(testPIN)); err != nil || asked != "" {
+		t.Fatalf("--pin given: err = %v, prompt asked for %q", err, asked)
+	}
+	failing := WithPKCS11PINPrompt(func(string) (string, error) { return "", errors.New("no terminal") })
+	if _, err := LoadSigner(ctx, "pkcs11:token=signing;object=release", nil, failing); err == nil ||
+		!strings.Contains(err.Error(), `reading the PIN of token "signing": no terminal`) {
+		t.Fatalf("failing prompt: err = %v", err)
+	}
 }
 
 func TestPKCS11ListTokensAndKeys(t *testing.T) {
