@@ -30,8 +30,28 @@ func (v *Verifier) verifyCertificate(leaf *x509.Certificate, times []time.Time, 
 	return v.verifySCTs(leaf, chain[1])
 }
 
+// withHandledOtherName returns leaf, or a shallow copy of it whose critical SAN extension is
+// marked handled when it holds a Fulcio username otherName, which Go's x509 does not read but
+// this package does (as Fulcio issues such certificates with a critical SAN).
+func withHandledOtherName(leaf *x509.Certificate) *x509.Certificate {
+	for i, oid := range leaf.UnhandledCriticalExtensions {
+		if !oid.Equal(oidSAN) {
+			continue
+		}
+		for _, e := range leaf.Extensions {
+			if e.Id.Equal(oidSAN) && len(otherNames(e.Value)) > 0 {
+				c := *leaf
+				c.UnhandledCriticalExtensions = append(append([]asn1.ObjectIdentifier(nil), leaf.UnhandledCriticalExtensions[:i]...), leaf.UnhandledCriticalExtensions[i+1:]...)
+				return &c
+			}
+		}
+	}
+	return leaf
+}
+
 // chainAt finds a CA of the trusted root that issued leaf and was trusted at t.
 func (v *Verifier) chainAt(leaf *x509.Certificate, t time.Time) ([]*x509.Certificate, error) {
+	leaf = withHandledOtherName(leaf)
 	if len(v.trusted.cas) == 0 {
 		return nil, fmt.Errorf("%w: the trusted root lists no certificate authority", ErrCertificate)
 	}

@@ -51,15 +51,12 @@ func otherNames(der []byte) []string {
 		}
 		var on struct {
 			TypeID asn1.ObjectIdentifier
-			Value  asn1.RawValue `asn1:"explicit,tag:0"`
+			Value  string `asn1:"explicit,tag:0,utf8"`
 		}
+		// Read the [0] IMPLICIT otherName as the SEQUENCE it stands for.
 		full := append([]byte{0x30}, gn.FullBytes[1:]...)
-		if _, err := asn1.Unmarshal(full, &on); err != nil || !on.TypeID.Equal(oidOtherNameUser) {
-			continue
-		}
-		var s string
-		if _, err := asn1.UnmarshalWithParams(on.Value.FullBytes, &s, "utf8"); err == nil {
-			out = append(out, s)
+		if rest, err := asn1.Unmarshal(full, &on); err == nil && len(rest) == 0 && on.TypeID.Equal(oidOtherNameUser) {
+			out = append(out, on.Value)
 		}
 	}
 	return out

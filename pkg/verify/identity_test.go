@@ -58,6 +58,17 @@ func TestKeylessRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("username otherName SAN", func(t *testing.T) {
+		s := w.sign(t, blob, signing{username: "alice!example.test"})
+		p := verify.Policy{Identity: &verify.Identity{Subject: "alice!example.test", Issuer: testIssuer}}
+		res, err := v.Verify(s.b, verify.ArtifactBytes(blob), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Identity.SubjectAlternativeNames; len(got) != 1 || got[0] != "alice!example.test" {
+			t.Errorf("SANs %v", got)
+		}
+	})
 	t.Run("GitHub workflow fields", func(t *testing.T) {
 		s := w.sign(t, blob, signing{ext: certext.Extensions{GithubWorkflowRepository: "acme/app", GithubWorkflowRef: "refs/heads/main", GithubWorkflowTrigger: "push"}})
 		p := identityPolicy()

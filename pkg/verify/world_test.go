@@ -83,6 +83,7 @@ func (w *world) verifier(t *testing.T, root vs.TrustedRoot) *verify.Verifier {
 type signing struct {
 	ca          *vs.CA
 	email       string
+	username    string
 	ext         certext.Extensions
 	notBefore   time.Time
 	notAfter    time.Time
@@ -108,7 +109,7 @@ func (w *world) sign(t *testing.T, data []byte, s signing) *signed {
 	if s.ca == nil {
 		s.ca = w.ca
 	}
-	if s.email == "" {
+	if s.email == "" && s.username == "" {
 		s.email = testEmail
 	}
 	if s.ext.IssuerV2 == "" {
@@ -129,7 +130,7 @@ func (w *world) sign(t *testing.T, data []byte, s signing) *signed {
 	}
 	key := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	cert := must[*x509.Certificate](t)(s.ca.Issue(key.Public(), vs.CertOptions{
-		Email: s.email, Extensions: s.ext, NotBefore: s.notBefore, NotAfter: s.notAfter, CTLog: s.ct,
+		Email: s.email, Username: s.username, Extensions: s.ext, NotBefore: s.notBefore, NotAfter: s.notAfter, CTLog: s.ct,
 	}))
 	out := &signed{key: key, cert: cert}
 	vm := bundle.CertificateMaterial(cert)

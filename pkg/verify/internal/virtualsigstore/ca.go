@@ -104,9 +104,10 @@ func NewCA(name string, notBefore, notAfter, interNotAfter time.Time) (*CA, erro
 
 // CertOptions describe a signing certificate.
 type CertOptions struct {
-	// Email or URI is the SAN.
-	Email string
-	URI   string
+	// Email, URI or Username (a Fulcio otherName) is the SAN.
+	Email    string
+	URI      string
+	Username string
 	// Extensions are the Fulcio extensions (issuer, GitHub workflow fields...).
 	Extensions certext.Extensions
 	// NotBefore and NotAfter bound the certificate (Fulcio issues 10-minute certificates).
@@ -143,6 +144,14 @@ func (ca *CA) Issue(pub crypto.PublicKey, opts CertOptions) (*x509.Certificate, 
 			return nil, err
 		}
 		tmpl.URIs = []*url.URL{u}
+	}
+	if opts.Username != "" {
+		san, err := otherNameSAN(opts.Username)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append([]pkix.Extension{san}, tmpl.ExtraExtensions...)
+		exts = tmpl.ExtraExtensions
 	}
 	if opts.CTLog == nil && opts.SubmitPrecert == nil {
 		return create(tmpl, ca.Intermediate, pub, ca.intermediateKey)
@@ -216,4 +225,29 @@ func embeddedSCT(log *CTLog, precert, issuer *x509.Certificate, when time.Time) 
 		return pkix.Extension{}, fmt.Errorf("encoding SCT list: %w", err)
 	}
 	return pkix.Extension{Id: oidSCTList, Value: value}, nil
+}
+
+// otherNameSAN is a critical SAN extension holding one otherName of Fulcio's username type
+// (1.3.6.1.4.1.57264.1.7) with a UTF8String value.
+func otherNameSAN(username string) (pkix.Extension, error) {
+	value, err := asn1.MarshalWithParams(username, "utf8")
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	inner, err := asn1.Marshal(struct {
+		TypeID asn1.ObjectIdentifier
+		Value  asn1.RawValue
+	}{
+		TypeID: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 7},
+		Value:  asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: value},
+	})
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	inner[0] = 0xa0 // [0] IMPLICIT, constructed: GeneralName otherName
+	san, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: inner})
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Critical: true, Value: san}, nil
 }
