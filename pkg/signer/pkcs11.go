@@ -366,7 +366,10 @@ func loadPKCS11Signer(ctx context.Context, keyRef string, o *loadOptions) (Signe
 	}
 	keys, err := p11.FindKeyPairs(c.uri.ID, []byte(c.uri.Object))
 	if err != nil {
-		return nil, fmt.Errorf("key %q on token %q: %w: %v", c.keyName(), c.tokenName(), ErrUnsupportedKey, err)
+		if strings.Contains(err.Error(), "unsupported key type") {
+			return nil, fmt.Errorf("key %q on token %q: %w: %v (ECDSA or RSA required)", c.keyName(), c.tokenName(), ErrUnsupportedKey, err)
+		}
+		return nil, fmt.Errorf("looking up key %q on token %q: %w", c.keyName(), c.tokenName(), err)
 	}
 	switch len(keys) {
 	case 0:

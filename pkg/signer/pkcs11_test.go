@@ -3,6 +3,7 @@ package signer
 import (
 	"context"
 	"crypto"
+	"crypto/dsa" //nolint:staticcheck // a DSA key on the token must be refused
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509"
@@ -128,6 +129,13 @@ func TestPKCS11Refusals(t *testing.T) {
 	if _, err := p11.GenerateRSAKeyPairWithLabel([]byte{1, 2, 3}, []byte("old-rsa"), 1024); err != nil {
 		t.Fatal(err)
 	}
+	var params dsa.Parameters
+	if err := dsa.GenerateParameters(&params, rand.Reader, dsa.L1024N160); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p11.GenerateDSAKeyPairWithLabel([]byte{4, 5, 6}, []byte("dsa"), &params); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		ref      string
@@ -141,6 +149,7 @@ func TestPKCS11Refusals(t *testing.T) {
 			`no token "nosuch" in PKCS#11 module ` + softHSMModule + ` (tokens: "signing"`, ErrTokenNotFound},
 		{"wrong PIN while logged in", keyURI("release", "9999"), nil, `token "signing": PIN incorrect`, ErrPINIncorrect},
 		{"unsupported key", keyURI("old-rsa", testPIN), nil, `key "old-rsa" on token "signing": unsupported key: RSA key of 1024 bits is too small: at least 2048 required`, ErrUnsupportedKey},
+		{"DSA key", keyURI("dsa", testPIN), nil, `key "dsa" on token "signing": unsupported key: *dsa.PublicKey`, ErrUnsupportedKey},
 		{"no PIN", keyURI("release", ""), nil, `token "signing" needs a PIN`, nil},
 		{"PIN twice", keyURI("release", testPIN), []Option{WithPKCS11PIN("4321")}, "PIN given twice with different values", nil},
 		{"no module", "pkcs11:token=signing;object=release?pin-value=1234", nil, "no PKCS#11 module: give module-path in the URI or set COSIGN_PKCS11_MODULE_PATH", nil},
