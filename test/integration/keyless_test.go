@@ -1,0 +1,84 @@
+package integration
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+)
+
+// devUp starts the local stack with `dev up --detach` and returns the environment it printed.
+func devUp(t *testing.T, c *cli) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	r := c.ok("dev", "up", "--detach", "--dir", dir)
+	t.Cleanup(func() { c.run("dev", "down", "--dir", dir) })
+	env := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		if ok {
+			env[k] = strings.Trim(v, "'")
+			c.env = append(c.env, k+"="+env[k])
+		}
+	}
+	for _, k := range []string{"COSIGN_LIKE_REGISTRY", "COSIGN_LIKE_TRUSTED_ROOT", "COSIGN_LIKE_SIGNING_CONFIG", "COSIGN_LIKE_OIDC_ISSUER"} {
+		if env[k] == "" {
+			t.Fatalf("dev up printed no %s:\n%s", k, r.stdout)
+		}
+	}
+	return env
+}
+
+func TestKeylessFlowOnDevStack(t *testing.T) {
+	c := newCLI(t)
+	env := devUp(t, c)
+	issuer := env["COSIGN_LIKE_OIDC_ISSUER"]
+	img := strings.TrimSpace(c.ok("dev", "push-sample", env["COSIGN_LIKE_REGISTRY"]+"/it/keyless:v1").stdout)
+	token := strings.TrimSpace(c.ok("dev", "token", "--email", "alice@example.com").stdout)
+
+	c.ok("sign", "-y", "--identity-token", token, img)
+	vs := parseVerifiedIdentity(t, c.ok("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img))
+	if len(vs) != 1 || vs[0].Identity != "alice@example.com" || vs[0].Issuer != issuer {
+		t.Fatalf("verified %+v", vs)
+	}
+	c.ok("verify", "--certificate-identity-regexp", `.*@example\.com`, "--certificate-oidc-issuer", issuer, img)
+
+	c.fails("identity mismatch: want identity bob@example.com, certificate has alice@example.com",
+		"verify", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", issuer, img)
+	c.fails("identity", "verify", "--certificate-identity-regexp", `lice@example\.com`, "--certificate-oidc-issuer", issuer, img)
+	c.fails("issuer", "verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", "https://accounts.example.com", img)
+	c.fails("give exactly one", "verify", "--certificate-identity", "alice@example.com", img)
+	c.fails("different checks", "verify", "--key", "cosign.pub", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
+
+	writeFile(t, c.dir, "blob.txt", "keyless blob\n")
+	c.ok("sign-blob", "-y", "--identity-token", token, "--bundle", "blob.sigstore.json", "blob.txt")
+	c.ok("verify-blob", "--bundle", "blob.sigstore.json", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, "blob.txt")
+}
+
+func TestKeyedWithLogOnDevStack(t *testing.T) {
+	c := newCLI(t)
+	env := devUp(t, c)
+	img := strings.TrimSpace(c.ok("dev", "push-sample", env["COSIGN_LIKE_REGISTRY"]+"/it/keyedlog:v1").stdout)
+	c.ok("generate-key-pair")
+	c.ok("sign", "--key", "cosign.key", img)
+	vs := parseVerified(t, c.ok("verify", "--key", "cosign.pub", img))
+	if len(vs) != 1 {
+		t.Fatalf("verified %+v", vs)
+	}
+	c.fails("legacy layout", "sign", "--key", "cosign.key", "--new-bundle-format=false", img)
+}
+
+type verifiedIdentity struct {
+	Identity  string  `json:"identity"`
+	Issuer    string  `json:"issuer"`
+	TlogIndex []int64 `json:"tlogIndex"`
+}
+
+func parseVerifiedIdentity(t *testing.T, r result) []verifiedIdentity {
+	t.Helper()
+	var out []verifiedIdentity
+	if err := jsonUnmarshal(r.stdout, &out); err != nil {
+		t.Fatalf("verify output is not JSON: %v\n%s", err, r.stdout)
+	}
+	return out
+}
