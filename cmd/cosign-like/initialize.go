@@ -1,0 +1,93 @@
+package main
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/tuf"
+)
+
+func init() { addCommand(newInitializeCmd) }
+
+// envTUFMirror names the environment variable holding the default TUF mirror URL (dev up
+// prints it).
+const envTUFMirror = "COSIGN_LIKE_TUF_MIRROR"
+
+// maxRootFile bounds the initial root.json read from disk.
+const maxRootFile = 512 << 10
+
+func newInitializeCmd() *cobra.Command {
+	var mirror, rootFile, checksum, cacheDir string
+	cmd := &cobra.Command{
+		Use:   "initialize",
+		Short: "Fetch the trusted root and signing config over TUF and cache them",
+		Long: `initialize trusts the given root.json for a TUF mirror, fetches and verifies the
+metadata (following root rotations) and the targets trusted_root.json and
+signing_config.v0.2.json, and caches them under $COSIGN_LIKE_HOME/tuf (default
+~/.cosign-like/tuf). Commands then use the cache when --trusted-root and --signing-config
+are not given, refreshing it online, or using it as is with --offline.`,
+		Example: `  cosign-like initialize --mirror https://tuf.example.com --root root.json
+  cosign-like initialize --mirror "$COSIGN_LIKE_TUF_MIRROR" --root ~/.cosign-like/dev/tuf/repository/1.root.json --root-checksum 3f0a...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if mirror == "" {
+				return fmt.Errorf("--mirror is required (or set %s)", envTUFMirror)
+			}
+			if rootFile == "" {
+				return errors.New("--root is required: the repository's initial root.json, obtained out of band")
+			}
+			st, err := os.Stat(rootFile)
+			if err != nil {
+				return fmt.Errorf("initialize: %w", err)
+			}
+			if st.Size() > maxRootFile {
+				return fmt.Errorf("initialize: %s is %d bytes, more than the %d allowed", rootFile, st.Size(), maxRootFile)
+			}
+			root, err := os.ReadFile(rootFile)
+			if err != nil {
+				return fmt.Errorf("initialize: %w", err)
+			}
+			trusted, signing, err := tuf.Initialize(cmd.Context(), tuf.InitOptions{
+				Mirror: mirror, Root: root, RootChecksum: checksum, CacheDir: cacheDir,
+			})
+			if err != nil {
+				return fmt.Errorf("initialize: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "TUF cache initialized for %s\n", mirror)
+			fmt.Fprintf(w, "%s: %d bytes, sha256 %x\n", tuf.TrustedRootTarget, len(trusted), sha256.Sum256(trusted))
+			if signing != nil {
+				fmt.Fprintf(w, "%s: %d bytes, sha256 %x\n", tuf.SigningConfigTarget, len(signing), sha256.Sum256(signing))
+			} else {
+				fmt.Fprintf(w, "%s: not in the repository\n", tuf.SigningConfigTarget)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&mirror, "mirror", envDefault(envTUFMirror, ""), "TUF repository base URL (default $"+envTUFMirror+")")
+	cmd.Flags().StringVar(&rootFile, "root", "", "initial trusted root.json of the repository (required)")
+	cmd.Flags().StringVar(&checksum, "root-checksum", "", "expected SHA-256 (hex) of the --root file")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "TUF cache directory (default $COSIGN_LIKE_HOME/tuf or ~/.cosign-like/tuf)")
+	return cmd
+}
+
+// trustFromTUF returns the trusted root and signing config from the TUF cache that initialize
+// made: refreshed from the mirror, or, with offline, from the cache alone. It is the second
+// source of trust configuration, after the --trusted-root and --signing-config flags. When the
+// mirror cannot be reached and the cache is still valid, it warns on stderr and uses the cache.
+func trustFromTUF(cmd *cobra.Command, offline bool) (trustedRoot, signingConfig []byte, err error) {
+	trustedRoot, signingConfig, err = tuf.Load(cmd.Context(), tuf.LoadOptions{
+		Offline: offline,
+		OnCacheFallback: func(err error) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: TUF mirror unreachable, using the cached trust configuration: %v\n", err)
+		},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("no trust configuration: pass --trusted-root (and --signing-config) or run cosign-like initialize: %w", err)
+	}
+	return trustedRoot, signingConfig, nil
+}

@@ -1,0 +1,474 @@
+package main
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+	"github.com/cosign-like/cosign-like/pkg/signer"
+	"github.com/cosign-like/cosign-like/pkg/tuf"
+)
+
+func init() { addCommand(newTUFCmd) }
+
+// tufRepoOptions are the flags every tuf subcommand shares: the repository directory, keys held
+// outside it, and whether to publish afterwards.
+type tufRepoOptions struct {
+	dir       string
+	keys      []string
+	noPublish bool
+	token     tokenOptions
+}
+
+func (o *tufRepoOptions) addFlags(cmd *cobra.Command, withKeys, withPublish bool) {
+	cmd.Flags().StringVar(&o.dir, "dir", "", "repository directory (required)")
+	if withKeys {
+		cmd.Flags().StringArrayVar(&o.keys, "key", nil,
+			"key held outside the repository's keys directory: a cosign key file, pkcs11: URI or KMS URI (repeatable)")
+		o.token.addFlags(cmd)
+	}
+	if withPublish {
+		cmd.Flags().BoolVar(&o.noPublish, "no-publish", false, "only stage the change; do not publish")
+	}
+}
+
+func (o *tufRepoOptions) checkDir() error {
+	if o.dir == "" {
+		return errors.New("--dir is required")
+	}
+	return nil
+}
+
+// signers loads the keys named by --key.
+func (o *tufRepoOptions) signers(cmd *cobra.Command, refs []string) ([]crypto.Signer, error) {
+	var out []crypto.Signer
+	for _, ref := range refs {
+		s, err := signer.LoadSigner(cmd.Context(), ref, keyPasswordFunc(cmd), o.token.signerOptions()...)
+		if err != nil {
+			return nil, fmt.Errorf("loading key %s: %w", ref, err)
+		}
+		out = append(out, signer.AsCryptoSigner(s))
+	}
+	return out, nil
+}
+
+// publish publishes unless --no-publish. A repository that still lacks signatures is left
+// staged, and the message says what is missing.
+func (o *tufRepoOptions) publish(cmd *cobra.Command) error {
+	if o.noPublish {
+		fmt.Fprintf(cmd.OutOrStdout(), "staged in %s (not published: --no-publish)\n", o.dir)
+		return nil
+	}
+	err := tuf.Publish(o.dir)
+	if errors.Is(err, tuf.ErrThreshold) {
+		fmt.Fprintf(cmd.OutOrStdout(), "staged in %s, not published yet: %v\n", o.dir, err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "published %s\n", filepath.Join(o.dir, "repository"))
+	return nil
+}
+
+func newTUFCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tuf",
+		Short: "Create, sign, rotate and publish the TUF repository of a private deployment",
+		Long: `A TUF repository delivers the trusted root and signing config to clients
+(cosign-like initialize). These commands keep one in a directory: private keys under keys/
+(mode 0600; keep the root keys offline in production), staged metadata under staged/, and the
+published static files under repository/, which any static HTTP server can serve
+(or: cosign-like tuf serve).`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newTUFInitCmd(), newTUFAddTargetCmd(), newTUFRemoveTargetCmd(), newTUFSignCmd(),
+		newTUFRotateCmd(), newTUFTimestampCmd(), newTUFPublishCmd(), newTUFStatusCmd(), newTUFServeCmd())
+	return cmd
+}
+
+func newTUFInitCmd() *cobra.Command {
+	var o tufRepoOptions
+	var keyType, thresholds, keyCounts, expiry string
+	var roleKeys []string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a repository: keys and version 1 of root, targets, snapshot and timestamp",
+		Example: `  cosign-like tuf init --dir tuf-repo
+  cosign-like tuf init --dir tuf-repo --threshold root=2 --keys root=3 --expiry timestamp=24h
+  cosign-like tuf init --dir tuf-repo --role-key 'targets=pkcs11:token=tuf;object=targets?module-path=...'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			opts := tuf.RepoOptions{KeyType: keyType, Signers: map[string][]crypto.Signer{}}
+			var err error
+			if opts.Thresholds, err = parseRoleInts("--threshold", thresholds); err != nil {
+				return err
+			}
+			if opts.KeyCounts, err = parseRoleInts("--keys", keyCounts); err != nil {
+				return err
+			}
+			if opts.Expiry, err = parseRoleDurations("--expiry", expiry); err != nil {
+				return err
+			}
+			for _, rk := range roleKeys {
+				role, ref, ok := strings.Cut(rk, "=")
+				if !ok || !slices.Contains(tuf.Roles(), role) || ref == "" {
+					return fmt.Errorf("--role-key %q: want ROLE=KEYREF with ROLE one of %s", rk, strings.Join(tuf.Roles(), ", "))
+				}
+				s, err := o.signers(cmd, []string{ref})
+				if err != nil {
+					return err
+				}
+				opts.Signers[role] = append(opts.Signers[role], s...)
+			}
+			if err := tuf.InitRepository(o.dir, opts); err != nil {
+				return fmt.Errorf("tuf init: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "TUF repository created in %s\n", o.dir)
+			return o.publish(cmd)
+		},
+	}
+	o.addFlags(cmd, false, true)
+	o.token.addFlags(cmd)
+	cmd.Flags().StringVar(&keyType, "key-type", tuf.KeyEd25519, "type of generated keys: ed25519 or ecdsa-p256")
+	cmd.Flags().StringVar(&thresholds, "threshold", "", "signature thresholds: N for every role, or ROLE=N,... (default 1)")
+	cmd.Flags().StringVar(&keyCounts, "keys", "", "keys per role: N for every role, or ROLE=N,... (default: the threshold)")
+	cmd.Flags().StringVar(&expiry, "expiry", "", "validity per role: DURATION for every role, or ROLE=DURATION,... (default root=8760h,targets=4320h,snapshot=720h,timestamp=168h)")
+	cmd.Flags().StringArrayVar(&roleKeys, "role-key", nil, "ROLE=KEYREF: use a key held elsewhere (cosign key file, pkcs11: URI, KMS URI) for ROLE instead of generating one (repeatable)")
+	return cmd
+}
+
+// parseRoleInts parses "N" (every role) or "ROLE=N,..." (or both, the bare number first).
+func parseRoleInts(flag, spec string) (map[string]int, error) {
+	out := map[string]int{}
+	err := parseRoleSpec(flag, spec, func(role, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 16 {
+			return fmt.Errorf("%s: %q is not a number from 1 to 16", flag, v)
+		}
+		out[role] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseRoleDurations parses "DURATION" (every role) or "ROLE=DURATION,...".
+func parseRoleDurations(flag, spec string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	err := parseRoleSpec(flag, spec, func(role, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration such as 168h", flag, v)
+		}
+		out[role] = d
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseRoleSpec splits a comma-separated list of VALUE or ROLE=VALUE items and calls set for
+// each role it names; a bare VALUE applies to every role.
+func parseRoleSpec(flag, spec string, set func(role, value string) error) error {
+	if spec == "" {
+		return nil
+	}
+	if len(spec) > 1024 {
+		return fmt.Errorf("%s: value too long", flag)
+	}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		role, value, named := strings.Cut(item, "=")
+		if !named {
+			for _, r := range tuf.Roles() {
+				if err := set(r, item); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !slices.Contains(tuf.Roles(), role) {
+			return fmt.Errorf("%s: unknown role %q (want %s)", flag, role, strings.Join(tuf.Roles(), ", "))
+		}
+		if err := set(role, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newTUFAddTargetCmd() *cobra.Command {
+	var o tufRepoOptions
+	var name, file string
+	cmd := &cobra.Command{
+		Use:     "add-target",
+		Short:   "Add or replace a target file, signing new targets, snapshot and timestamp versions",
+		Example: `  cosign-like tuf add-target --dir tuf-repo --name trusted_root.json --file trusted_root.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			if file == "" {
+				return errors.New("--file is required")
+			}
+			if name == "" {
+				name = filepath.Base(file)
+			}
+			st, err := os.Stat(file)
+			if err != nil {
+				return fmt.Errorf("tuf add-target: %w", err)
+			}
+			if st.Size() > tuf.MaxTargetSize {
+				return fmt.Errorf("tuf add-target: %s is %d bytes, more than the %d allowed", file, st.Size(), tuf.MaxTargetSize)
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("tuf add-target: %w", err)
+			}
+			signers, err := o.signers(cmd, o.keys)
+			if err != nil {
+				return err
+			}
+			if err := tuf.AddTarget(o.dir, name, data, signers...); err != nil {
+				return fmt.Errorf("tuf add-target: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "target %s staged (%d bytes)\n", name, len(data))
+			return o.publish(cmd)
+		},
+	}
+	o.addFlags(cmd, true, true)
+	cmd.Flags().StringVar(&name, "name", "", "target name (default: the file's base name)")
+	cmd.Flags().StringVar(&file, "file", "", "file to add (required)")
+	return cmd
+}
+
+func newTUFRemoveTargetCmd() *cobra.Command {
+	var o tufRepoOptions
+	var name string
+	cmd := &cobra.Command{
+		Use:   "remove-target",
+		Short: "Remove a target, signing new targets, snapshot and timestamp versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			if name == "" {
+				return errors.New("--name is required")
+			}
+			signers, err := o.signers(cmd, o.keys)
+			if err != nil {
+				return err
+			}
+			if err := tuf.RemoveTarget(o.dir, name, signers...); err != nil {
+				return fmt.Errorf("tuf remove-target: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "target %s removed\n", name)
+			return o.publish(cmd)
+		},
+	}
+	o.addFlags(cmd, true, true)
+	cmd.Flags().StringVar(&name, "name", "", "target name (required)")
+	return cmd
+}
+
+func newTUFSignCmd() *cobra.Command {
+	var o tufRepoOptions
+	var role string
+	var bump bool
+	cmd := &cobra.Command{
+		Use:   "sign",
+		Short: "Sign a role's staged metadata with the available keys (to reach a threshold, or re-sign)",
+		Example: `  cosign-like tuf sign --dir tuf-repo --role root --key 'pkcs11:token=offline;object=root2'
+  cosign-like tuf sign --dir tuf-repo --role targets --bump`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			signers, err := o.signers(cmd, o.keys)
+			if err != nil {
+				return err
+			}
+			if err := tuf.Sign(o.dir, role, tuf.SignOptions{Signers: signers, Bump: bump}); err != nil {
+				return fmt.Errorf("tuf sign: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s signed\n", role)
+			return o.publish(cmd)
+		},
+	}
+	o.addFlags(cmd, true, true)
+	cmd.Flags().StringVar(&role, "role", "", "role to sign: root, targets, snapshot or timestamp (required)")
+	cmd.Flags().BoolVar(&bump, "bump", false, "start a new version with a fresh expiry before signing")
+	return cmd
+}
+
+func newTUFRotateCmd() *cobra.Command {
+	var o tufRepoOptions
+	var role string
+	var newKeys []string
+	var keys, threshold int
+	cmd := &cobra.Command{
+		Use:   "rotate",
+		Short: "Replace a role's keys in a new root version signed by the old and the new root keys",
+		Example: `  cosign-like tuf rotate --dir tuf-repo --role targets
+  cosign-like tuf rotate --dir tuf-repo --role root --keys 3 --threshold 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			signers, err := o.signers(cmd, o.keys)
+			if err != nil {
+				return err
+			}
+			fresh, err := o.signers(cmd, newKeys)
+			if err != nil {
+				return err
+			}
+			err = tuf.Rotate(o.dir, role, tuf.RotateOptions{NewSigners: fresh, Keys: keys, Threshold: threshold, Signers: signers})
+			if err != nil {
+				return fmt.Errorf("tuf rotate: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s keys rotated\n", role)
+			return o.publish(cmd)
+		},
+	}
+	o.addFlags(cmd, true, true)
+	cmd.Flags().StringVar(&role, "role", "", "role whose keys to replace (required)")
+	cmd.Flags().StringArrayVar(&newKeys, "new-key", nil, "new key held elsewhere (cosign key file, pkcs11: URI, KMS URI) instead of generated ones (repeatable)")
+	cmd.Flags().IntVar(&keys, "keys", 0, "number of keys to generate (default: as many as the role has)")
+	cmd.Flags().IntVar(&threshold, "threshold", 0, "the role's new threshold (default: unchanged)")
+	return cmd
+}
+
+func newTUFTimestampCmd() *cobra.Command {
+	var o tufRepoOptions
+	var expiry time.Duration
+	cmd := &cobra.Command{
+		Use:   "timestamp",
+		Short: "Sign a fresh timestamp (run it regularly, well before the timestamp expires)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			signers, err := o.signers(cmd, o.keys)
+			if err != nil {
+				return err
+			}
+			if err := tuf.RefreshTimestamp(o.dir, expiry, signers...); err != nil {
+				return fmt.Errorf("tuf timestamp: %w", err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "timestamp refreshed")
+			return o.publish(cmd)
+		},
+	}
+	o.addFlags(cmd, true, true)
+	cmd.Flags().DurationVar(&expiry, "expiry", 0, "validity of the new timestamp (default: the repository's setting)")
+	return cmd
+}
+
+func newTUFPublishCmd() *cobra.Command {
+	var o tufRepoOptions
+	cmd := &cobra.Command{
+		Use:   "publish",
+		Short: "Check the staged metadata as a client would and write the static files under repository/",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			if err := tuf.Publish(o.dir); err != nil {
+				return fmt.Errorf("tuf publish: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "published %s\n", filepath.Join(o.dir, "repository"))
+			return nil
+		},
+	}
+	o.addFlags(cmd, false, false)
+	return cmd
+}
+
+func newTUFStatusCmd() *cobra.Command {
+	var o tufRepoOptions
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each role's version, expiry, keys and signatures, and the targets",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			st, err := tuf.Describe(o.dir)
+			if err != nil {
+				return fmt.Errorf("tuf status: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			for _, r := range st.Roles {
+				fmt.Fprintf(w, "%-9s version %d, expires %s, signatures %d of %d needed",
+					r.Role, r.Version, r.Expires.UTC().Format(time.RFC3339), r.Valid, r.Threshold)
+				if r.PreviousRootThreshold > 0 {
+					fmt.Fprintf(w, " (previous root: %d of %d)", r.PreviousRootValid, r.PreviousRootThreshold)
+				}
+				fmt.Fprintln(w)
+				for i, id := range r.KeyIDs {
+					where := "held elsewhere"
+					if r.Local[i] {
+						where = "in keys/"
+					}
+					fmt.Fprintf(w, "  key %s (%s)\n", id, where)
+				}
+			}
+			for _, t := range st.Targets {
+				fmt.Fprintf(w, "target %s: %d bytes, sha256 %s\n", t.Name, t.Length, t.SHA256)
+			}
+			return nil
+		},
+	}
+	o.addFlags(cmd, false, false)
+	return cmd
+}
+
+func newTUFServeCmd() *cobra.Command {
+	var o tufRepoOptions
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the published repository over HTTP (any static file server works as well)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkDir(); err != nil {
+				return err
+			}
+			if _, err := os.Stat(filepath.Join(o.dir, "repository", "timestamp.json")); err != nil {
+				return fmt.Errorf("tuf serve: nothing published in %s: run tuf publish", o.dir)
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			h := srv.Instrumented("tuf", tuf.NewFileServer(o.dir), logger)
+			return srv.ListenAndServe(cmd.Context(), addr, h, logger, announce(cmd, logger, "TUF repository"))
+		},
+	}
+	o.addFlags(cmd, false, false)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8088", "address to listen on")
+	return cmd
+}
