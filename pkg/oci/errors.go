@@ -51,7 +51,7 @@ func (e *LimitError) Error() string {
 	if e.Got > 0 {
 		return fmt.Sprintf("%s: %s %d exceeds the limit of %d", e.Where, e.What, e.Got, e.Limit)
 	}
-	return fmt.Sprintf("%s: more than %d %s (limit)", e.Where, e.Limit, e.What)
+	return fmt.Sprintf("%s: more than %d %s, the limit", e.Where, e.Limit, e.What)
 }
 
 // Is makes errors.Is(err, ErrLimitExceeded) true.

@@ -59,6 +59,7 @@ func TestWrongDigestManifestFails(t *testing.T) {
 	host, _ := testutil.NewHostileRegistry(t, testutil.Rule{Method: http.MethodGet, PathContains: "/manifests/sha256:", Handle: testutil.ServeOtherManifest()})
 	img := testutil.PushRandomImage(t, host, "lying")
 	_, _, err := oci.Resolve(ctx, img.String())
+	t.Logf("error: %v", err)
 	if !errors.Is(err, oci.ErrDigestMismatch) {
 		t.Fatalf("Resolve error = %v, want ErrDigestMismatch", err)
 	}
@@ -84,6 +85,7 @@ func TestMoreThanMaxArtifactsIsBoundedError(t *testing.T) {
 	}
 	counter.Reset()
 	_, err := oci.ListAttached(ctx, img, nil)
+	t.Logf("error: %v", err)
 	var le *oci.LimitError
 	if !errors.As(err, &le) || !errors.Is(err, oci.ErrLimitExceeded) {
 		t.Fatalf("ListAttached error = %v, want a LimitError", err)
@@ -150,6 +152,7 @@ func TestMillionLayersRejectedBeforeAllocating(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			err := tt.call()
 			runtime.ReadMemStats(&after)
+			t.Logf("error: %v", err)
 			if !errors.Is(err, oci.ErrLimitExceeded) || !strings.Contains(err.Error(), "more than 1000 layers") {
 				t.Fatalf("error = %v, want a layers limit error", err)
 			}
@@ -168,6 +171,7 @@ func TestHugeLayerNeverRequested(t *testing.T) {
 	img := testutil.PushRandomImage(t, host, "huge")
 	counter.Reset()
 	_, err := oci.ListAttached(ctx, img, []oci.Kind{oci.KindSignature})
+	t.Logf("error: %v", err)
 	var le *oci.LimitError
 	if !errors.As(err, &le) || le.What != "blob size" || le.Got != 10<<30 {
 		t.Fatalf("ListAttached error = %v, want a blob size LimitError", err)
@@ -236,6 +240,7 @@ func TestBadInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call(t)
+			t.Logf("error: %v", err)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
 			}
