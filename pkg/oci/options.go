@@ -117,7 +117,8 @@ func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
 // asks for TLS without verification).
 func WithPlainHTTP(b bool) Option { return func(o *options) { o.plainHTTP = b } }
 
-// WithTransport sends requests through t (default: a clone of http.DefaultTransport).
+// WithTransport sends requests through t (default: a clone of http.DefaultTransport that
+// waits at most 2 minutes for an answer's headers).
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
 // WithReferrersMode selects the referrers path (default ReferrersAuto).
@@ -206,6 +207,8 @@ func makeOptions(opts []Option) *options {
 	if o.transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 16
+		// A registry that accepts a connection and never answers must not hang a command.
+		t.ResponseHeaderTimeout = 2 * time.Minute
 		if o.insecure {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
 		}
