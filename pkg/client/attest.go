@@ -198,8 +198,8 @@ type VerifyAttestationOptions struct {
 	Policy verify.Policy
 	// PredicateType is the predicate type URI asked for. Required.
 	PredicateType string
-	// Rules, when given, is a Rego policy every verified statement of the type must satisfy.
-	Rules *attest.Policy
+	// Rules are Rego policies every verified statement of the type must satisfy.
+	Rules []*attest.Policy
 	// MaxAttestationSize bounds each attestation (bundle or envelope) read, in bytes
 	// (attest.DefaultMaxAttestationSize when zero).
 	MaxAttestationSize int64
@@ -217,6 +217,8 @@ type VerifiedAttestation struct {
 	PredicateType string
 	// Statement is the verified in-toto statement (the DSSE payload).
 	Statement []byte
+	// Signature is the DSSE signature that verified.
+	Signature []byte
 	// Result is what the verifier established.
 	Result *verify.Result
 }
@@ -375,10 +377,9 @@ func verifyAttestation(ctx context.Context, a oci.Attached, artifact verify.Arti
 			continue
 		}
 		va.Result, va.Statement, va.PredicateType = res, res.Payload, o.PredicateType
-		if o.Rules != nil {
-			if err := o.Rules.Evaluate(ctx, res.Payload); err != nil {
-				return va, err
-			}
+		va.Signature = b.GetDsseEnvelope().GetSignatures()[0].GetSig()
+		if err := evaluateRules(ctx, o.Rules, res.Payload); err != nil {
+			return va, err
 		}
 		return va, nil
 	}
@@ -429,10 +430,19 @@ func VerifyBlobAttestation(ctx context.Context, r io.Reader, b *protobundle.Bund
 	if err != nil {
 		return nil, err
 	}
-	if o.Rules != nil {
-		if err := o.Rules.Evaluate(ctx, res.Payload); err != nil {
-			return nil, err
+	if err := evaluateRules(ctx, o.Rules, res.Payload); err != nil {
+		return nil, err
+	}
+	return &VerifiedAttestation{Layout: oci.LayoutBundle, PredicateType: o.PredicateType, Statement: res.Payload,
+		Signature: b.GetDsseEnvelope().GetSignatures()[0].GetSig(), Result: res}, nil
+}
+
+// evaluateRules checks a statement against each policy in turn.
+func evaluateRules(ctx context.Context, rules []*attest.Policy, statement []byte) error {
+	for _, r := range rules {
+		if err := r.Evaluate(ctx, statement); err != nil {
+			return err
 		}
 	}
-	return &VerifiedAttestation{Layout: oci.LayoutBundle, PredicateType: o.PredicateType, Statement: res.Payload, Result: res}, nil
+	return nil
 }

@@ -173,11 +173,11 @@ func TestVerifyAttestationPolicy(t *testing.T) {
 			img := testutil.PushRandomImage(t, host, fmt.Sprintf("att/policy%v", legacy))
 			attestFile(t, img, s, "spdxjson", "sbom.spdx.json", legacy)
 			o := keyedAttestationOptions(t, s.Public(), "spdxjson")
-			o.Rules = compilePolicy(t, "policy-spdx.rego")
+			o.Rules = []*attest.Policy{compilePolicy(t, "policy-spdx.rego")}
 			if _, err := VerifyImageAttestations(ctx, img.String(), o); err != nil {
 				t.Fatalf("passing policy: %v", err)
 			}
-			o.Rules = compilePolicy(t, "policy-forbid-musl.rego")
+			o.Rules = []*attest.Policy{compilePolicy(t, "policy-forbid-musl.rego")}
 			_, err := VerifyImageAttestations(ctx, img.String(), o)
 			if !errors.Is(err, attest.ErrPolicyFailed) || !strings.Contains(err.Error(), "data.signature.deny: package musl 1.2.5-r0 is forbidden") {
 				t.Fatalf("failing policy: %v", err)
@@ -489,7 +489,7 @@ func TestAttestBlobRoundTrip(t *testing.T) {
 		t.Fatalf("wrong type: %v", err)
 	}
 	o = keyedAttestationOptions(t, s.Public(), "cyclonedx")
-	o.Rules = compilePolicy(t, "policy-spdx.rego")
+	o.Rules = []*attest.Policy{compilePolicy(t, "policy-spdx.rego")}
 	if _, err := VerifyBlobAttestation(ctx, bytes.NewReader(blob), b, o); !errors.Is(err, attest.ErrPolicyFailed) || !strings.Contains(err.Error(), "data.signature.allow is not true") {
 		t.Fatalf("policy: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/pkg/attest"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
@@ -43,7 +44,7 @@ func checkVerifiesEverything(t *testing.T, ref string, s signer.Signer) {
 		t.Fatalf("%d signatures verified at %s, want 2 (one per layout)", len(sigs), ref)
 	}
 	o := keyedAttestationOptions(t, s.Public(), "spdxjson")
-	o.Rules = compilePolicy(t, "policy-spdx.rego")
+	o.Rules = []*attest.Policy{compilePolicy(t, "policy-spdx.rego")}
 	atts, err := VerifyImageAttestations(ctx, ref, o)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestSaveLoadThenVerify(t *testing.T) {
 		t.Fatalf("local image digest %s, want %s", sigs[0].Digest.DigestStr(), img.DigestStr())
 	}
 	o := keyedAttestationOptions(t, s.Public(), "spdxjson")
-	o.Rules = compilePolicy(t, "policy-spdx.rego")
+	o.Rules = []*attest.Policy{compilePolicy(t, "policy-spdx.rego")}
 	atts, err := VerifyLocalImageAttestations(ctx, dir, o)
 	if err != nil || len(atts) != 2 {
 		t.Fatalf("local attestations: %d, %v", len(atts), err)

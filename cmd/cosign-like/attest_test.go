@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cosign-like/cosign-like/internal/testutil"
+)
+
+func attestTestdata(name string) string {
+	return filepath.Join("..", "..", "testdata", "attest", name)
+}
+
+// keyPair writes an encrypted key pair under dir and sets its password for the test.
+func keyPair(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	t.Setenv(passwordEnv, "attest-pass")
+	prefix := filepath.Join(dir, "release")
+	if _, stderr, err := runKeysCmd(t, "generate-key-pair", "--output-key-prefix", prefix); err != nil {
+		t.Fatalf("generate-key-pair: %v\n%s", err, stderr)
+	}
+	return prefix + ".key", prefix + ".pub"
+}
+
+func mustRun(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	stdout, stderr, err := runKeysCmd(t, args...)
+	if err != nil {
+		t.Fatalf("%s: %v\nstderr: %s", strings.Join(args, " "), err, stderr)
+	}
+	return stdout, stderr
+}
+
+func mustFail(t *testing.T, want string, args ...string) {
+	t.Helper()
+	_, stderr, err := runKeysCmd(t, args...)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("%s: error %v, want %q\nstderr: %s", strings.Join(args, " "), err, want, stderr)
+	}
+}
+
+func TestAttestCLI(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keyPair(t, dir)
+	host, _ := testutil.NewRegistry(t)
+	img := testutil.PushRandomImage(t, host, "cli/app").String()
+
+	mustRun(t, "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--predicate", attestTestdata("sbom.spdx.json"), img)
+	mustRun(t, "attest", "--key", key, "--tlog-upload=false", "--type", "slsaprovenance1", "--predicate", attestTestdata("provenance.slsa1.json"), "--new-bundle-format=false", img)
+
+	verifyArgs := []string{"verify-attestation", "--key", pub, "--insecure-ignore-tlog"}
+	stdout, _ := mustRun(t, append(verifyArgs, "--type", "spdxjson", "--policy", attestTestdata("policy-spdx.rego"), img)...)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("json output %q: want one envelope line", stdout)
+	}
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			Sig string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &env); err != nil || env.PayloadType != "application/vnd.in-toto+json" || len(env.Signatures) != 1 {
+		t.Fatalf("envelope line %s (%v)", lines[0], err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil || !bytes.Contains(payload, []byte(`"predicateType":"https://spdx.dev/Document"`)) {
+		t.Fatalf("payload %s (%v)", payload, err)
+	}
+	stdout, _ = mustRun(t, append(verifyArgs, "--type", "slsaprovenance1", "--policy", attestTestdata("policy-cosign-v0.rego"), "-o", "text", img)...)
+	if !strings.Contains(stdout, "Verified https://slsa.dev/provenance/v1 attestation of") || !strings.Contains(stdout, "(legacy layout)") {
+		t.Fatalf("text output %q", stdout)
+	}
+
+	mustFail(t, "data.signature.deny: package musl 1.2.5-r0 is forbidden", append(verifyArgs, "--type", "spdxjson", "--policy", attestTestdata("policy-forbid-musl.rego"), img)...)
+	mustFail(t, "no attestation of predicate type https://cyclonedx.org/bom", append(verifyArgs, "--type", "cyclonedx", img)...)
+	mustFail(t, "unknown predicate type \"spdxjosn\"", append(verifyArgs, "--type", "spdxjosn", img)...)
+	mustFail(t, "is this an SPDX JSON document", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--predicate", attestTestdata("sbom.cdx.json"), img)
+	mustFail(t, "larger than the limit of 100 bytes", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--max-attestation-size", "100", "--predicate", attestTestdata("sbom.spdx.json"), img)
+	mustFail(t, "give exactly one of --predicate and --statement", "attest", "--key", key, "--tlog-upload=false", img)
+	mustFail(t, "CUE policies are not supported", append(verifyArgs, "--type", "spdxjson", "--policy", filepath.Join(dir, "p.cue"), img)...)
+
+	// download attestation, filtered by predicate type.
+	var out bytes.Buffer
+	dl := newDownloadAttestationCmd()
+	dl.SetOut(&out)
+	dl.SetArgs([]string{"--predicate-type", "slsaprovenance1", img})
+	if err := dl.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(&out)
+	n := 0
+	for sc.Scan() {
+		n++
+		if !strings.Contains(sc.Text(), `"predicateType":"https://slsa.dev/provenance/v1"`) || !strings.Contains(sc.Text(), `"MediaType":"application/vnd.dsse.envelope.v1+json"`) {
+			t.Fatalf("download line %s", sc.Text())
+		}
+	}
+	if n != 1 {
+		t.Fatalf("downloaded %d attestations, want 1", n)
+	}
+}
+
+func TestAttestBlobCLI(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keyPair(t, dir)
+	blob := filepath.Join(dir, "app.tar.gz")
+	if err := os.WriteFile(blob, []byte("release bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundlePath := filepath.Join(dir, "app.att.sigstore.json")
+	mustRun(t, "attest-blob", "--key", key, "--tlog-upload=false", "--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), "--bundle", bundlePath, blob)
+	_, stderr := mustRun(t, "verify-blob-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", "--bundle", bundlePath, blob)
+	if !strings.Contains(stderr, "Verified OK: https://cyclonedx.org/bom attestation of") {
+		t.Fatalf("stderr %q", stderr)
+	}
+	mustFail(t, "not https://spdx.dev/Document", "verify-blob-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "spdxjson", "--bundle", bundlePath, blob)
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("other bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, "artifact does not match", "verify-blob-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", "--bundle", bundlePath, other)
+	mustFail(t, "--bundle is required", "attest-blob", "--key", key, "--tlog-upload=false", "--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), blob)
+}
+
+func TestCopySaveLoadCLI(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keyPair(t, dir)
+	src, _ := testutil.NewRegistry(t)
+	img := testutil.PushRandomImage(t, src, "cli/copy")
+	mustRun(t, "sign", "--key", key, "--tlog-upload=false", img.String())
+	mustRun(t, "attest", "--key", key, "--tlog-upload=false", "--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), "--new-bundle-format=false", img.String())
+	mustRun(t, "attest", "--key", key, "--tlog-upload=false", "--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), img.String())
+
+	dst := testutil.StartDistribution(t)
+	stdout, stderr := mustRun(t, "copy", img.String(), dst+"/mirror/app:v1")
+	if strings.TrimSpace(stdout) != dst+"/mirror/app@"+img.DigestStr() || !strings.Contains(stderr, "Copied") {
+		t.Fatalf("copy printed %q / %q", stdout, stderr)
+	}
+	mustRun(t, "verify", "--key", pub, "--insecure-ignore-tlog", dst+"/mirror/app:v1")
+	stdout, _ = mustRun(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", "-o", "text", dst+"/mirror/app:v1")
+	if strings.Count(stdout, "Verified https://cyclonedx.org/bom attestation") != 2 {
+		t.Fatalf("attestations verified on the copy: %q", stdout)
+	}
+
+	layout := filepath.Join(dir, "airgap")
+	mustRun(t, "save", "--dir", layout, dst+"/mirror/app:v1")
+	stdout, _ = mustRun(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", "--local-image", "-o", "text", layout)
+	if strings.Count(stdout, "Verified https://cyclonedx.org/bom attestation") != 2 || !strings.Contains(stdout, img.DigestStr()) {
+		t.Fatalf("attestations verified in the layout: %q", stdout)
+	}
+	back, _ := testutil.NewRegistry(t)
+	mustRun(t, "load", "--dir", layout, back+"/loaded/app:v1")
+	mustRun(t, "verify", "--key", pub, "--insecure-ignore-tlog", back+"/loaded/app:v1")
+	mustRun(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", back+"/loaded/app:v1")
+
+	mustFail(t, "--dir is required", "save", img.String())
+	mustFail(t, "reading the image layout", "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", "--local-image", t.TempDir())
+}
