@@ -93,11 +93,26 @@ type Server struct {
 	closeErr  error
 }
 
-// treeHead is a tree size and root with the checkpoint this server signed for it.
+// treeHead is a tree size and root with the checkpoint this server signed for it, and a proof
+// builder shared by the requests answered with this checkpoint (it caches the tree nodes it
+// derives, so a group of entries pays for them once).
 type treeHead struct {
 	size uint64
 	root []byte
 	note []byte
+
+	pbMu  sync.Mutex
+	nodes *treeNodes
+}
+
+// inclusionProof computes the proof of leaf idx in this tree from the tiles.
+func (h *treeHead) inclusionProof(ctx context.Context, idx uint64, tiles client.TileFetcherFunc) ([][]byte, error) {
+	h.pbMu.Lock()
+	defer h.pbMu.Unlock()
+	if h.nodes == nil {
+		h.nodes = newTreeNodes(h.size, tiles)
+	}
+	return h.nodes.inclusion(ctx, idx)
 }
 
 // NewServer opens (or creates) the log storage of an initialized log directory and starts

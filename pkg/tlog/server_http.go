@@ -126,11 +126,7 @@ func (s *Server) entryWithProof(ctx context.Context, idx uint64, body []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	pb, err := client.NewProofBuilder(ctx, head.size, s.tiles.read)
-	if err != nil {
-		return nil, fmt.Errorf("reading tree: %w", err)
-	}
-	hashes, err := pb.InclusionProof(ctx, idx)
+	hashes, err := head.inclusionProof(ctx, idx, s.tiles.read)
 	if err != nil {
 		return nil, fmt.Errorf("computing inclusion proof: %w", err)
 	}

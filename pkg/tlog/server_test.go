@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/transparency-dev/tessera/client"
 )
 
 func TestAppendAllAlgorithms(t *testing.T) {
@@ -290,6 +293,19 @@ func TestReadAPI(t *testing.T) {
 		}
 		if _, err := VerifyEntry(tle, []LogKey{tl.key}, nil); err != nil {
 			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	// The server's memoizing proof source agrees with Tessera's proof builder on every leaf.
+	nodes := newTreeNodes(cp.Size, tl.client.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, cp.Size, tl.client.ReadTile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(0); i < cp.Size; i++ {
+		got, err1 := nodes.inclusion(ctx, i)
+		want, err2 := pb.InclusionProof(ctx, i)
+		if err1 != nil || err2 != nil || !slices.EqualFunc(got, want, bytes.Equal) {
+			t.Fatalf("proof of %d differs: %v %v", i, err1, err2)
 		}
 	}
 	if _, err := tl.client.Entry(ctx, cp.Size, cp); !errors.Is(err, ErrEntryNotFound) {
