@@ -17,7 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
@@ -265,6 +267,7 @@ func BenchmarkTimestampHTTP(b *testing.B) {
 	url := ts.URL + TimestampPath
 	b.SetParallelism(32)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := TimestampWithClient(context.Background(), client, url, []byte("signature")); err != nil {
@@ -274,4 +277,38 @@ func BenchmarkTimestampHTTP(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "timestamps/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "CPU-ms/op")
+}
+
+// BenchmarkRespond measures the TSA's own work per timestamp (parse, sign, encode), without
+// HTTP or client-side checks, in parallel on all CPUs.
+func BenchmarkRespond(b *testing.B) {
+	dir, _ := newTestTSA(b)
+	a, err := Load(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("signature"))
+	req := mustRequestTB(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Certificates: true, Nonce: big.NewInt(42)})
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Respond(req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "timestamps/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "CPU-ms/op")
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
