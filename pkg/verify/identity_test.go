@@ -451,3 +451,27 @@ func TestDSSEEntryKind(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifierConcurrentUse runs one verifier from many goroutines (run with -race).
+func TestVerifierConcurrentUse(t *testing.T) {
+	w := newWorld(t)
+	v := w.verifier(t, w.root)
+	bundles := make([]*protobundle.Bundle, 4)
+	for i := range bundles {
+		bundles[i] = w.sign(t, blob, signing{}).b
+	}
+	errs := make(chan error, 4*len(bundles))
+	for range 4 {
+		for _, b := range bundles {
+			go func() {
+				_, err := v.Verify(b, verify.ArtifactBytes(blob), identityPolicy())
+				errs <- err
+			}()
+		}
+	}
+	for range 4 * len(bundles) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
