@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -124,6 +125,7 @@ type logServeOptions struct {
 	maxBodySize         int64
 	checkpointInterval  time.Duration
 	dedupWarmEntries    int
+	memoryLimit         int64
 }
 
 func newLogServeCmd() *cobra.Command {
@@ -141,6 +143,9 @@ func newLogServeCmd() *cobra.Command {
 				return err
 			}
 			klog.SetSlogLogger(logger)
+			if os.Getenv("GOMEMLIMIT") == "" && o.memoryLimit > 0 {
+				debug.SetMemoryLimit(o.memoryLimit)
+			}
 			ctx := cmd.Context()
 			srv, err := tlog.NewServer(ctx, tlog.ServerConfig{
 				Dir: o.dir, Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
@@ -166,6 +171,7 @@ func newLogServeCmd() *cobra.Command {
 	fs.Int64Var(&o.maxBodySize, "max-body-size", tlog.DefaultMaxBodySize, "largest request body accepted (413 beyond)")
 	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", tlog.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
 	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", tlog.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
+	fs.Int64Var(&o.memoryLimit, "memory-limit", 112<<20, "soft memory limit of the Go runtime in bytes (0: none; GOMEMLIMIT overrides)")
 	return cmd
 }
 
