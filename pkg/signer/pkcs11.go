@@ -140,13 +140,11 @@ func checkModulePath(path string) error {
 }
 
 // openToken returns the logged-in context for the token the config names, opening it once.
+// The token is first resolved to its slot, so that two URIs naming one token (by label and by
+// slot-id) share one context and one PIN check: a second crypto11 login on a token the process
+// is logged in to would succeed whatever PIN it is given.
 func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
 	u := c.uri
-	slot := ""
-	if u.SlotID != nil {
-		slot = fmt.Sprint(*u.SlotID)
-	}
-	key := strings.Join([]string{u.ModulePath, u.Token, slot, u.Serial}, "\x00")
 	if u.PIN == "" && c.pinPrompt != nil {
 		pin, err := c.pinPrompt(c.tokenName())
 		if err != nil {
@@ -159,34 +157,55 @@ func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	slot, err := r.resolveSlotLocked(c)
+	if err != nil {
+		return nil, err
+	}
+	key := u.ModulePath + "\x00" + fmt.Sprint(slot)
 	if t, ok := r.tokens[key]; ok {
-		// The module is logged in for the whole process: a different PIN must not ride on it.
 		if subtle.ConstantTimeCompare([]byte(t.pin), []byte(u.PIN)) != 1 {
 			return nil, fmt.Errorf("token %q: %w", c.tokenName(), ErrPINIncorrect)
 		}
 		return t.ctx, nil
 	}
-	cfg := &crypto11.Config{
+	slotNumber := int(slot)
+	ctx, err := crypto11.Configure(&crypto11.Config{
 		Path:            u.ModulePath,
+		SlotNumber:      &slotNumber,
 		Pin:             u.PIN,
 		MaxSessions:     16,
 		PoolWaitTimeout: 30 * time.Second,
-	}
-	// crypto11 takes exactly one selector; the label is the stable one (slot ids may change).
-	switch {
-	case u.Token != "":
-		cfg.TokenLabel = u.Token
-	case u.Serial != "":
-		cfg.TokenSerial = u.Serial
-	default:
-		cfg.SlotNumber = u.SlotID
-	}
-	ctx, err := crypto11.Configure(cfg)
+	})
 	if err != nil {
 		return nil, r.explainConfigureError(c, err)
 	}
 	r.tokens[key] = &pkcs11Token{ctx: ctx, pin: u.PIN}
 	return ctx, nil
+}
+
+// resolveSlotLocked finds the slot of the token the URI names; every selector given (token,
+// serial, slot-id) must match that one token. Callers hold r.mu.
+func (r *pkcs11Registry) resolveSlotLocked(c pkcs11Config) (uint, error) {
+	u := c.uri
+	tokens, err := r.listTokensLocked(u.ModulePath)
+	if err != nil {
+		return 0, err
+	}
+	var labels []string
+	for _, t := range tokens {
+		if t.Label != "" { // uninitialised tokens have no label
+			labels = append(labels, fmt.Sprintf("%q (slot %d)", t.Label, t.Slot))
+		}
+		if (u.Token == "" || t.Label == u.Token) && (u.Serial == "" || t.Serial == u.Serial) &&
+			(u.SlotID == nil || uint(*u.SlotID) == t.Slot) {
+			return t.Slot, nil
+		}
+	}
+	known := "none"
+	if len(labels) > 0 {
+		known = strings.Join(labels, ", ")
+	}
+	return 0, fmt.Errorf("no token %q in PKCS#11 module %s (tokens: %s): %w", c.tokenName(), u.ModulePath, known, ErrTokenNotFound)
 }
 
 // explainConfigureError turns crypto11's errors into messages naming token and cause. It is
@@ -202,15 +221,7 @@ func (r *pkcs11Registry) explainConfigureError(c pkcs11Config, err error) error 
 		}
 	}
 	if strings.Contains(err.Error(), "could not find PKCS#11 token") {
-		known := "none"
-		if tokens, lerr := r.listTokensLocked(c.uri.ModulePath); lerr == nil && len(tokens) > 0 {
-			var labels []string
-			for _, t := range tokens {
-				labels = append(labels, fmt.Sprintf("%q (slot %d)", t.Label, t.Slot))
-			}
-			known = strings.Join(labels, ", ")
-		}
-		return fmt.Errorf("no token %q in PKCS#11 module %s (tokens: %s): %w", c.tokenName(), c.uri.ModulePath, known, ErrTokenNotFound)
+		return fmt.Errorf("no token %q in PKCS#11 module %s: %w", c.tokenName(), c.uri.ModulePath, ErrTokenNotFound)
 	}
 	if strings.Contains(err.Error(), "failed to create module context") {
 		return fmt.Errorf("loading PKCS#11 module %s: %w", c.uri.ModulePath, err)

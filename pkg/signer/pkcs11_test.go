@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -166,6 +167,28 @@ func TestPKCS11Refusals(t *testing.T) {
 				t.Fatalf("err = %v, want errors.Is %v", err, tc.sentinel)
 			}
 		})
+	}
+	// Naming the same token by slot-id does not open a second login that would take any PIN.
+	tokens, err := ListPKCS11Tokens(ctx, softHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slot uint
+	for _, tk := range tokens {
+		if tk.Label == testTokenLabel {
+			slot = tk.Slot
+		}
+	}
+	bySlot := fmt.Sprintf("pkcs11:slot-id=%d;object=release?module-path=%s", slot, softHSMModule)
+	if _, err := LoadSigner(ctx, bySlot+"&pin-value=9999", nil); !errors.Is(err, ErrPINIncorrect) {
+		t.Fatalf("wrong PIN by slot-id: err = %v", err)
+	}
+	if _, err := LoadSigner(ctx, bySlot+"&pin-value="+testPIN, nil); err != nil {
+		t.Fatalf("right PIN by slot-id: %v", err)
+	}
+	mismatch := fmt.Sprintf("pkcs11:token=signing;slot-id=%d;object=release?module-path=%s&pin-value=1234", slot+1000, softHSMModule)
+	if _, err := LoadSigner(ctx, mismatch, nil); !errors.Is(err, ErrTokenNotFound) {
+		t.Fatalf("token and slot-id of different tokens: err = %v", err)
 	}
 	// A wrong PIN on a fresh login is refused by the token itself.
 	if err := ClosePKCS11(); err != nil {
