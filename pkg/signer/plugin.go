@@ -69,17 +69,17 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 func (c *pluginClient) call(ctx context.Context, hash crypto.Hash, args kmsplugin.MethodArgs, stdin []byte) (*kmsplugin.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	init := &kmsplugin.InitOptions{
+	initOpts := &kmsplugin.InitOptions{
 		ProtocolVersion: kmsplugin.ProtocolVersion,
 		KeyResourceID:   c.keyID,
 		HashFunc:        hash,
 		RPCOptions:      &kmsplugin.RPCOptions{},
 	}
 	if d, ok := ctx.Deadline(); ok {
-		init.CtxDeadline = &d
-		init.RPCOptions.CtxDeadline = &d
+		initOpts.CtxDeadline = &d
+		initOpts.RPCOptions.CtxDeadline = &d
 	}
-	reqJSON, err := json.Marshal(kmsplugin.Request{InitOptions: init, MethodArgs: args})
+	reqJSON, err := json.Marshal(kmsplugin.Request{InitOptions: initOpts, MethodArgs: args})
 	if err != nil {
 		return nil, fmt.Errorf("encoding plugin request: %w", err)
 	}
