@@ -50,10 +50,8 @@ type legacyTimestamp struct {
 // material with an empty hint, the Rekor entry with its signed entry timestamp, and the RFC 3161
 // timestamp. Errors wrap ErrInvalidBundle.
 func FromLegacy(payload []byte, annotations map[string]string) (*protobundle.Bundle, error) {
-	for k, v := range annotations {
-		if len(v) > maxLegacyAnnotation {
-			return nil, fmt.Errorf("%w: annotation %s of %d bytes, at most %d allowed", ErrInvalidBundle, k, len(v), maxLegacyAnnotation)
-		}
+	if err := checkAnnotationSizes(annotations); err != nil {
+		return nil, err
 	}
 	sigB64 := annotations[AnnotationSignature]
 	if sigB64 == "" {
@@ -64,7 +62,80 @@ func FromLegacy(payload []byte, annotations map[string]string) (*protobundle.Bun
 		return nil, fmt.Errorf("%w: %s is not base64", ErrInvalidBundle, AnnotationSignature)
 	}
 	digest := sha256.Sum256(payload)
+	vm, err := legacyMaterial(annotations)
+	if err != nil {
+		return nil, err
+	}
+	b := &protobundle.Bundle{
+		MediaType:            MediaTypeV01,
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]},
+			Signature:     sig,
+		}},
+	}
+	if err := Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
+// legacyEnvelope is a DSSE envelope as cosign stores it in a legacy attestation layer.
+type legacyEnvelope struct {
+	PayloadType string `json:"payloadType"`
+	Payload     []byte `json:"payload"`
+	Signatures  []struct {
+		KeyID string `json:"keyid"`
+		Sig   []byte `json:"sig"`
+	} `json:"signatures"`
+}
+
+// FromLegacyAttestation turns a legacy cosign attestation layer (a DSSE envelope, media type
+// application/vnd.dsse.envelope.v1+json, and the layer's annotations: certificate, chain,
+// Rekor bundle, timestamp) into a bundle v0.1 holding the envelope, checked like any other.
+// The envelope must carry exactly one signature. Errors wrap ErrInvalidBundle.
+func FromLegacyAttestation(envelopeJSON []byte, annotations map[string]string) (*protobundle.Bundle, error) {
+	if err := checkAnnotationSizes(annotations); err != nil {
+		return nil, err
+	}
+	if len(envelopeJSON) > MaxBundleSize {
+		return nil, fmt.Errorf("%w: envelope of %d bytes, at most %d allowed", ErrInvalidBundle, len(envelopeJSON), MaxBundleSize)
+	}
+	var env legacyEnvelope
+	if err := json.Unmarshal(envelopeJSON, &env); err != nil {
+		return nil, fmt.Errorf("%w: DSSE envelope: %w", ErrInvalidBundle, err)
+	}
+	if len(env.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: DSSE envelope has %d signatures, exactly 1 required", ErrInvalidBundle, len(env.Signatures))
+	}
+	vm, err := legacyMaterial(annotations)
+	if err != nil {
+		return nil, err
+	}
+	pe := NewEnvelope(env.PayloadType, env.Payload, env.Signatures[0].Sig)
+	pe.Signatures[0].Keyid = env.Signatures[0].KeyID
+	b := &protobundle.Bundle{
+		MediaType:            MediaTypeV01,
+		VerificationMaterial: vm,
+		Content:              &protobundle.Bundle_DsseEnvelope{DsseEnvelope: pe},
+	}
+	if err := Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func checkAnnotationSizes(annotations map[string]string) error {
+	for k, v := range annotations {
+		if len(v) > maxLegacyAnnotation {
+			return fmt.Errorf("%w: annotation %s of %d bytes, at most %d allowed", ErrInvalidBundle, k, len(v), maxLegacyAnnotation)
+		}
+	}
+	return nil
+}
+
+// legacyMaterial builds verification material from a legacy layer's annotations.
+func legacyMaterial(annotations map[string]string) (*protobundle.VerificationMaterial, error) {
 	vm := &protobundle.VerificationMaterial{}
 	if certPEM := annotations[AnnotationCertificate]; certPEM != "" {
 		certs, err := pemCertificates([]byte(certPEM))
@@ -108,18 +179,7 @@ func FromLegacy(payload []byte, annotations map[string]string) (*protobundle.Bun
 			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: lt.SignedRFC3161Timestamp}},
 		}
 	}
-	b := &protobundle.Bundle{
-		MediaType:            MediaTypeV01,
-		VerificationMaterial: vm,
-		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]},
-			Signature:     sig,
-		}},
-	}
-	if err := Validate(b); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return vm, nil
 }
 
 // legacyTlogEntry converts cosign's Rekor bundle annotation into a tlog entry with an inclusion

@@ -274,3 +274,30 @@ func TestCertificateMaterial(t *testing.T) {
 		t.Error("certificate material lost")
 	}
 }
+
+func TestFromLegacyAttestation(t *testing.T) {
+	env := `{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"k1","sig":"AQI="}]}`
+	b, err := FromLegacyAttestation([]byte(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := b.GetDsseEnvelope()
+	if string(e.GetPayload()) != "{}" || e.GetSignatures()[0].GetKeyid() != "k1" || string(e.GetSignatures()[0].GetSig()) != "\x01\x02" {
+		t.Errorf("envelope %v", e)
+	}
+	if b.GetVerificationMaterial().GetPublicKey() == nil || b.GetMediaType() != MediaTypeV01 {
+		t.Errorf("material %v", b.GetVerificationMaterial())
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"two signatures", `{"payloadType":"t","payload":"e30=","signatures":[{"sig":"AQ=="},{"sig":"AQ=="}]}`, "exactly 1 required"},
+		{"not JSON", `{`, "DSSE envelope"},
+		{"no payload type", `{"payload":"e30=","signatures":[{"sig":"AQ=="}]}`, "no payloadType"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := FromLegacyAttestation([]byte(tc.in), nil)
+			if !errors.Is(err, ErrInvalidBundle) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

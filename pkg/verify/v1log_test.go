@@ -39,7 +39,7 @@ func signV1(t *testing.T, w *world, l *vs.V1Log, integrated time.Time) *signed {
 	t.Helper()
 	s := w.sign(t, blob, signing{noTimestamp: true})
 	body := must[[]byte](t)(vs.HashedRekordV001Body(s.digest, s.sig, vs.Verifier{Certificate: s.cert}))
-	e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, integrated))
+	e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, "hashedrekord", "0.0.1", integrated))
 	s.b.GetVerificationMaterial().TlogEntries = []*protorekor.TransparencyLogEntry{e}
 	return s
 }
@@ -140,7 +140,7 @@ func TestLegacyLayerWithRekorBundle(t *testing.T) {
 		cert := must[*x509.Certificate](t)(w.ca.Issue(key.Public(), vsCert(w)))
 		sig := must[[]byte](t)(ecdsa.SignASN1(rand.Reader, key, sum[:]))
 		body := must[[]byte](t)(vs.HashedRekordV001Body(sum[:], sig, vs.Verifier{Certificate: cert}))
-		e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, w.now))
+		e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, "hashedrekord", "0.0.1", w.now))
 		b := must[*protobundle.Bundle](t)(bundle.FromLegacy(payload, map[string]string{
 			bundle.AnnotationSignature:   base64.StdEncoding.EncodeToString(sig),
 			bundle.AnnotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
@@ -161,7 +161,7 @@ func TestLegacyLayerWithRekorBundle(t *testing.T) {
 		sig := signDigest(t, k, crypto.SHA256, sum[:])
 		der := must[[]byte](t)(x509.MarshalPKIXPublicKey(k.Public()))
 		body := must[[]byte](t)(vs.HashedRekordV001Body(sum[:], sig, vs.Verifier{PublicKey: der}))
-		e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, w.now))
+		e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, "hashedrekord", "0.0.1", w.now))
 		b := must[*protobundle.Bundle](t)(bundle.FromLegacy(payload, map[string]string{
 			bundle.AnnotationSignature: base64.StdEncoding.EncodeToString(sig),
 			bundle.AnnotationBundle:    legacyRekorAnnotation(t, e),
@@ -180,5 +180,41 @@ func vsCert(w *world) vs.CertOptions {
 	return vs.CertOptions{
 		Email: testEmail, Extensions: identityExtensions(),
 		NotBefore: w.now.Add(-time.Minute), NotAfter: w.now.Add(9 * time.Minute), CTLog: w.ct,
+	}
+}
+
+// TestLegacyAttestationLayer verifies a cosign legacy .att layer: a DSSE envelope with the
+// certificate, chain and Rekor bundle (intoto 0.0.2 entry) annotations.
+func TestLegacyAttestationLayer(t *testing.T) {
+	w, l := v1World(t)
+	v := w.verifier(t, w.root)
+	manifest := sha256.Sum256([]byte("manifest"))
+	statement := must[[]byte](t)(bundle.NewImageStatement("registry.example/app", hex.EncodeToString(manifest[:]), nil))
+	key := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	cert := must[*x509.Certificate](t)(w.ca.Issue(key.Public(), vsCert(w)))
+	paeSum := sha256.Sum256(bundle.PAE(bundle.PayloadTypeInToto, statement))
+	sig := must[[]byte](t)(ecdsa.SignASN1(rand.Reader, key, paeSum[:]))
+	envelope := must[[]byte](t)(json.Marshal(map[string]any{
+		"payloadType": bundle.PayloadTypeInToto, "payload": statement,
+		"signatures": []any{map[string]any{"keyid": "", "sig": sig}},
+	}))
+	body := must[[]byte](t)(vs.IntotoV002Body(bundle.PayloadTypeInToto, statement, sig, vs.Verifier{Certificate: cert}))
+	e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, "intoto", "0.0.2", w.now))
+	annotations := map[string]string{
+		bundle.AnnotationCertificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
+		bundle.AnnotationBundle:      legacyRekorAnnotation(t, e),
+	}
+	b := must[*protobundle.Bundle](t)(bundle.FromLegacyAttestation(envelope, annotations))
+	res, err := v.Verify(b, verify.ArtifactDigest(crypto.SHA256, manifest[:]), identityPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Statement.GetPredicateType() != bundle.PredicateCosignSign || res.TlogEntries[0].Kind != "intoto" {
+		t.Errorf("result %+v", res)
+	}
+
+	other := sha256.Sum256([]byte("another image"))
+	if _, err := v.Verify(b, verify.ArtifactDigest(crypto.SHA256, other[:]), identityPolicy()); !errors.Is(err, verify.ErrArtifactMismatch) {
+		t.Errorf("attestation checked against another image: %v", err)
 	}
 }

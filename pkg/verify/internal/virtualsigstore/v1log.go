@@ -63,9 +63,9 @@ func HashedRekordV001Body(digest, signature []byte, v Verifier) ([]byte, error) 
 	})
 }
 
-// Append logs body, integrated at the given time, and returns the entry with its SET and an
-// inclusion proof under a signed checkpoint.
-func (l *V1Log) Append(body []byte, integrated time.Time) (*protorekor.TransparencyLogEntry, error) {
+// Append logs body (of the given kind and version), integrated at the given time, and returns
+// the entry with its SET and an inclusion proof under a signed checkpoint.
+func (l *V1Log) Append(body []byte, kind, version string, integrated time.Time) (*protorekor.TransparencyLogEntry, error) {
 	l.tree.AppendData(body)
 	index := l.tree.Size() - 1
 	size := l.tree.Size()
@@ -85,7 +85,7 @@ func (l *V1Log) Append(body []byte, integrated time.Time) (*protorekor.Transpare
 	return &protorekor.TransparencyLogEntry{
 		LogIndex:         int64(index),
 		LogId:            &protocommon.LogId{KeyId: l.ID[:]},
-		KindVersion:      &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.1"},
+		KindVersion:      &protorekor.KindVersion{Kind: kind, Version: version},
 		IntegratedTime:   integrated.Unix(),
 		InclusionPromise: &protorekor.InclusionPromise{SignedEntryTimestamp: set},
 		InclusionProof: &protorekor.InclusionProof{
@@ -117,4 +117,25 @@ func (l *V1Log) Checkpoint(size uint64, root []byte) (string, error) {
 		return "", err
 	}
 	return body + "\n\u2014 " + l.Host + " " + base64.StdEncoding.EncodeToString(append(l.ID[:4:4], sig...)) + "\n", nil
+}
+
+// IntotoV002Body returns a Rekor v1 intoto 0.0.2 body for a DSSE envelope with one signature,
+// encoded as Rekor writes it (the signature base64-encoded twice, the verifier as PEM).
+func IntotoV002Body(payloadType string, payload, signature []byte, v Verifier) ([]byte, error) {
+	block := &pem.Block{Type: "PUBLIC KEY", Bytes: v.PublicKey}
+	if v.Certificate != nil {
+		block = &pem.Block{Type: "CERTIFICATE", Bytes: v.Certificate.Raw}
+	}
+	sum := sha256.Sum256(payload)
+	return json.Marshal(map[string]any{
+		"apiVersion": "0.0.2",
+		"kind":       "intoto",
+		"spec": map[string]any{"content": map[string]any{
+			"envelope": map[string]any{
+				"payloadType": payloadType,
+				"signatures":  []any{map[string]any{"sig": []byte(base64.StdEncoding.EncodeToString(signature)), "publicKey": pem.EncodeToMemory(block)}},
+			},
+			"payloadHash": map[string]any{"algorithm": "sha256", "value": hex.EncodeToString(sum[:])},
+		}},
+	})
 }
