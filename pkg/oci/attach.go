@@ -18,7 +18,8 @@ import (
 
 // AttachBundle attaches a Sigstore bundle to subject in the new layout: an OCI image manifest
 // with artifactType application/vnd.dev.sigstore.bundle.v0.3+json, the empty config, one layer
-// holding bundleJSON, subject = subjectDesc, and annotations (the caller supplies
+// holding bundleJSON (titled sha256-<hex>.sigstore.json, as cosign names it), subject =
+// subjectDesc, and annotations (the caller supplies
 // dev.sigstore.bundle.content and dev.sigstore.bundle.predicateType; org.opencontainers.image.created
 // is added when absent). The blobs are written first and the manifest last. In ReferrersAuto
 // mode the registry's OCI-Subject answer header says whether it indexed the referrer; when it
@@ -51,9 +52,10 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  MediaTypeBundleV03,
 		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Size: int64(len(emptyJSON)), Digest: sha256Of([]byte(emptyJSON))},
-		Layers:        []v1.Descriptor{{MediaType: MediaTypeBundleV03, Size: int64(len(bundleJSON)), Digest: layerDigest[1]}},
-		Subject:       &v1.Descriptor{MediaType: subjectDesc.MediaType, Size: subjectDesc.Size, Digest: subjectDesc.Digest},
-		Annotations:   ann,
+		Layers: []v1.Descriptor{{MediaType: MediaTypeBundleV03, Size: int64(len(bundleJSON)), Digest: layerDigest[1],
+			Annotations: map[string]string{AnnotationTitle: layerDigest[1].Algorithm + "-" + layerDigest[1].Hex + ".sigstore.json"}}},
+		Subject:     &v1.Descriptor{MediaType: subjectDesc.MediaType, Size: subjectDesc.Size, Digest: subjectDesc.Digest},
+		Annotations: ann,
 	}
 	body, err := json.Marshal(mf)
 	if err != nil {

@@ -43,6 +43,9 @@ const (
 	AnnotationBundlePredicateType = "dev.sigstore.bundle.predicateType"
 	// AnnotationCreated is the OCI creation time annotation (RFC 3339).
 	AnnotationCreated = "org.opencontainers.image.created"
+	// AnnotationTitle is the OCI title annotation; on a bundle layer it names the file
+	// sha256-<hex>.sigstore.json.
+	AnnotationTitle = "org.opencontainers.image.title"
 
 	// BundleContentMessageSignature is the AnnotationBundleContent value of a bundle with a
 	// message signature.
