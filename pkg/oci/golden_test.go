@@ -93,4 +93,3 @@ func TestWireFormats(t *testing.T) {
 	}
 	golden(t, "legacy_sig_config.json", getRaw(t, "http://"+host+"/v2/golden/blobs/"+m.Config.Digest.String(), "*/*"))
 }
-
