@@ -298,6 +298,32 @@ func TestKeylessNegative(t *testing.T) {
 			is: verify.ErrArtifactMismatch, want: "the bundle signs sha256:",
 		},
 		{
+			name: "entry index differs from its proof",
+			build: func(t *testing.T) *signed {
+				s := w.sign(t, blob, signing{})
+				s.b.GetVerificationMaterial().GetTlogEntries()[0].LogIndex++
+				return s
+			},
+			is: verify.ErrTlog, want: "inclusion proof is for index",
+		},
+		{
+			name: "DSSE payload that is not an in-toto statement",
+			build: func(t *testing.T) *signed {
+				s := w.sign(t, blob, signing{dsse: true})
+				env := s.b.GetDsseEnvelope()
+				env.PayloadType = "text/plain"
+				pae := bundle.PAE(env.PayloadType, env.Payload)
+				sum := sha256.Sum256(pae)
+				env.Signatures[0].Sig = must[[]byte](t)(ecdsaSign(s.key, sum[:]))
+				s.sig, s.digest = env.Signatures[0].Sig, sum[:]
+				s.b.GetVerificationMaterial().TlogEntries = nil
+				addEntry(t, s, w.log)
+				s.b.GetVerificationMaterial().TimestampVerificationData = w.timestamp(t, s.sig)
+				return s
+			},
+			is: verify.ErrStatement, want: `DSSE payloadType "text/plain", want "application/vnd.in-toto+json"`,
+		},
+		{
 			name: "key bundle checked by identity",
 			build: func(t *testing.T) *signed {
 				s := w.sign(t, blob, signing{})

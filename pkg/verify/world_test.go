@@ -170,3 +170,14 @@ func identityPolicy() verify.Policy {
 func identityExtensions() certext.Extensions {
 	return certext.Extensions{IssuerV2: testIssuer}
 }
+
+func ecdsaSign(k *ecdsa.PrivateKey, digest []byte) ([]byte, error) {
+	return ecdsa.SignASN1(rand.Reader, k, digest)
+}
+
+// timestamp has the world's TSA timestamp a signature now.
+func (w *world) timestamp(t *testing.T, sig []byte) *protobundle.TimestampVerificationData {
+	t.Helper()
+	ts := must[[]byte](t)(w.tsa.Timestamp(sig, w.now, true))
+	return &protobundle.TimestampVerificationData{Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}}}
+}
