@@ -1,0 +1,82 @@
+package ca
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+)
+
+// TestDiscoveryAndJWKSCached checks that discovery runs once, that the JWKS is fetched once for
+// many tokens, and that tokens naming unknown keys refetch it at most once per refresh
+// interval.
+func TestDiscoveryAndJWKSCached(t *testing.T) {
+	var discovery, jwks atomic.Int64
+	ts := httptest.NewUnstartedServer(nil)
+	iss, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: "http://" + ts.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := iss.Handler()
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, oidc.DevDiscoveryPath):
+			discovery.Add(1)
+		case strings.HasSuffix(r.URL.Path, oidc.DevJWKSPath):
+			jwks.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+	ts.Start()
+	defer ts.Close()
+
+	tv, err := NewTokenVerifier([]IssuerConfig{{URL: iss.Issuer()}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tv.now = func() time.Time { return now }
+	for i := 0; i < 20; i++ {
+		tok, _ := iss.Token(oidc.TokenRequest{Email: "alice@example.com"})
+		if _, err := tv.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if discovery.Load() != 1 || jwks.Load() != 1 {
+		t.Fatalf("20 tokens: %d discovery and %d JWKS fetches, want 1 and 1", discovery.Load(), jwks.Load())
+	}
+	// Tokens signed by an unknown key: one refetch, then none until the interval has passed.
+	rogue, _ := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: iss.Issuer()})
+	for i := 0; i < 20; i++ {
+		tok, _ := rogue.Token(oidc.TokenRequest{Email: "alice@example.com"})
+		if _, err := tv.Verify(context.Background(), tok); err == nil || !strings.Contains(err.Error(), "no key with ID") {
+			t.Fatalf("rogue token: %v", err)
+		}
+		if i == 0 {
+			now = now.Add(keysetRefreshInterval) // the first unknown key may refetch
+		}
+	}
+	if got := jwks.Load(); got != 2 {
+		t.Fatalf("JWKS fetched %d times, want 2 (one refresh per interval)", got)
+	}
+	now = now.Add(keysetRefreshInterval)
+	tok, _ := rogue.Token(oidc.TokenRequest{Email: "alice@example.com"})
+	_, _ = tv.Verify(context.Background(), tok)
+	if got := jwks.Load(); got != 3 {
+		t.Fatalf("after the interval: JWKS fetched %d times, want 3", got)
+	}
+	// A rotated key is picked up by that refresh.
+	now = now.Add(keysetMaxAge + time.Second)
+	good, _ := iss.Token(oidc.TokenRequest{Email: "alice@example.com"})
+	if _, err := tv.Verify(context.Background(), good); err != nil {
+		t.Fatalf("after max age: %v", err)
+	}
+	if discovery.Load() != 1 {
+		t.Fatalf("discovery ran %d times", discovery.Load())
+	}
+}
