@@ -12,7 +12,10 @@ import (
 	"encoding/asn1"
 	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,5 +167,35 @@ func TestVerifyBundleInLog(t *testing.T) {
 	}
 	if _, err := VerifyBundleInLog(ctx, []byte(`{"mediaType": 3}`), tl.http.URL, []LogKey{tl.key}, t.TempDir()); err == nil {
 		t.Fatal("malformed bundle accepted")
+	}
+}
+
+// TestServerFetchesNoClientURL submits a certificate full of URLs (issuer, CRL, OCSP) pointing at
+// a local server, and checks that the log never calls it.
+func TestServerFetchesNoClientURL(t *testing.T) {
+	var hits atomic.Int64
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer trap.Close()
+	tl := newTestLog(t, nil)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(9), NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		EmailAddresses: []string{"x@example.com"}, IssuingCertificateURL: []string{trap.URL + "/ca.crt"},
+		CRLDistributionPoints: []string{trap.URL + "/crl"}, OCSPServer: []string{trap.URL + "/ocsp"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testSigner{priv: k, hash: crypto.SHA256, der: der, cert: true}
+	if _, err := tl.client.Submit(context.Background(), s.request(t, []byte("urls"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the log fetched %d client-supplied URLs", n)
 	}
 }
