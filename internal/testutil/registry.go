@@ -115,6 +115,15 @@ func RegistryHandler() http.Handler {
 	})
 }
 
+// NewRegistryWithoutReferrers starts go-containerregistry's in-memory registry without its
+// referrers API (the API answers 404 and manifest PUTs carry no OCI-Subject header), like
+// distribution 2.8 but in-process; it returns host:port and a request counter.
+func NewRegistryWithoutReferrers(tb testing.TB) (string, *RequestCounter) {
+	tb.Helper()
+	h, counter := Count(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return Serve(tb, h), counter
+}
+
 // NewRegistry starts an in-process registry (RegistryHandler) on 127.0.0.1 and returns its
 // host:port and a counter of the requests it serves. It is stopped when the test ends.
 func NewRegistry(tb testing.TB) (string, *RequestCounter) {

@@ -31,7 +31,8 @@ func attAnnotations() map[string]string {
 func registries(t *testing.T) map[string]string {
 	t.Helper()
 	host, _ := testutil.NewRegistry(t)
-	regs := map[string]string{"ggcr": host}
+	noAPI, _ := testutil.NewRegistryWithoutReferrers(t)
+	regs := map[string]string{"ggcr": host, "ggcr-without-referrers": noAPI}
 	if testutil.DistributionBinary() != "" || testutil.RequireAll() {
 		regs["distribution"] = testutil.StartDistribution(t)
 	}
