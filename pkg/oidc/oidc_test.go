@@ -334,3 +334,15 @@ func TestDeviceFlow(t *testing.T) {
 		t.Fatalf("token for %v", claimsOf(t, tok)["email"])
 	}
 }
+
+func TestInteractiveFlowsRefuseRemoteHTTPIssuer(t *testing.T) {
+	for _, device := range []bool{false, true} {
+		_, err := GetToken(context.Background(), Options{Issuer: "http://accounts.example.com", DeviceFlow: device, Getenv: func(string) string { return "" }})
+		if err == nil || !strings.Contains(err.Error(), "want an https URL (http only on loopback)") {
+			t.Fatalf("device=%v: %v", device, err)
+		}
+	}
+	if err := SystemBrowser("file:///etc/passwd"); err == nil || !strings.Contains(err.Error(), "not an http(s) URL") {
+		t.Fatalf("SystemBrowser(file:) = %v", err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 
@@ -159,8 +161,13 @@ func githubActionsToken(ctx context.Context, client *http.Client, reqURL, bearer
 	return checkTokenShape(v.Value, "GitHub Actions token")
 }
 
-// provider runs discovery and returns the OAuth2 config and an ID token verifier.
+// provider runs discovery and returns the OAuth2 config and an ID token verifier. The issuer
+// must be https, or http on a loopback address.
 func provider(ctx context.Context, opts Options, redirect string) (*oauth2.Config, *gooidc.IDTokenVerifier, error) {
+	u, err := url.Parse(opts.Issuer)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return nil, nil, fmt.Errorf("OpenID provider %q: want an https URL (http only on loopback)", opts.Issuer)
+	}
 	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, opts.HTTPClient), opts.Issuer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("OpenID provider %s: %w", opts.Issuer, err)
@@ -312,4 +319,23 @@ func portOr0(p string) string {
 		return "0"
 	}
 	return p
+}
+
+// SystemBrowser opens url in the desktop's browser (xdg-open, or open on macOS). It is meant
+// for Options.OpenBrowser on the command line.
+func SystemBrowser(u string) error {
+	parsed, err := url.Parse(u)
+	if err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") {
+		return fmt.Errorf("refusing to open %q: not an http(s) URL", u)
+	}
+	name := "xdg-open"
+	if runtime.GOOS == "darwin" {
+		name = "open"
+	}
+	cmd := exec.Command(name, u)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("opening a browser: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
 }
