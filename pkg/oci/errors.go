@@ -30,6 +30,7 @@ type InvalidInputError struct {
 	What, Value, Reason string
 }
 
+// Error describes the argument and what is wrong with it.
 func (e *InvalidInputError) Error() string {
 	return fmt.Sprintf("invalid %s %q: %s", e.What, e.Value, e.Reason)
 }
@@ -47,6 +48,7 @@ type LimitError struct {
 	Where string
 }
 
+// Error names the object, the limit and, when known, the value seen.
 func (e *LimitError) Error() string {
 	if e.Got > 0 {
 		return fmt.Sprintf("%s: %s %d exceeds the limit of %d", e.Where, e.What, e.Got, e.Limit)
@@ -66,6 +68,7 @@ type RegistryError struct {
 	Message string
 }
 
+// Error names the request, the status and the registry's error codes and messages.
 func (e *RegistryError) Error() string {
 	s := fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	if len(e.Codes) > 0 {
