@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
@@ -285,7 +286,9 @@ func checkEntry(tle *rekorv1.TransparencyLogEntry, want []byte) error {
 
 // VerifyEntry checks a TransparencyLogEntry offline: its checkpoint is signed by one of keys and
 // commits to the proof's tree size and root, and the inclusion proof of the canonicalized body
-// verifies. When wantBody is not nil the body must equal it. It returns the checkpoint.
+// verifies. When wantBody is not nil the body must equal it. It returns the checkpoint. An entry
+// without a log ID (one read back from the tiles) gets the verifying key's ID, so that it can go
+// into a bundle.
 func VerifyEntry(tle *rekorv1.TransparencyLogEntry, keys []LogKey, wantBody []byte) (*Checkpoint, error) {
 	if err := checkEntry(tle, wantBody); err != nil {
 		return nil, err
@@ -300,6 +303,9 @@ func VerifyEntry(tle *rekorv1.TransparencyLogEntry, keys []LogKey, wantBody []by
 	}
 	if id := tle.GetLogId().GetKeyId(); len(id) > 0 && len(key.KeyID) > 0 && !bytes.Equal(id, key.KeyID) {
 		return nil, fmt.Errorf("%w: entry log ID %x is not the ID %x of the key that signed its checkpoint", ErrBadResponse, id, key.KeyID)
+	}
+	if len(tle.GetLogId().GetKeyId()) == 0 && len(key.KeyID) > 0 {
+		tle.LogId = &commonv1.LogId{KeyId: key.KeyID}
 	}
 	return cp, nil
 }

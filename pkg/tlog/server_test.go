@@ -102,6 +102,9 @@ func TestDuplicateEntry(t *testing.T) {
 	if _, err := VerifyEntry(again, []LogKey{tl.key}, first.CanonicalizedBody); err != nil {
 		t.Fatalf("duplicate entry does not verify: %v", err)
 	}
+	if !bytes.Equal(again.GetLogId().GetKeyId(), tl.key.KeyID) || again.GetKindVersion().GetVersion() != "0.0.2" {
+		t.Fatalf("entry read back lacks its log ID or kind: %v", again)
+	}
 	// After a restart the de-duplication index is rebuilt from the entry bundles.
 	tl.http.Close()
 	if err := tl.srv.Close(ctx); err != nil {
