@@ -43,6 +43,24 @@ func StartDistribution(tb testing.TB) string {
 		}
 		tb.Skip("docker-registry (distribution 2.8) is not installed; apt-get install -y docker-registry (set CI or COSIGN_LIKE_REQUIRE_ALL to make this fatal)")
 	}
+	var lastErr error
+	// The port is free when chosen but another process may take it before the registry
+	// binds it: try a few ports.
+	for attempt := 0; attempt < 3; attempt++ {
+		addr, err := startDistribution(tb, bin)
+		if err == nil {
+			return addr
+		}
+		lastErr = err
+	}
+	tb.Fatalf("starting docker-registry: %v", lastErr)
+	return ""
+}
+
+// startDistribution starts one registry process; it returns an error when the process exits
+// before answering, and fails the test on other problems.
+func startDistribution(tb testing.TB, bin string) (string, error) {
+	tb.Helper()
 	dir := tb.TempDir()
 	addr := freeAddr(tb)
 	cfg := fmt.Sprintf(`version: 0.1
@@ -79,23 +97,26 @@ http:
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
+	stop := func() {
 		_ = cmd.Process.Kill()
 		<-exited
 		logFile.Close()
-	})
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
 		case err := <-exited:
 			out, _ := os.ReadFile(logPath)
-			tb.Fatalf("docker-registry exited early: %v\n%s", err, out)
+			logFile.Close()
+			return "", fmt.Errorf("docker-registry exited early: %v\n%s", err, out)
 		default:
 		}
 		if ready(addr) {
-			return addr
+			tb.Cleanup(stop)
+			return addr, nil
 		}
 		if time.Now().After(deadline) {
+			stop()
 			out, _ := os.ReadFile(logPath)
 			tb.Fatalf("docker-registry did not answer on %s within 15s\n%s", addr, out)
 		}
