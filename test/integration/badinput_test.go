@@ -43,7 +43,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 	}{
 		{"malformed reference", "image reference", []string{"sign", "--key", "cosign.key", "--tlog-upload=false", "not a/valid ref!"}},
-		{"missing key flag", "no signing key", []string{"sign", "--tlog-upload=false", img}},
+		{"keyless without a timestamp authority", "keyless signing needs a timestamp authority", []string{"sign", "--tlog-upload=false", img}},
+		{"keyless without a token", "identity token", []string{"sign", "--tlog-upload=false", "--timestamp-server-url", "http://127.0.0.1:1/api/v1/timestamp", "--fulcio-url", "http://127.0.0.1:1", img}},
 		{"missing key file", "no such file", []string{"sign", "--key", "missing.key", "--tlog-upload=false", img}},
 		{"no log configured", "no transparency log configured", []string{"sign", "--key", "cosign.key", img}},
 		{"bad annotation", "want key=value", []string{"sign", "--key", "cosign.key", "--tlog-upload=false", "-a", "novalue", img}},
@@ -56,7 +57,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c.fails(tc.want, tc.args...)
+			c.with(t).fails(tc.want, tc.args...)
 		})
 	}
 
@@ -65,7 +66,7 @@ func TestBadInput(t *testing.T) {
 		w.fails("password", "sign", "--key", "cosign.key", "--tlog-upload=false", img)
 	})
 	t.Run("failed sign leaves nothing attached", func(t *testing.T) {
-		tree := c.ok("tree", img).stdout
+		tree := c.with(t).ok("tree", img).stdout
 		if want := "(nothing attached)"; !strings.Contains(tree, want) {
 			t.Fatalf("after failed signs, tree shows:\n%s", tree)
 		}

@@ -56,6 +56,13 @@ func newCLI(t *testing.T) *cli {
 	return &cli{t: t, dir: t.TempDir(), env: []string{"COSIGN_PASSWORD=integration-test", "HOME=" + t.TempDir()}}
 }
 
+// with returns a copy of c that reports to t (a subtest).
+func (c *cli) with(t *testing.T) *cli {
+	cc := *c
+	cc.t = t
+	return &cc
+}
+
 func (c *cli) run(args ...string) result {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
