@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -36,8 +37,8 @@ func (v *Verifier) verifyTimestamp(der, signature []byte) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("parsing: %w", err)
 	}
 	h := ts.HashAlgorithm
-	if !h.Available() {
-		return time.Time{}, fmt.Errorf("hash %s not available", h)
+	if err := checkImprintHash(h); err != nil {
+		return time.Time{}, err
 	}
 	hh := h.New()
 	hh.Write(signature)
@@ -57,6 +58,15 @@ func (v *Verifier) verifyTimestamp(der, signature []byte) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("not signed by a timestamp authority of the trusted root valid at %s: %w",
 		ts.Time.UTC().Format(time.RFC3339), errors.Join(errs...))
+}
+
+// checkImprintHash accepts only SHA-2 messageImprints: a SHA-1 imprint could be collided.
+func checkImprintHash(h crypto.Hash) error {
+	switch h {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+		return nil
+	}
+	return fmt.Errorf("messageImprint hash %s not accepted (SHA-256, SHA-384 or SHA-512)", h)
 }
 
 // verifyTimestampBy checks the token's signature and the signer's chain against one authority.
