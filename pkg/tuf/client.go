@@ -256,7 +256,8 @@ func Initialize(ctx context.Context, opts InitOptions) (trustedRoot, signingConf
 
 // Load returns the trusted root and signing config from the TUF cache that Initialize made,
 // refreshed from the mirror unless opts.Offline. When the mirror cannot be reached, Load falls
-// back to the cache if its metadata has not expired (and tells opts.OnCacheFallback); a
+// back to the cache if its metadata has not expired (and tells opts.OnCacheFallback), unless ctx
+// was cancelled; a
 // verification failure (rollback, freeze, bad signatures, hash mismatch) is returned, never
 // papered over. signingConfig is nil when the repository has no signing config target.
 func Load(ctx context.Context, opts LoadOptions) (trustedRoot, signingConfig []byte, err error) {
@@ -287,7 +288,7 @@ func Load(ctx context.Context, opts LoadOptions) (trustedRoot, signingConfig []b
 		return c.loadOffline(ctx)
 	}
 	trustedRoot, signingConfig, err = c.loadOnline(ctx)
-	if err != nil && errors.Is(err, ErrFetch) {
+	if err != nil && errors.Is(err, ErrFetch) && ctx.Err() == nil {
 		tr, sc, cerr := c.loadOffline(ctx)
 		if cerr != nil {
 			return nil, nil, fmt.Errorf("%w (and the cache cannot stand in: %w)", err, cerr)

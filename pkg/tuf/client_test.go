@@ -475,3 +475,16 @@ func TestRootRotationWithoutOldKeysRefused(t *testing.T) {
 		t.Fatalf("error %v is not ErrVerification", err)
 	}
 }
+
+func TestCancelledContextDoesNotFallBack(t *testing.T) {
+	tr := newTestRepo(t, RepoOptions{})
+	cache := initClient(t, tr)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	_, _, err := Load(ctx, LoadOptions{CacheDir: cache, OnCacheFallback: func(error) { called = true }})
+	wantErr(t, err, "context canceled")
+	if called || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Load fell back to the cache (called=%v) or lost the cause: %v", called, err)
+	}
+}
