@@ -166,7 +166,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad tile path %q: %v", r.URL.Path, err))
 		return
 	}
-	s.serveStatic(w, r, func(ctx context.Context) ([]byte, error) { return s.tiles.read(ctx, level, index, p) })
+	s.serveStatic(w, r, level, index, p, func(ctx context.Context) ([]byte, error) { return s.tiles.read(ctx, level, index, p) })
 }
 
 func (s *Server) handleEntryBundle(w http.ResponseWriter, r *http.Request) {
@@ -175,12 +175,38 @@ func (s *Server) handleEntryBundle(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad entry bundle path %q: %v", r.URL.Path, err))
 		return
 	}
-	s.serveStatic(w, r, func(ctx context.Context) ([]byte, error) { return s.reader.ReadEntryBundle(ctx, index, p) })
+	s.serveStatic(w, r, 0, index, p, func(ctx context.Context) ([]byte, error) { return s.reader.ReadEntryBundle(ctx, index, p) })
+}
+
+// tileCovered reports whether the tree of the given size holds the tile (or entry bundle, at
+// level 0) at level and index with width p (0: full).
+func tileCovered(size, level, index uint64, p uint8) bool {
+	w := uint64(p)
+	if w == 0 {
+		w = layout.TileWidth
+	}
+	var nodes uint64 // complete nodes at tree level 8*level
+	if level < 8 {
+		nodes = size >> (layout.TileHeight * level)
+	}
+	return index <= nodes/layout.TileWidth && index*layout.TileWidth+w <= nodes
 }
 
 // serveStatic serves an immutable tile or bundle: full and partial resources never change once
-// written (C2SP tlog-tiles), so they may be cached for a long time.
-func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, read func(context.Context) ([]byte, error)) {
+// written (C2SP tlog-tiles), so they may be cached for a long time. Only resources inside the
+// integrated tree are served: a file written by a batch that was interrupted before it committed
+// could still be replaced.
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, level, index uint64, p uint8, read func(context.Context) ([]byte, error)) {
+	size, err := s.reader.IntegratedSize(r.Context())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.ErrorContext(r.Context(), "reading tree size failed", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "reading tree size failed")
+		return
+	}
+	if !tileCovered(size, level, index, p) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("not found: %s is beyond the tree of size %d", r.URL.Path, size))
+		return
+	}
 	b, err := read(r.Context())
 	if errors.Is(err, os.ErrNotExist) || (err == nil && b == nil) {
 		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)

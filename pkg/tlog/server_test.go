@@ -218,6 +218,24 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+func TestTileCovered(t *testing.T) {
+	tests := []struct {
+		size, level, index uint64
+		p                  uint8
+		want               bool
+	}{
+		{300, 0, 0, 0, true}, {300, 0, 1, 44, true}, {300, 0, 1, 45, false}, {300, 0, 1, 0, false},
+		{300, 1, 0, 1, true}, {300, 1, 0, 2, false}, {65536, 1, 0, 0, true}, {65535, 1, 0, 0, false},
+		{0, 0, 0, 1, false}, {1 << 40, 7, 0, 0, false}, {^uint64(0), 0, ^uint64(0) >> 8, 255, true},
+		{^uint64(0), 63, 0, 1, false}, {10, 0, ^uint64(0), 1, false},
+	}
+	for _, tc := range tests {
+		if got := tileCovered(tc.size, tc.level, tc.index, tc.p); got != tc.want {
+			t.Errorf("tileCovered(%d, %d, %d, %d) = %v", tc.size, tc.level, tc.index, tc.p, got)
+		}
+	}
+}
+
 func cpSize(c *Checkpoint) uint64 {
 	if c == nil {
 		return 0
@@ -255,6 +273,9 @@ func TestReadAPI(t *testing.T) {
 		{"/api/v2/tile/entries/000", "public, max-age=31536000, immutable", 200},
 		{"/api/v2/tile/entries/001.p/44", "public, max-age=31536000, immutable", 200},
 		{"/api/v2/tile/0/x001/000", "no-store", 404},
+		{"/api/v2/tile/0/001.p/45", "no-store", 404},
+		{"/api/v2/tile/entries/001", "no-store", 404},
+		{"/api/v2/tile/1/000", "no-store", 404},
 		{"/api/v2/tile/0/1", "no-store", 400},
 		{"/api/v2/tile/99/000", "no-store", 400},
 		{"/api/v2/tile/entries/../../etc/passwd", "", 0},
