@@ -316,6 +316,19 @@ func ListPKCS11Keys(ctx context.Context, tokenRef string, opts ...Option) ([]PKC
 	if err != nil {
 		return nil, fmt.Errorf("listing keys on token %q: %w", c.tokenName(), err)
 	}
+	token := c.uri.Token
+	if token == "" && c.uri.SlotID != nil {
+		// Name the token by its label in the URIs: slot numbers can change between runs.
+		tokens, err := ListPKCS11Tokens(ctx, c.uri.ModulePath)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tokens {
+			if t.Slot == uint(*c.uri.SlotID) {
+				token = t.Label
+			}
+		}
+	}
 	var keys []PKCS11Key
 	for _, k := range pairs {
 		attrs, err := p11.GetAttributes(k, []crypto11.AttributeType{crypto11.CkaLabel, crypto11.CkaId})
@@ -329,7 +342,7 @@ func ListPKCS11Keys(ctx context.Context, tokenRef string, opts ...Option) ([]PKC
 		if a := attrs[crypto11.CkaId]; a != nil {
 			key.ID = append([]byte(nil), a.Value...)
 		}
-		key.URI = &PKCS11URI{Token: c.uri.Token, SlotID: c.uri.SlotID, Serial: c.uri.Serial,
+		key.URI = &PKCS11URI{Token: token, SlotID: c.uri.SlotID, Serial: c.uri.Serial,
 			Object: key.Label, ID: key.ID, ModulePath: c.uri.ModulePath}
 		keys = append(keys, key)
 	}

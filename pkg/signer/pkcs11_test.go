@@ -291,6 +291,17 @@ func TestPKCS11ListTokensAndKeys(t *testing.T) {
 	if s.Algorithm() != protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256 {
 		t.Fatal(s.Algorithm())
 	}
+	// Listed by slot, the URIs still name the token by label.
+	bySlot, err := ListPKCS11Keys(ctx, fmt.Sprintf("pkcs11:slot-id=%d?module-path=%s", found.Slot, softHSMModule), WithPKCS11PIN(testPIN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bySlot) != 2 || bySlot[0].URI.Token != testTokenLabel {
+		t.Fatalf("keys by slot = %+v", bySlot)
+	}
+	if _, err := LoadSigner(ctx, bySlot[1].URI.String(), nil, WithPKCS11PIN(testPIN)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ListPKCS11Tokens(ctx, "/nonexistent/lib.so"); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing module: err = %v", err)
 	}
