@@ -32,16 +32,15 @@ func sha256Of(b []byte) v1.Hash {
 func (c *client) uploadBlob(ctx context.Context, data []byte) (v1.Hash, error) {
 	dig := sha256Of(data)
 	q := url.Values{}
-	q.Set("digest", dig.String())
 	q.Set("mount", dig.String())
 	q.Set("from", c.repo.RepositoryStr())
-	r := request{method: http.MethodPost, url: c.url("blobs/uploads/") + "?" + q.Encode(), push: true,
-		header: http.Header{"Content-Type": {"application/octet-stream"}}}
+	r := request{method: http.MethodPost, push: true}
 	if len(data) <= monolithicMax {
+		q.Set("digest", dig.String())
 		r.body = data
-	} else {
-		r.header = nil
+		r.header = http.Header{"Content-Type": {"application/octet-stream"}}
 	}
+	r.url = c.url("blobs/uploads/") + "?" + q.Encode()
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return dig, fmt.Errorf("uploading blob %s: %w", dig, err)

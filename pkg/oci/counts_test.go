@@ -132,3 +132,27 @@ func TestListAttachedFetchesConcurrently(t *testing.T) {
 		t.Errorf("made %d requests, want 1 + 2 per bundle", counter.Count())
 	}
 }
+
+// TestLargeBundleUpload attaches a 3 MiB bundle: too large to send twice, it is not put in
+// the POST body but uploaded once with PUT after the registry opens the session.
+func TestLargeBundleUpload(t *testing.T) {
+	ctx := context.Background()
+	for _, r := range countedRegistries(t) {
+		t.Run(r.name, func(t *testing.T) {
+			img := testutil.PushRandomImage(t, r.host, "large")
+			_, desc := resolve(t, ctx, img)
+			big := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","pad":"` + strings.Repeat("x", 3<<20) + `"}`)
+			r.counter.Reset()
+			if _, err := oci.AttachBundle(ctx, img, desc, big, attAnnotations(), oci.WithConfirmDelay(1)); err != nil {
+				t.Fatal(err)
+			}
+			if n := r.counter.CountMatching("PUT /v2/large/blobs/uploads/"); n < 1 {
+				t.Fatalf("the large blob was not uploaded with PUT: %v", r.counter.Requests())
+			}
+			got, err := oci.ListAttached(ctx, img, []oci.Kind{oci.KindAttestation})
+			if err != nil || len(got) != 1 || len(got[0].Bytes) != len(big) {
+				t.Fatalf("ListAttached = %d, %v", len(got), err)
+			}
+		})
+	}
+}
