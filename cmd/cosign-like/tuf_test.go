@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,4 +187,28 @@ func TestTUFThresholdWithPKCS11Key(t *testing.T) {
 	srv := httptest.NewServer(tuf.NewFileServer(repo))
 	defer srv.Close()
 	mustRunTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", filepath.Join(repo, "repository", "root.json"), "--cache-dir", filepath.Join(work, "cache"))
+}
+
+func FuzzParseRoleSpec(f *testing.F) {
+	for _, s := range []string{"", "2", "root=2", "2,root=3", "root=2,targets=1,snapshot=1,timestamp=1", "mirror=2", "root=", "=3", "root=2=3", " root = 2 ", "168h", "timestamp=24h,root=-1h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		ints, err := parseRoleInts("--threshold", spec)
+		if err == nil {
+			for role, n := range ints {
+				if !slices.Contains(tuf.Roles(), role) || n < 1 || n > 16 {
+					t.Fatalf("%q gave %s=%d", spec, role, n)
+				}
+			}
+		}
+		durs, err := parseRoleDurations("--expiry", spec)
+		if err == nil {
+			for role, d := range durs {
+				if !slices.Contains(tuf.Roles(), role) || d <= 0 {
+					t.Fatalf("%q gave %s=%s", spec, role, d)
+				}
+			}
+		}
+	})
 }
