@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -8,8 +9,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -213,5 +216,40 @@ func TestParseCheckpoint(t *testing.T) {
 	cp, err := ParseCheckpoint([]byte("o\n0\n" + testRoot + "\n"))
 	if err != nil || cp.Size != 0 || cp.Origin != "o" {
 		t.Fatalf("valid body: %v %+v", err, cp)
+	}
+}
+
+// TestOpenCheckpointRekorV1PublicGood opens a checkpoint the public-good Rekor v1 log signed.
+func TestOpenCheckpointRekorV1PublicGood(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/tlog/checkpoints/rekor-v1-public-good.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Origin    string `json:"origin"`
+		PublicKey []byte `json:"publicKey"`
+		LogID     []byte `json:"logId"`
+		Note      string `json:"note"`
+		Size      uint64 `json:"size"`
+		RootHash  []byte `json:"rootHash"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.ParsePKIXPublicKey(v.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := LogKey{Origin: v.Origin, KeyID: v.LogID, PublicKey: pub}
+	cp, _, err := OpenCheckpoint([]byte(v.Note), []LogKey{key})
+	if err != nil {
+		t.Fatalf("OpenCheckpoint: %v", err)
+	}
+	if cp.Size != v.Size || !bytes.Equal(cp.Hash, v.RootHash) {
+		t.Fatalf("checkpoint %s, want size %d", cp, v.Size)
+	}
+	bad := strings.Replace(v.Note, "27657875", "27657876", 1)
+	if _, _, err := OpenCheckpoint([]byte(bad), []LogKey{key}); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("altered size: %v", err)
 	}
 }
