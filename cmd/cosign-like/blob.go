@@ -13,7 +13,19 @@ import (
 
 func init() {
 	addCommand(newSignBlobCmd)
+	addCommand(newSignBundleCmd)
 	addCommand(newVerifyBlobCmd)
+}
+
+// newSignBundleCmd is sign-blob under the name the sigstore-conformance client protocol uses:
+// `sign-bundle --identity-token T --bundle F [--signing-config F] [--trusted-root F] FILE`.
+func newSignBundleCmd() *cobra.Command {
+	cmd := newSignBlobCmd()
+	cmd.Use = "sign-bundle [flags] FILE"
+	cmd.Short = "Sign a file into a Sigstore bundle (the sigstore-conformance client protocol)"
+	cmd.Example = ""
+	cmd.Hidden = true
+	return cmd
 }
 
 // signBlobOptions are the flags of `sign-blob`.

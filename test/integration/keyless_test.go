@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -53,6 +55,14 @@ func TestKeylessFlowOnDevStack(t *testing.T) {
 	writeFile(t, c.dir, "blob.txt", "keyless blob\n")
 	c.ok("sign-blob", "-y", "--identity-token", token, "--bundle", "blob.sigstore.json", "blob.txt")
 	c.ok("verify-blob", "--bundle", "blob.sigstore.json", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, "blob.txt")
+
+	// The sigstore-conformance client protocol, with the artifact as a file and as a digest.
+	c.ok("sign-bundle", "--identity-token", token, "--bundle", "conf.sigstore.json", "blob.txt")
+	sum := sha256.Sum256([]byte("keyless blob\n"))
+	for _, artifact := range []string{"blob.txt", "sha256:" + hex.EncodeToString(sum[:])} {
+		c.ok("verify-bundle", "--bundle", "conf.sigstore.json", "--certificate-identity", "alice@example.com",
+			"--certificate-oidc-issuer", issuer, "--trusted-root", env["COSIGN_LIKE_TRUSTED_ROOT"], artifact)
+	}
 }
 
 func TestKeyedWithLogOnDevStack(t *testing.T) {
