@@ -336,3 +336,36 @@ func TestReadAPI(t *testing.T) {
 		t.Fatalf("entry beyond the tree: %v", err)
 	}
 }
+
+// TestRekorTilesClientExample feeds the request form of rekor-tiles' client guide (proto field
+// names mixed with JSON names, a signature made with openssl) and checks the entry it becomes.
+func TestRekorTilesClientExample(t *testing.T) {
+	const (
+		digest = "dyj4ednYHjN4/zsjjBeeLahS9slp97Z67LTAVxjrjXw="
+		sig    = "MEQCIB+YPa9o3SN0sQ4uduGf+mZxwFfOhFZ0Cgy+p7Vt1o2SAiAPFDHqOAJLYmvtCWOsDyNY1H4V3zm4NEDYs3NyvHh1Pg=="
+		key    = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2slOf8eZcj2moW2t4UFj7vCL6QpDzkDqqSUmm4OJCVvIauKLxm0aGs3VMPPfauMPaMutn0/s3jg0rroFxoicyg=="
+	)
+	body := `{ "hashedRekordRequestV002":{ "digest":"` + digest + `", "signature":{ "content": "` + sig +
+		`", "verifier": { "key_details": "PKIX_ECDSA_P256_SHA_256", "public_key": { "raw_bytes": "` + key + `" } } } } }`
+	req, err := ParseCreateEntryRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Verify(); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	got, err := req.CanonicalBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":"` + digest +
+		`"},"signature":{"content":"` + sig + `","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256","publicKey":{"rawBytes":"` + key + `"}}}}}}`
+	if string(got) != want {
+		t.Fatalf("entry\n got %s\nwant %s", got, want)
+	}
+	tl := newTestLog(t, nil)
+	status, msg := postRaw(t, tl.http.URL, []byte(body))
+	if status != http.StatusCreated {
+		t.Fatalf("log refused the example: %d %s", status, msg)
+	}
+}
