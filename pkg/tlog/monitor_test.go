@@ -199,3 +199,38 @@ func TestServerFetchesNoClientURL(t *testing.T) {
 		t.Fatalf("the log fetched %d client-supplied URLs", n)
 	}
 }
+
+func TestMonitorFollow(t *testing.T) {
+	tl := newTestLog(t, nil)
+	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	appendN(t, tl, s, "before", 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	found := make(chan uint64, 10)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Monitor(ctx, MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), Follow: true, Interval: 50 * time.Millisecond},
+			MonitorQuery{PublicKey: s.der}, func(m MonitorMatch) error { found <- m.Index; return nil })
+		done <- err
+	}()
+	var got []uint64
+	for len(got) < 2 {
+		got = append(got, <-found)
+	}
+	appendN(t, tl, s, "after", 2)
+	for len(got) < 4 {
+		select {
+		case i := <-found:
+			got = append(got, i)
+		case <-ctx.Done():
+			t.Fatalf("follow saw only %v", got)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Monitor: %v", err)
+	}
+	if !slices.Equal(got, []uint64{0, 1, 2, 3}) {
+		t.Fatalf("matched %v", got)
+	}
+}
