@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,6 +66,27 @@ func FuzzParseStatement(f *testing.F) {
 		}
 		if len(st.GetSubject()) == 0 || st.GetPredicateType() == "" {
 			t.Fatalf("accepted a statement without subject or predicate type")
+		}
+	})
+}
+
+func FuzzFromLegacy(f *testing.F) {
+	body := base64.StdEncoding.EncodeToString([]byte(`{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}`))
+	f.Add([]byte(`{"critical":{}}`), "AQI=", `{"SignedEntryTimestamp":"AQ==","Payload":{"body":"`+body+`","integratedTime":1,"logIndex":2,"logID":"0a"}}`, `{"SignedRFC3161Timestamp":"AQ=="}`, "")
+	f.Add([]byte(`{}`), "", "", "", "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n")
+	f.Fuzz(func(t *testing.T, payload []byte, sig, rekorBundle, ts, cert string) {
+		annotations := map[string]string{AnnotationSignature: sig, AnnotationBundle: rekorBundle, AnnotationTimestamp: ts, AnnotationCertificate: cert}
+		b, err := FromLegacy(payload, annotations)
+		if err == nil {
+			if err := Validate(b); err != nil {
+				t.Fatalf("FromLegacy returned an invalid bundle: %v", err)
+			}
+		}
+		env := `{"payloadType":"application/vnd.in-toto+json","payload":"` + base64.StdEncoding.EncodeToString(payload) + `","signatures":[{"sig":"` + sig + `"}]}`
+		if b, err := FromLegacyAttestation([]byte(env), annotations); err == nil {
+			if err := Validate(b); err != nil {
+				t.Fatalf("FromLegacyAttestation returned an invalid bundle: %v", err)
+			}
 		}
 	})
 }
