@@ -243,3 +243,74 @@ func pemCertificates(data []byte) ([]*x509.Certificate, error) {
 	}
 	return out, nil
 }
+
+// legacyBlobBundle is the --bundle file cosign v1/v2 sign-blob wrote.
+type legacyBlobBundle struct {
+	Base64Signature string          `json:"base64Signature"`
+	Cert            string          `json:"cert,omitempty"`
+	RekorBundle     json.RawMessage `json:"rekorBundle,omitempty"`
+}
+
+// IsLegacyBlobBundle reports whether data looks like cosign v1/v2's sign-blob --bundle file
+// rather than a Sigstore bundle.
+func IsLegacyBlobBundle(data []byte) bool {
+	var probe struct {
+		MediaType       *string `json:"mediaType"`
+		Base64Signature *string `json:"base64Signature"`
+	}
+	return json.Unmarshal(data, &probe) == nil && probe.MediaType == nil && probe.Base64Signature != nil
+}
+
+// FromLegacyBlobBundle turns cosign v1/v2's sign-blob --bundle file (base64Signature, cert:
+// base64 of the certificate's PEM or DER, rekorBundle) into a bundle v0.1 over the blob's
+// SHA-256 digest, which the caller computes from the blob it verifies. Errors wrap
+// ErrInvalidBundle.
+func FromLegacyBlobBundle(data []byte, blobSHA256 []byte) (*protobundle.Bundle, error) {
+	if len(data) > maxLegacyAnnotation*4 {
+		return nil, fmt.Errorf("%w: legacy blob bundle of %d bytes, at most %d allowed", ErrInvalidBundle, len(data), maxLegacyAnnotation*4)
+	}
+	if len(blobSHA256) != sha256.Size {
+		return nil, fmt.Errorf("%w: blob digest of %d bytes, SHA-256 required", ErrInvalidBundle, len(blobSHA256))
+	}
+	var lb legacyBlobBundle
+	if err := json.Unmarshal(data, &lb); err != nil {
+		return nil, fmt.Errorf("%w: legacy blob bundle: %w", ErrInvalidBundle, err)
+	}
+	annotations := map[string]string{AnnotationSignature: lb.Base64Signature}
+	if lb.Cert != "" {
+		raw, err := base64.StdEncoding.DecodeString(lb.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("%w: legacy blob bundle: cert is not base64", ErrInvalidBundle)
+		}
+		if block, _ := pem.Decode(raw); block == nil {
+			raw = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: raw})
+		}
+		annotations[AnnotationCertificate] = string(raw)
+	}
+	if len(lb.RekorBundle) > 0 && string(lb.RekorBundle) != "null" {
+		annotations[AnnotationBundle] = string(lb.RekorBundle)
+	}
+	if err := checkAnnotationSizes(annotations); err != nil {
+		return nil, err
+	}
+	sig, err := base64.StdEncoding.DecodeString(lb.Base64Signature)
+	if err != nil || len(sig) == 0 {
+		return nil, fmt.Errorf("%w: legacy blob bundle: base64Signature is not base64", ErrInvalidBundle)
+	}
+	vm, err := legacyMaterial(annotations)
+	if err != nil {
+		return nil, err
+	}
+	b := &protobundle.Bundle{
+		MediaType:            MediaTypeV01,
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: append([]byte(nil), blobSHA256...)},
+			Signature:     sig,
+		}},
+	}
+	if err := Validate(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -301,3 +301,55 @@ func TestFromLegacyAttestation(t *testing.T) {
 		})
 	}
 }
+
+func TestFromLegacyBlobBundle(t *testing.T) {
+	leaf, _ := selfSigned(t, false, nil, nil)
+	digest := sha256.Sum256([]byte("blob"))
+	certPEM := base64.StdEncoding.EncodeToString([]byte(pemCert(leaf)))
+	certDER := base64.StdEncoding.EncodeToString(leaf.Raw)
+	for _, tc := range []struct{ name, doc string }{
+		{"keyed", `{"base64Signature":"AQI="}`},
+		{"certificate as PEM", `{"base64Signature":"AQI=","cert":"` + certPEM + `"}`},
+		{"certificate as DER", `{"base64Signature":"AQI=","cert":"` + certDER + `"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !IsLegacyBlobBundle([]byte(tc.doc)) {
+				t.Fatal("not recognised as a legacy blob bundle")
+			}
+			b, err := FromLegacyBlobBundle([]byte(tc.doc), digest[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b.GetMessageSignature().GetMessageDigest().GetDigest()) != string(digest[:]) || string(b.GetMessageSignature().GetSignature()) != "\x01\x02" {
+				t.Errorf("content %v", b.GetMessageSignature())
+			}
+			if strings.Contains(tc.name, "certificate") {
+				chain := b.GetVerificationMaterial().GetX509CertificateChain().GetCertificates()
+				if len(chain) != 1 || string(chain[0].GetRawBytes()) != string(leaf.Raw) {
+					t.Error("certificate lost")
+				}
+			}
+		})
+	}
+	sigstore := signedMessageBundle(t)
+	data, err := Marshal(sigstore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if IsLegacyBlobBundle(data) {
+		t.Error("a Sigstore bundle taken for a legacy blob bundle")
+	}
+	for _, tc := range []struct{ name, doc, want string }{
+		{"no signature", `{"cert":""}`, "base64Signature"},
+		{"cert not base64", `{"base64Signature":"AQI=","cert":"!!"}`, "cert is not base64"},
+		{"bad rekor bundle", `{"base64Signature":"AQI=","rekorBundle":{"Payload":1}}`, AnnotationBundle},
+		{"not JSON", `{`, "legacy blob bundle"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := FromLegacyBlobBundle([]byte(tc.doc), digest[:])
+			if !errors.Is(err, ErrInvalidBundle) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -218,3 +218,34 @@ func TestLegacyAttestationLayer(t *testing.T) {
 		t.Errorf("attestation checked against another image: %v", err)
 	}
 }
+
+// TestLegacyBlobBundle verifies the --bundle file cosign v2 sign-blob wrote, keyed, with a
+// Rekor v1 entry.
+func TestLegacyBlobBundle(t *testing.T) {
+	w, l := v1World(t)
+	v := w.verifier(t, w.root)
+	k := keyCases[0].gen(t)
+	sum := sha256.Sum256(blob)
+	sig := signDigest(t, k, crypto.SHA256, sum[:])
+	der := must[[]byte](t)(x509.MarshalPKIXPublicKey(k.Public()))
+	body := must[[]byte](t)(vs.HashedRekordV001Body(sum[:], sig, vs.Verifier{PublicKey: der}))
+	e := must[*protorekor.TransparencyLogEntry](t)(l.Append(body, "hashedrekord", "0.0.1", w.now))
+	doc := `{"base64Signature":"` + base64.StdEncoding.EncodeToString(sig) + `","rekorBundle":` + legacyRekorAnnotation(t, e) + `}`
+	if !bundle.IsLegacyBlobBundle([]byte(doc)) {
+		t.Fatal("not recognised")
+	}
+	b := must[*protobundle.Bundle](t)(bundle.FromLegacyBlobBundle([]byte(doc), sum[:]))
+	res, err := v.Verify(b, verify.ArtifactBytes(blob), verify.Policy{Key: k.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.SigningTime.Equal(w.now) {
+		t.Errorf("signing time %v", res.SigningTime)
+	}
+	// Converted over another blob's digest, the entry no longer matches.
+	other := sha256.Sum256([]byte("other blob"))
+	b2 := must[*protobundle.Bundle](t)(bundle.FromLegacyBlobBundle([]byte(doc), other[:]))
+	if _, err := v.Verify(b2, verify.ArtifactDigest(crypto.SHA256, other[:]), verify.Policy{Key: k.Public()}); err == nil {
+		t.Error("a legacy blob bundle verified for another blob")
+	}
+}
