@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
@@ -55,9 +56,11 @@ type SigningCertResponse struct {
 	} `json:"signedCertificateDetachedSct,omitempty"`
 }
 
-// ParseSigningCertRequest decodes and checks a signingCert body. Errors wrap ErrBadRequest (or
+// ParseSigningCertRequest decodes and checks a signingCert body. bearer is the token of an
+// "Authorization: Bearer" header, which clients such as sigstore-go send instead of
+// credentials.oidcIdentityToken (may be empty). Errors wrap ErrBadRequest (or
 // ErrUnsupportedKey for a key that does not parse or is refused).
-func ParseSigningCertRequest(body []byte) (token string, proof KeyProof, err error) {
+func ParseSigningCertRequest(body []byte, bearer string) (token string, proof KeyProof, err error) {
 	var req SigningCertRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -68,8 +71,13 @@ func ParseSigningCertRequest(body []byte) (token string, proof KeyProof, err err
 		return "", KeyProof{}, fmt.Errorf("%w: data after the JSON object", ErrBadRequest)
 	}
 	token = req.Credentials.OIDCIdentityToken
-	if token == "" {
-		return "", KeyProof{}, fmt.Errorf("%w: credentials.oidcIdentityToken is required", ErrBadRequest)
+	switch {
+	case token == "" && bearer == "":
+		return "", KeyProof{}, fmt.Errorf("%w: credentials.oidcIdentityToken (or an Authorization: Bearer header) is required", ErrBadRequest)
+	case token == "":
+		token = bearer
+	case bearer != "" && bearer != token:
+		return "", KeyProof{}, fmt.Errorf("%w: the Authorization header and credentials.oidcIdentityToken carry different tokens", ErrBadRequest)
 	}
 	switch {
 	case req.PublicKeyRequest != nil && len(req.CertificateSigningRequest) > 0:
@@ -144,7 +152,7 @@ func (a *Authority) handleSigningCert(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Code: 3, Message: err.Error()})
 		return
 	}
-	token, proof, err := ParseSigningCertRequest(body)
+	token, proof, err := ParseSigningCertRequest(body, bearerToken(r))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{Code: 3, Message: err.Error()})
 		return
@@ -171,7 +179,17 @@ func (a *Authority) handleSigningCert(w http.ResponseWriter, r *http.Request) {
 		Chain CertificateChain `json:"chain"`
 	}{}
 	resp.SignedCertificateEmbeddedSct.Chain = pemChain(chain)
-	writeJSON(w, http.StatusCreated, resp)
+	// 200, as Fulcio's v2 HTTP API answers (sigstore-go accepts nothing else).
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header, or "".
+func bearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
 }
 
 // pemChain encodes each certificate as its own PEM string.

@@ -51,7 +51,7 @@ func BenchmarkIssue64Clients(b *testing.B) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusCreated {
+				if resp.StatusCode != http.StatusOK {
 					return &httpStatusError{resp.StatusCode}
 				}
 				return nil

@@ -17,14 +17,14 @@ func FuzzParseSigningCertRequest(f *testing.F) {
 	pk := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	body, _ := json.Marshal(map[string]any{"credentials": map[string]string{"oidcIdentityToken": "a.b.c"},
 		"publicKeyRequest": map[string]any{"publicKey": map[string]string{"content": pk}, "proofOfPossession": []byte("sig")}})
-	f.Add(body)
+	f.Add(body, "")
 	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
 	body, _ = json.Marshal(map[string]any{"credentials": map[string]string{"oidcIdentityToken": "a.b.c"},
 		"certificateSigningRequest": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})})
-	f.Add(body)
-	f.Add([]byte(`{"credentials":{}}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		token, proof, err := ParseSigningCertRequest(body)
+	f.Add(body, "")
+	f.Add([]byte(`{"credentials":{}}`), "a.b.c")
+	f.Fuzz(func(t *testing.T, body []byte, bearer string) {
+		token, proof, err := ParseSigningCertRequest(body, bearer)
 		if err != nil {
 			if !errors.Is(err, ErrBadRequest) && !errors.Is(err, ErrUnsupportedKey) {
 				t.Fatalf("error %v wraps neither ErrBadRequest nor ErrUnsupportedKey", err)

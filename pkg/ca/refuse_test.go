@@ -201,7 +201,7 @@ func TestKeyRefusals(t *testing.T) {
 		{"CSR not signed by its key", csrBody(forged), "certificate request is not signed by the key it carries"},
 		{"no key", []byte(`{"credentials":{"oidcIdentityToken":"` + tok + `"}}`), "publicKeyRequest or certificateSigningRequest is required"},
 		{"unknown field", []byte(`{"credentials":{"oidcIdentityToken":"x"},"extra":1}`), `unknown field "extra"`},
-		{"no token", []byte(`{"certificateSigningRequest":"AAAA"}`), "credentials.oidcIdentityToken is required"},
+		{"no token", []byte(`{"certificateSigningRequest":"AAAA"}`), "credentials.oidcIdentityToken (or an Authorization: Bearer header) is required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,5 +264,45 @@ func TestIssuerConfig(t *testing.T) {
 	}
 	if _, err := ParseIssuerFlag("https://a.example,type=robot"); err == nil || !strings.Contains(err.Error(), `unknown type "robot"`) {
 		t.Fatalf("bad type: %v", err)
+	}
+}
+
+// TestBearerTokenRequest sends the request as sigstore-go's signer does: the token in an
+// Authorization header, a PEM key and a base64 proof over the token's sub.
+func TestBearerTokenRequest(t *testing.T) {
+	e := newEnv(t, IssuerEmail, oidc.DevIssuerOptions{})
+	tok := e.token(t, oidc.TokenRequest{Email: "alice@example.com"})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	body, _ := json.Marshal(map[string]any{"publicKeyRequest": map[string]any{
+		"publicKey":         map[string]string{"algorithm": "ECDSA", "content": pubPEM(t, key.Public())},
+		"proofOfPossession": base64.StdEncoding.EncodeToString(signSubject(t, key, "alice@example.com"))}})
+	send := func(bearer string, body []byte) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.caTS.URL+SigningCertPath, strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			SignedCertificateEmbeddedSct struct {
+				Chain struct{ Certificates []string }
+			}
+			Message string
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode == 200 {
+			return 200, out.SignedCertificateEmbeddedSct.Chain.Certificates[0]
+		}
+		return resp.StatusCode, out.Message
+	}
+	if code, leaf := send(tok, body); code != http.StatusOK || !strings.Contains(leaf, "BEGIN CERTIFICATE") {
+		t.Fatalf("Bearer request: HTTP %d %s", code, leaf)
+	}
+	other := e.token(t, oidc.TokenRequest{Email: "bob@example.com"})
+	both := pkRequest(t, tok, pubPEM(t, key.Public()), signSubject(t, key, "alice@example.com"))
+	if code, msg := send(other, both); code != 400 || !strings.Contains(msg, "carry different tokens") {
+		t.Fatalf("two different tokens: HTTP %d %s", code, msg)
 	}
 }
