@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -28,8 +29,10 @@ const maxCertResponseSize = 1 << 20
 
 // RequestCertificate trades idToken for a code-signing certificate for s's public key at the
 // Fulcio-compatible CA at fulcioURL (its base URL). Possession of the key is proven with a CSR
-// signed by s. It returns the chain, leaf first, after checking that the leaf certifies s's key
-// and embeds an SCT. Whether the chain is trusted is for the verifier to decide.
+// signed by s; a signer that cannot sign a CSR (a KMS key that signs only digests of another
+// hash) signs the challenge claim the CA's configuration names for the token's issuer instead.
+// It returns the chain, leaf first, after checking that the leaf certifies s's key and embeds
+// an SCT. Whether the chain is trusted is for the verifier to decide.
 func RequestCertificate(ctx context.Context, fulcioURL, idToken string, s signer.Signer) ([]*x509.Certificate, error) {
 	return RequestCertificateWithClient(ctx, http.DefaultClient, fulcioURL, idToken, s)
 }
@@ -39,13 +42,13 @@ func RequestCertificateWithClient(ctx context.Context, client *http.Client, fulc
 	if s == nil {
 		return nil, errors.New("requesting certificate: no signer")
 	}
-	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, signer.AsCryptoSigner(s))
-	if err != nil {
-		return nil, fmt.Errorf("creating certificate request: %w", err)
-	}
 	var req SigningCertRequest
 	req.Credentials.OIDCIdentityToken = idToken
-	req.CertificateSigningRequest = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})
+	if csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, signer.AsCryptoSigner(s)); err == nil {
+		req.CertificateSigningRequest = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})
+	} else if err := addProofOfPossession(ctx, client, fulcioURL, idToken, s, &req); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding signingCert request: %w", err)
@@ -122,4 +125,97 @@ func parseSigningCertResponse(data []byte, pub crypto.PublicKey) ([]*x509.Certif
 		}
 	}
 	return chain, nil
+}
+
+// addProofOfPossession fills req.PublicKeyRequest: s's public key and its signature over the
+// claim (email or sub) that the CA's configuration names for the token's issuer.
+func addProofOfPossession(ctx context.Context, client *http.Client, fulcioURL, idToken string, s signer.Signer, req *SigningCertRequest) error {
+	claims, err := unverifiedClaims(idToken)
+	if err != nil {
+		return fmt.Errorf("reading the identity token: %w", err)
+	}
+	claim, err := challengeClaim(ctx, client, fulcioURL, claims["iss"])
+	if err != nil {
+		return err
+	}
+	subject := claims[claim]
+	if subject == "" {
+		return fmt.Errorf("the identity token has no %s claim, which the CA's proof of possession signs", claim)
+	}
+	h := s.HashFunc().New()
+	h.Write([]byte(subject))
+	sig, err := s.SignDigest(ctx, h.Sum(nil))
+	if err != nil {
+		return fmt.Errorf("signing the proof of possession: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(s.Public())
+	if err != nil {
+		return fmt.Errorf("encoding the public key: %w", err)
+	}
+	req.PublicKeyRequest = &struct {
+		PublicKey struct {
+			Algorithm string `json:"algorithm,omitempty"`
+			Content   string `json:"content"`
+		} `json:"publicKey"`
+		ProofOfPossession []byte `json:"proofOfPossession"`
+	}{ProofOfPossession: sig}
+	req.PublicKeyRequest.PublicKey.Content = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	return nil
+}
+
+// unverifiedClaims reads the string claims of a token without verifying it: the client only
+// needs to know what the CA will ask it to sign.
+func unverifiedClaims(token string) (map[string]string, error) {
+	if _, err := unverifiedIssuer(token); err != nil {
+		return nil, err
+	}
+	payload := strings.Split(token, ".")[1]
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]any
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range all {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out, nil
+}
+
+// challengeClaim asks the CA's configuration which claim its proof of possession signs for
+// issuer ("email" or "sub").
+func challengeClaim(ctx context.Context, client *http.Client, fulcioURL, issuer string) (string, error) {
+	u := strings.TrimSuffix(fulcioURL, "/") + ConfigurationPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("CA configuration: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("CA configuration: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("CA configuration %s: HTTP %d", u, resp.StatusCode)
+	}
+	var cfg struct {
+		Issuers []struct {
+			IssuerURL      string `json:"issuerUrl"`
+			ChallengeClaim string `json:"challengeClaim"`
+		} `json:"issuers"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCertResponseSize)).Decode(&cfg); err != nil {
+		return "", fmt.Errorf("CA configuration %s: %w", u, err)
+	}
+	for _, i := range cfg.Issuers {
+		if i.IssuerURL == issuer && (i.ChallengeClaim == "email" || i.ChallengeClaim == "sub") {
+			return i.ChallengeClaim, nil
+		}
+	}
+	return "", fmt.Errorf("the CA at %s does not trust the token's issuer %q", fulcioURL, issuer)
 }

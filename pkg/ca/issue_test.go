@@ -289,3 +289,35 @@ func TestInitWithPKCS11Key(t *testing.T) {
 	verifyCodeSigning(t, issued)
 	opensslVerify(t, issued)
 }
+
+// digestOnlySigner hides the in-memory key behind the Signer interface, as a KMS plugin key
+// would be: it signs digests only, so it cannot sign a pure-Ed25519 CSR.
+type digestOnlySigner struct{ signer.Signer }
+
+func TestRequestCertificateProofFallback(t *testing.T) {
+	priv, err := signer.GenerateKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := signer.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := digestOnlySigner{inner}
+	for _, tc := range []struct {
+		typ IssuerType
+		req oidc.TokenRequest
+	}{
+		{IssuerEmail, oidc.TokenRequest{Email: "alice@example.com", Subject: "user-7"}},
+		{IssuerUsername, oidc.TokenRequest{Subject: "carol", Claims: map[string]any{"email": "carol@example.com"}}},
+	} {
+		t.Run(string(tc.typ), func(t *testing.T) {
+			e := newEnv(t, tc.typ, oidc.DevIssuerOptions{})
+			chain, err := RequestCertificate(context.Background(), e.caTS.URL, e.token(t, tc.req), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifyCodeSigning(t, chain)
+		})
+	}
+}
