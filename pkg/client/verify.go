@@ -152,9 +152,10 @@ func checkAnnotations(want, got map[string]string) error {
 	return nil
 }
 
-// VerifyBlob verifies a bundle over the content of r.
+// VerifyBlob verifies a bundle over the content of r, which is streamed through only the hashes
+// the bundle needs.
 func VerifyBlob(r io.Reader, b *protobundle.Bundle, v *verify.Verifier, p verify.Policy) (*verify.Result, error) {
-	art, err := verify.ArtifactReader(r)
+	art, err := verify.ArtifactReader(r, verify.BundleHashes(b)...)
 	if err != nil {
 		return nil, err
 	}
