@@ -34,7 +34,7 @@ const (
 	DefaultMaxBodySize        = 128 << 10
 	DefaultBatchMaxSize       = maxGroup
 	DefaultBatchMaxAge        = 2 * time.Millisecond
-	DefaultCheckpointInterval = 100 * time.Millisecond
+	DefaultCheckpointInterval = time.Second
 	DefaultDedupWarmEntries   = 1 << 18
 	DefaultPushback           = 1 << 14
 )
@@ -56,9 +56,10 @@ type ServerConfig struct {
 	// one group over.
 	BatchMaxSize uint
 	BatchMaxAge  time.Duration
-	// CheckpointInterval is how often the storage publishes its checkpoint file (at least
-	// 100 ms for POSIX); default DefaultCheckpointInterval. Responses never wait for it: they
-	// carry a checkpoint signed at the integrated size.
+	// CheckpointInterval is how often the storage publishes its own checkpoint (at least
+	// 100 ms for POSIX, 1 s for MySQL); default DefaultCheckpointInterval. Neither responses nor
+	// GET /api/v2/checkpoint wait for it: they carry a checkpoint this server signs at the
+	// integrated size. The stored one is what fsck checks.
 	CheckpointInterval time.Duration
 	// DedupWarmEntries is how many of the newest entries are indexed at start so that
 	// resubmissions after a restart are recognised; default DefaultDedupWarmEntries.
