@@ -164,18 +164,24 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 		if cur, err = c.readLegacyRacing(ctx, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
 		}
-		if !hasLayer(cur, layer) {
-			continue
+		if hasLayer(cur, layer) {
+			if err := sleepCtx(ctx, confirmDelay(o.confirmDelay, window)); err != nil {
+				return err
+			}
+			readAt = time.Now()
+			if cur, err = c.readLegacyRacing(ctx, tag); err != nil {
+				return fmt.Errorf("attaching to %s: %w", tag, err)
+			}
+			if hasLayer(cur, layer) {
+				return nil
+			}
 		}
-		if err := sleepCtx(ctx, confirmDelay(o.confirmDelay, window)); err != nil {
+		if err := sleepCtx(ctx, lostBackoff(round, window)); err != nil {
 			return err
 		}
 		readAt = time.Now()
 		if cur, err = c.readLegacyRacing(ctx, tag); err != nil {
 			return fmt.Errorf("attaching to %s: %w", tag, err)
-		}
-		if hasLayer(cur, layer) {
-			return nil
 		}
 	}
 	return fmt.Errorf("attaching to %s: layer kept being overwritten by concurrent writers after %d attempts", tag, maxConfirmRounds)

@@ -26,7 +26,7 @@ func countedRegistries(t *testing.T) []countedRegistry {
 	t.Helper()
 	host, c := testutil.NewRegistry(t)
 	out := []countedRegistry{{name: "ggcr-referrers-api", host: host, counter: c, signFirst: 7, signLater: 7, verifyOne: 4}}
-	if testutil.DistributionBinary() != "" || testutil.RequireAll() {
+	if testutil.WantDistribution() {
 		ph, pc := testutil.CountingProxy(t, testutil.StartDistribution(t))
 		// The first signature in a repository also uploads the 2-byte empty config (POST+PUT);
 		// later ones mount it from the repository in one POST.

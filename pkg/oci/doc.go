@@ -23,8 +23,8 @@
 // distribution 2.8 offer no conditional write, so two writers can each overwrite the other's
 // entry. AttachBundle narrows this race: after writing it reads the index back at once and
 // again after a random delay that grows with its own read-to-write time, and writes its entry
-// again until both reads show it (If-Match is sent where the registry gave an ETag, and a 412
-// answer restarts the round). What this guarantees: an attach that returns without error saw
+// again, after a random backoff that doubles with each loss, until both reads show it
+// (If-Match is sent where the registry gave an ETag, and a 412 answer restarts the round). What this guarantees: an attach that returns without error saw
 // its entry in the index twice, the second time at least the delay after its last write. It
 // does not guarantee the entry survives a writer whose read came before that write and whose
 // write comes after the second confirming read; such a writer must have been slower than the

@@ -231,7 +231,7 @@ func TestBadInputs(t *testing.T) {
 			return oci.AttachLegacy(ctx, img, oci.KindSignature, nil, oci.MediaTypeSimpleSigning, nil)
 		}, "payload"},
 		{"referrers API required", func(t *testing.T) error {
-			d := testutil.StartDistribution(t)
+			d, _ := testutil.NewRegistryWithoutReferrers(t)
 			img := testutil.PushRandomImage(t, d, "bad")
 			_, err := oci.ListAttached(ctx, img, nil, oci.WithReferrersMode(oci.ReferrersOCI11))
 			return err

@@ -54,18 +54,28 @@ func TestResolveChildrenOfMultiArchIndex(t *testing.T) {
 }
 
 // TestConcurrentAttachesAllSurvive runs 20 attaches at once on one image against
-// distribution 2.8, which has no referrers API and no conditional writes: every bundle attach
+// distribution 2.8 (and an in-process registry without the referrers API), which have no
+// conditional writes: every bundle attach
 // rewrites the referrers tag index, every legacy attach the .sig tag. All 20 must be listed
 // afterwards.
 func TestConcurrentAttachesAllSurvive(t *testing.T) {
 	ctx := context.Background()
-	host := testutil.StartDistribution(t)
+	hosts := map[string]string{}
+	hosts["ggcr-without-referrers"], _ = testutil.NewRegistryWithoutReferrers(t)
+	if testutil.WantDistribution() {
+		hosts["distribution"] = testutil.StartDistribution(t)
+	}
 	const n = 20
-	tests := []struct {
-		name   string
-		layout oci.Layout
-	}{{"bundles", oci.LayoutBundle}, {"legacy signatures", oci.LayoutLegacy}}
+	type tc struct {
+		name, host string
+		layout     oci.Layout
+	}
+	var tests []tc
+	for regName, host := range hosts {
+		tests = append(tests, tc{regName + "/bundles", host, oci.LayoutBundle}, tc{regName + "/legacy signatures", host, oci.LayoutLegacy})
+	}
 	for _, tt := range tests {
+		host := tt.host
 		t.Run(tt.name, func(t *testing.T) {
 			img := testutil.PushRandomImage(t, host, "race/"+string(tt.layout))
 			_, desc := resolve(t, ctx, img)

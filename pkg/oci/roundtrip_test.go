@@ -33,7 +33,7 @@ func registries(t *testing.T) map[string]string {
 	host, _ := testutil.NewRegistry(t)
 	noAPI, _ := testutil.NewRegistryWithoutReferrers(t)
 	regs := map[string]string{"ggcr": host, "ggcr-without-referrers": noAPI}
-	if testutil.DistributionBinary() != "" || testutil.RequireAll() {
+	if testutil.WantDistribution() {
 		regs["distribution"] = testutil.StartDistribution(t)
 	}
 	return regs

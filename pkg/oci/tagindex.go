@@ -110,21 +110,36 @@ func (c *client) addToTagIndex(ctx context.Context, tag string, entry v1.Descrip
 		if idx, err = c.readTagIndex(ctx, tag, c.o.limits.MaxLayers); err != nil {
 			return err
 		}
-		if !idx.has(entry.Digest) {
-			continue
+		if idx.has(entry.Digest) {
+			if err := sleepCtx(ctx, confirmDelay(c.o.confirmDelay, window)); err != nil {
+				return err
+			}
+			readAt = time.Now()
+			if idx, err = c.readTagIndex(ctx, tag, c.o.limits.MaxLayers); err != nil {
+				return err
+			}
+			if idx.has(entry.Digest) {
+				return nil
+			}
 		}
-		if err := sleepCtx(ctx, confirmDelay(c.o.confirmDelay, window)); err != nil {
+		// Lost to a concurrent writer: back off before writing again, or every writer that
+		// lost would collide again at once.
+		if err := sleepCtx(ctx, lostBackoff(round, window)); err != nil {
 			return err
 		}
 		readAt = time.Now()
 		if idx, err = c.readTagIndex(ctx, tag, c.o.limits.MaxLayers); err != nil {
 			return err
 		}
-		if idx.has(entry.Digest) {
-			return nil
-		}
 	}
 	return fmt.Errorf("referrers tag %s:%s: entry %s kept being overwritten by concurrent writers after %d attempts", c.repo.Name(), tag, entry.Digest, maxConfirmRounds)
+}
+
+// lostBackoff is the random wait before rewriting an entry a concurrent writer dropped: it
+// doubles with each loss, starting from a few read-to-write windows.
+func lostBackoff(round int, window time.Duration) time.Duration {
+	base := max(2*window, 20*time.Millisecond) << min(round, 5)
+	return time.Duration(rand.Int64N(int64(base) + 1))
 }
 
 // confirmDelay is the wait before the second confirming read: a random share of base plus
