@@ -19,7 +19,6 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Response header naming the index of an existing identical entry (409), as rekor-tiles sets it.
@@ -102,7 +101,7 @@ func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
 		writeError(w, http.StatusInternalServerError, "entry appended at index "+strconv.FormatUint(idx.Index, 10)+" but its inclusion proof failed")
 		return http.StatusInternalServerError, "error"
 	}
-	out, err := protojson.Marshal(tle)
+	out, err := marshalEntry(tle)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "encoding response")
 		return http.StatusInternalServerError, "error"

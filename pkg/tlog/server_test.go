@@ -16,7 +16,10 @@ import (
 	"sync"
 	"testing"
 
+	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/transparency-dev/tessera/client"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestAppendAllAlgorithms(t *testing.T) {
@@ -215,6 +218,32 @@ func TestBadInput(t *testing.T) {
 	cp, err := tl.client.Checkpoint(context.Background(), []LogKey{tl.key})
 	if err != nil || cp.Size != 0 {
 		t.Fatalf("after bad input: %v, size %d", err, cpSize(cp))
+	}
+}
+
+func TestMarshalEntryMatchesProtojson(t *testing.T) {
+	tl := newTestLog(t, nil)
+	for _, n := range []int{1, 2, 5} {
+		appendN(t, tl, newECDSASigner(t, elliptic.P256(), crypto.SHA256), fmt.Sprint("m", n), n)
+	}
+	tle, err := tl.client.Submit(context.Background(), newECDSASigner(t, elliptic.P256(), crypto.SHA256).request(t, []byte("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []*rekorv1.TransparencyLogEntry{tle, {LogIndex: 0, LogId: tle.LogId, KindVersion: tle.KindVersion,
+		InclusionProof:    &rekorv1.InclusionProof{RootHash: tle.InclusionProof.RootHash, TreeSize: 1, Checkpoint: tle.InclusionProof.Checkpoint},
+		CanonicalizedBody: tle.CanonicalizedBody}} {
+		ours, err := marshalEntry(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back rekorv1.TransparencyLogEntry
+		if err := protojson.Unmarshal(ours, &back); err != nil {
+			t.Fatalf("protojson rejects %s: %v", ours, err)
+		}
+		if !proto.Equal(&back, e) {
+			t.Fatalf("round trip differs:\n%s", ours)
+		}
 	}
 }
 
