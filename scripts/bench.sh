@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks, then end-to-end measurements of the binary, printed as figures.
+# Everything runs on 127.0.0.1; every loop is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+BIN=$PWD/bin/cosign-like
+work=$(mktemp -d)
+dev="$work/dev"
+cleanup() { "$BIN" dev down --dir "$dev" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+BENCHTIME=${BENCHTIME:-1s}
+BLOB_MIB=${BLOB_MIB:-1024}
+
+section() { printf '\n== %s\n' "$*"; }
+
+# peak_rss_mib CMD...: runs CMD and prints its peak RSS in MiB (GNU time).
+peak_rss_mib() { /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }; echo $(( $(cat "$work/rss") / 1024 )); }
+# wall_ms CMD...: runs CMD and prints its wall time in ms.
+wall_ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+# p50_ms N CMD...: median wall time of N runs.
+p50_ms() { local n=$1; shift; for _ in $(seq "$n"); do wall_ms "$@"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+section "Go benchmarks (benchtime $BENCHTIME)"
+go test -run '^$' -bench . -benchtime "$BENCHTIME" -timeout 30m \
+  ./pkg/oci ./pkg/verify ./pkg/signer ./pkg/tsa ./pkg/ca ./pkg/ca/ctlog ./pkg/devstack ./pkg/client 2>&1 \
+  | grep -E '^(Benchmark|ok|FAIL|---)' || true
+
+section "CLI start-up"
+echo "cosign-like version: peak RSS $(peak_rss_mib "$BIN" version) MiB (target <= 25 MiB)"
+
+section "Blob signing of a ${BLOB_MIB} MiB file (keyed, no log)"
+cd "$work"
+export COSIGN_PASSWORD=bench
+"$BIN" generate-key-pair >/dev/null 2>&1
+head -c $((BLOB_MIB << 20)) /dev/urandom > blob.bin
+sha=$(wall_ms sha256sum blob.bin)
+sign=$(wall_ms "$BIN" sign-blob --key cosign.key --tlog-upload=false --bundle blob.json blob.bin)
+verify=$(wall_ms "$BIN" verify-blob --key cosign.pub --insecure-ignore-tlog --bundle blob.json blob.bin)
+echo "sha256sum:   ${sha} ms"
+echo "sign-blob:   ${sign} ms ($(awk "BEGIN{printf \"%.2f\", $sign/$sha}")x sha256sum, target <= 0.6x), peak RSS $(peak_rss_mib "$BIN" sign-blob --key cosign.key --tlog-upload=false --bundle blob.json blob.bin) MiB (target <= 40)"
+echo "verify-blob: ${verify} ms ($(awk "BEGIN{printf \"%.2f\", $verify/$sha}")x sha256sum, target <= 0.6x), peak RSS $(peak_rss_mib "$BIN" verify-blob --key cosign.pub --insecure-ignore-tlog --bundle blob.json blob.bin) MiB (target <= 40)"
+rm -f blob.bin
+
+section "Keyless on the local stack (whole process, warm stack)"
+eval "$("$BIN" dev up --detach --dir "$dev" 2>/dev/null)"
+IMAGE=$("$BIN" dev push-sample "$COSIGN_LIKE_REGISTRY/bench/app:v1")
+TOKEN=$("$BIN" dev token --email bench@example.com)
+"$BIN" sign -y --identity-token "$TOKEN" "$IMAGE" >/dev/null 2>&1
+echo "keyless sign:        p50 $(p50_ms 15 "$BIN" sign -y --identity-token "$TOKEN" "$IMAGE") ms (target <= 150 ms)"
+IMAGE2=$("$BIN" dev push-sample "$COSIGN_LIKE_REGISTRY/bench/verify:v1")
+"$BIN" sign -y --identity-token "$TOKEN" "$IMAGE2" >/dev/null 2>&1
+echo "verify by identity:  p50 $(p50_ms 15 "$BIN" verify --certificate-identity bench@example.com --certificate-oidc-issuer "$COSIGN_LIKE_OIDC_ISSUER" "$IMAGE2") ms (target <= 60 ms)"
+"$BIN" dev down --dir "$dev" >/dev/null 2>&1
+printf '\nbench: done\n'
