@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
@@ -164,4 +167,65 @@ func TestCopySaveLoadCLI(t *testing.T) {
 
 	mustFail(t, "--dir is required", "save", img.String())
 	mustFail(t, "reading the image layout", "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", "cyclonedx", "--local-image", t.TempDir())
+}
+
+// writeLargeSPDX writes an SPDX 2.3 JSON document of about size bytes (many packages).
+func writeLargeSPDX(t *testing.T, path string, size int) {
+	t.Helper()
+	var b bytes.Buffer
+	b.Grow(size + 4096)
+	b.WriteString(`{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"large","documentNamespace":"https://example.com/spdx/large","creationInfo":{"created":"2026-01-15T10:00:00Z","creators":["Tool: cosign-like-test"]},"packages":[`)
+	for i := 0; b.Len() < size; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"name":"pkg-%d","SPDXID":"SPDXRef-Package-%d","versionInfo":"1.%d.0","downloadLocation":"NOASSERTION","filesAnalyzed":false,"licenseConcluded":"MIT","copyrightText":"NOASSERTION"}`, i, i, i%1000)
+	}
+	b.WriteString(`]}`)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAttestLargeSBOMMemory runs the real binary to attest a 50 MiB SPDX document and reports its
+// peak resident memory (the target is at most twice the SBOM's size).
+func TestAttestLargeSBOMMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and attests a 50 MiB SBOM")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "cosign-like")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	key, _ := keyPair(t, dir)
+	sbom := filepath.Join(dir, "sbom.spdx.json")
+	const size = 50 << 20
+	writeLargeSPDX(t, sbom, size)
+	host, _ := testutil.NewRegistry(t)
+	for _, run := range []struct{ newFormat, predicate string }{
+		{"true", attestTestdata("sbom.spdx.json")},
+		{"true", sbom},
+		{"false", sbom},
+	} {
+		img := testutil.PushRandomImage(t, host, "cli/large")
+		cmd := exec.Command(bin, "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--predicate", run.predicate, "--new-bundle-format="+run.newFormat, img.String())
+		cmd.Env = append(os.Environ(), passwordEnv+"=attest-pass")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("attest: %v\n%s", err, out)
+		}
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			t.Fatal("no resource usage")
+		}
+		peak := ru.Maxrss << 10
+		fi, err := os.Stat(run.predicate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("attest of a %d-byte SBOM (--new-bundle-format=%s): peak RSS %d MiB (%.2fx the SBOM)", fi.Size(), run.newFormat, peak>>20, float64(peak)/float64(fi.Size()))
+	}
 }

@@ -215,4 +215,22 @@ func TestReadBounded(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit of 5 bytes") || !strings.Contains(err.Error(), "sbom.json") {
 		t.Fatalf("over the limit: %v", err)
 	}
+	path := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(path, []byte("123456"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, max := range []int64{5, 6} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := ReadBounded(f, max, "predicate p.json")
+		f.Close()
+		if max == 5 && (!errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "is 6 bytes, larger than the limit of 5")) {
+			t.Fatalf("file over the limit: %v", err)
+		}
+		if max == 6 && (err != nil || string(data) != "123456") {
+			t.Fatalf("file at the limit: %q, %v", data, err)
+		}
+	}
 }

@@ -30,18 +30,23 @@ type Envelope struct {
 }
 
 // MarshalEnvelope writes a DSSE envelope with one signature as cosign writes the layers of its
-// legacy .att tag: {"payloadType":...,"payload":<base64>,"signatures":[{"keyid":"","sig":<base64>}]}.
+// legacy .att tag: {"payloadType":...,"payload":<base64>,"signatures":[{"keyid":"","sig":<base64>}]}
+// (the bytes encoding/json gives for go-securesystemslib's dsse.Envelope), encoding the payload
+// straight into the output so a large statement is not copied again.
 func MarshalEnvelope(payloadType string, payload, sig []byte) ([]byte, error) {
-	env := dsse.Envelope{
-		PayloadType: payloadType,
-		Payload:     base64.StdEncoding.EncodeToString(payload),
-		Signatures:  []dsse.Signature{{Sig: base64.StdEncoding.EncodeToString(sig)}},
-	}
-	out, err := json.Marshal(env)
+	pt, err := json.Marshal(payloadType)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the DSSE envelope: %w", err)
 	}
-	return out, nil
+	enc := base64.StdEncoding
+	out := make([]byte, 0, len(pt)+enc.EncodedLen(len(payload))+enc.EncodedLen(len(sig))+64)
+	out = append(out, `{"payloadType":`...)
+	out = append(out, pt...)
+	out = append(out, `,"payload":"`...)
+	out = enc.AppendEncode(out, payload)
+	out = append(out, `","signatures":[{"keyid":"","sig":"`...)
+	out = enc.AppendEncode(out, sig)
+	return append(out, `"}]}`...), nil
 }
 
 // ParseEnvelope reads a DSSE envelope (JSON) of at most max bytes (DefaultMaxAttestationSize when

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
@@ -25,6 +27,30 @@ func TestMarshalEnvelopeIsCosignForm(t *testing.T) {
 	}
 	if env.PayloadType != bundle.PayloadTypeInToto || string(env.Payload) != `{"x":1}` || len(env.Signatures) != 1 || string(env.Signatures[0]) != "\x01\x02\x03" {
 		t.Fatalf("parsed %+v", env)
+	}
+}
+
+func TestMarshalEnvelopeMatchesEncodingJSON(t *testing.T) {
+	for _, tc := range []struct {
+		pt           string
+		payload, sig []byte
+	}{
+		{bundle.PayloadTypeInToto, []byte(`{"a":"<&>"}`), []byte{0xff, 0}},
+		{"text/plain; x=<y>&z", nil, []byte{1}},
+		{"\u2028\"q\"", []byte{0, 1, 2, 3, 4}, []byte("s")},
+	} {
+		want, err := json.Marshal(dsse.Envelope{PayloadType: tc.pt, Payload: base64.StdEncoding.EncodeToString(tc.payload),
+			Signatures: []dsse.Signature{{Sig: base64.StdEncoding.EncodeToString(tc.sig)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MarshalEnvelope(tc.pt, tc.payload, tc.sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("envelope\n got %s\nwant %s", got, want)
+		}
 	}
 }
 

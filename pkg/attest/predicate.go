@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,10 +28,21 @@ func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxAttestationSize
 	}
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		// A file says how large it is: refuse it before reading, or read it into one buffer of
+		// its size (io.ReadAll would grow and copy its buffer several times).
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			if fi.Size() > max {
+				return nil, fmt.Errorf("%w: %s is %d bytes, larger than the limit of %d bytes (raise it with --max-attestation-size)", ErrTooLarge, what, fi.Size(), max)
+			}
+			buf.Grow(int(fi.Size()) + bytes.MinRead)
+		}
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%w: %s is larger than the limit of %d bytes (raise it with --max-attestation-size)", ErrTooLarge, what, max)
 	}
@@ -40,7 +52,8 @@ func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 // BuildPredicate turns the content of a predicate file into the predicate JSON object a
 // statement of type predicateType carries, as cosign does: the custom type wraps the content
 // as {"Data": <content>, "Timestamp": <now, RFC 3339>}; every other type must be a JSON object
-// that parses as CheckPredicate requires for its type. SPDX tag-value documents are refused:
+// that parses as CheckPredicate requires for its type, returned as it is (surrounding
+// whitespace trimmed, no copy). SPDX tag-value documents are refused:
 // an in-toto v1 statement needs a JSON object predicate (use SPDX JSON).
 func BuildPredicate(predicateType string, content []byte, now time.Time) ([]byte, error) {
 	if predicateType == PredicateCustom {
@@ -63,12 +76,7 @@ func BuildPredicate(predicateType string, content []byte, now time.Time) ([]byte
 	if err := CheckPredicate(predicateType, trimmed); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(trimmed))
-	if err := json.Compact(&buf, trimmed); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPredicate, err)
-	}
-	return buf.Bytes(), nil
+	return trimmed, nil
 }
 
 // CheckPredicate checks that predicate (JSON) is an object that parses as predicateType says:

@@ -35,8 +35,9 @@ type statementJSON struct {
 
 // NewStatement returns an in-toto v1 statement (https://in-toto.io/Statement/v1) about
 // subjects, with the given predicate type and predicate (a JSON object, as BuildPredicate
-// returns it). The bytes are written without re-encoding the predicate through an object
-// model, so a large SBOM costs about one more copy of itself.
+// returns it). The predicate's bytes are copied into the statement as they are (whitespace
+// included), never re-encoded through an object model, so a large SBOM costs one more copy of
+// itself and no more.
 func NewStatement(subjects []Subject, predicateType string, predicate []byte) ([]byte, error) {
 	if len(subjects) == 0 {
 		return nil, fmt.Errorf("%w: no subject", bundle.ErrInvalidStatement)
@@ -44,25 +45,38 @@ func NewStatement(subjects []Subject, predicateType string, predicate []byte) ([
 	if _, err := PredicateType(predicateType); err != nil {
 		return nil, fmt.Errorf("%w: predicateType: %w", bundle.ErrInvalidStatement, err)
 	}
-	st := statementJSON{Type: bundle.StatementTypeV1, PredicateType: predicateType, Predicate: predicate}
+	head := statementHead{Type: bundle.StatementTypeV1, PredicateType: predicateType}
 	for _, s := range subjects {
 		if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != 32 || strings.ToLower(s.SHA256) != s.SHA256 {
 			return nil, fmt.Errorf("%w: subject %q: digest %q is not 64 lowercase hex characters", bundle.ErrInvalidStatement, s.Name, s.SHA256)
 		}
-		st.Subject = append(st.Subject, subjectJSON{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
+		head.Subject = append(head.Subject, subjectJSON{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
 	}
 	p := bytes.TrimSpace(predicate)
-	if len(p) == 0 || p[0] != '{' {
+	if len(p) == 0 || p[0] != '{' || !json.Valid(p) {
 		return nil, fmt.Errorf("%w: the predicate is not a JSON object", bundle.ErrInvalidStatement)
 	}
 	var buf bytes.Buffer
-	buf.Grow(len(predicate) + 512)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(st); err != nil {
+	if err := enc.Encode(head); err != nil {
 		return nil, fmt.Errorf("%w: %w", bundle.ErrInvalidStatement, err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	// {"_type":...,"predicateType":"..."}\n -> {"_type":...,"predicateType":"...","predicate":<p>}
+	h := bytes.TrimSuffix(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("}"))
+	const key = `,"predicate":`
+	out := make([]byte, 0, len(h)+len(key)+len(p)+1)
+	out = append(out, h...)
+	out = append(out, key...)
+	out = append(out, p...)
+	return append(out, '}'), nil
+}
+
+// statementHead is a statement without its predicate, fields in in-toto's order.
+type statementHead struct {
+	Type          string        `json:"_type"`
+	Subject       []subjectJSON `json:"subject"`
+	PredicateType string        `json:"predicateType"`
 }
 
 // StatementInfo is what CheckStatement read from a statement.

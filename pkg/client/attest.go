@@ -1,9 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -110,15 +112,16 @@ func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, er
 	if err != nil {
 		return Attested{}, fmt.Errorf("attesting %s: %w", subject, err)
 	}
+	o.Predicate = nil // the statement holds it now: let a large predicate go
 	out := Attested{Digest: subject, PredicateType: predType, Statement: st}
 	if o.Legacy {
 		return attestLegacy(ctx, subject, st, o, out)
 	}
-	b, err := SignStatement(ctx, st, o.Signer, o.Witness)
+	b, err := signAttestation(ctx, st, o.Signer, o.Witness)
 	if err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
-	if out.Bundle, err = bundle.Marshal(b); err != nil {
+	if out.Bundle, err = marshalDSSEBundle(b); err != nil {
 		return out, err
 	}
 	ann := map[string]string{
@@ -137,7 +140,7 @@ func attestLegacy(ctx context.Context, subject name.Digest, st []byte, o AttestO
 	if o.Witness != nil && o.Witness.RekorURL != "" {
 		return out, ErrLegacyNoLog
 	}
-	b, err := SignStatement(ctx, st, o.Signer, nil)
+	b, err := signAttestation(ctx, st, o.Signer, nil)
 	if err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
@@ -175,15 +178,73 @@ func AttestBlob(ctx context.Context, r io.Reader, subjectName string, o AttestOp
 	if err != nil {
 		return nil, Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
 	}
-	b, err := SignStatement(ctx, st, o.Signer, o.Witness)
+	o.Predicate = nil
+	b, err := signAttestation(ctx, st, o.Signer, o.Witness)
 	if err != nil {
 		return nil, Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
 	}
 	out := Attested{PredicateType: predType, Statement: st}
-	if out.Bundle, err = bundle.Marshal(b); err != nil {
+	if out.Bundle, err = marshalDSSEBundle(b); err != nil {
 		return nil, Attested{}, err
 	}
 	return b, out, nil
+}
+
+// signAttestation is SignStatement without the copy of the statement that the DSSE
+// pre-authentication encoding would make: the encoding is streamed through the hash. The
+// signature, envelope, witness and bundle are the same.
+func signAttestation(ctx context.Context, statement []byte, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
+	h := s.HashFunc()
+	if !h.Available() {
+		return nil, fmt.Errorf("hash %v is not available", h)
+	}
+	hh := h.New()
+	fmt.Fprintf(hh, "DSSEv1 %d %s %d ", len(bundle.PayloadTypeInToto), bundle.PayloadTypeInToto, len(statement))
+	hh.Write(statement)
+	digest := hh.Sum(nil)
+	sig, err := s.SignDigest(ctx, digest)
+	if err != nil {
+		return nil, fmt.Errorf("signing the statement: %w", err)
+	}
+	env := bundle.NewEnvelope(bundle.PayloadTypeInToto, statement, sig)
+	return w.finish(ctx, s, sig, h, digest, func(vm *protobundle.VerificationMaterial) *protobundle.Bundle {
+		return bundle.NewDSSEBundle(vm, env)
+	})
+}
+
+// marshalDSSEBundle writes a DSSE bundle exactly as bundle.Marshal does, but encodes the payload
+// straight into the output: protojson would hold the base64 payload twice more (its own buffer
+// and the compacted copy).
+func marshalDSSEBundle(b *protobundle.Bundle) ([]byte, error) {
+	env := b.GetDsseEnvelope()
+	if env == nil || len(env.GetPayload()) == 0 {
+		return bundle.Marshal(b)
+	}
+	payload := env.Payload
+	env.Payload = nil
+	rest, err := bundle.Marshal(b)
+	env.Payload = payload
+	if err != nil {
+		return nil, err
+	}
+	// protojson writes the envelope's fields in declaration order (payload, payloadType,
+	// signatures) and omits an empty payload: put it back at the start of the envelope.
+	const open = `"dsseEnvelope":{`
+	i := bytes.Index(rest, []byte(open))
+	if i < 0 || bytes.Count(rest, []byte(open)) != 1 {
+		return nil, errors.New("encoding the bundle: no unique dsseEnvelope object")
+	}
+	i += len(open)
+	const key = `"payload":"`
+	out := make([]byte, 0, len(rest)+len(key)+base64.StdEncoding.EncodedLen(len(payload))+2)
+	out = append(out, rest[:i]...)
+	out = append(out, key...)
+	out = base64.StdEncoding.AppendEncode(out, payload)
+	out = append(out, '"')
+	if rest[i] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, rest[i:]...), nil
 }
 
 // ErrNoVerifiedAttestation is returned when no attestation of the requested predicate type passes

@@ -501,3 +501,35 @@ func TestAttestBlobRoundTrip(t *testing.T) {
 		t.Fatalf("plain signature bundle: %v", err)
 	}
 }
+
+func TestMarshalDSSEBundleMatchesProtojson(t *testing.T) {
+	ctx := context.Background()
+	s := newSigner(t)
+	for _, st := range [][]byte{
+		rawStatement(strings.Repeat("ab", 32), attest.PredicateCycloneDX, string(attestData(t, "sbom.cdx.json"))),
+		rawStatement(strings.Repeat("cd", 32), "https://e.com/p", `{"a":"\u00e9<>&"}`),
+	} {
+		b, err := signAttestation(ctx, st, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := bundle.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := marshalDSSEBundle(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("bundle\n got %s\nwant %s", got, want)
+		}
+		ref, err := SignStatement(ctx, st, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref.GetDsseEnvelope().GetPayloadType() != b.GetDsseEnvelope().GetPayloadType() || !bytes.Equal(ref.GetDsseEnvelope().GetPayload(), b.GetDsseEnvelope().GetPayload()) {
+			t.Fatal("signAttestation's envelope differs from SignStatement's")
+		}
+	}
+}
