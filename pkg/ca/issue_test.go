@@ -228,6 +228,12 @@ func TestIssueOtherIdentityTypes(t *testing.T) {
 		if chain[0].URIs[0].String() != "https://127.0.0.1/services/builder" {
 			t.Fatalf("SAN %v", chain[0].URIs)
 		}
+		// SPIFFE-like IDs are URIs too: the trust domain is the host.
+		tok = e.token(t, oidc.TokenRequest{Subject: "spiffe://127.0.0.1/ns/prod/sa/builder"})
+		chain, err = RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+		if err != nil || chain[0].URIs[0].String() != "spiffe://127.0.0.1/ns/prod/sa/builder" {
+			t.Fatalf("SPIFFE ID: %v", err)
+		}
 		tok = e.token(t, oidc.TokenRequest{Subject: "https://evil.example/builder"})
 		_, err = RequestCertificate(context.Background(), e.caTS.URL, tok, s)
 		if err == nil || !strings.Contains(err.Error(), `sub "https://evil.example/builder" is not on 127.0.0.1`) {
