@@ -19,12 +19,17 @@ func NewDevRepository(dir string, targets map[string][]byte, expiry time.Duratio
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: no targets for the development repository", ErrBadOption)
 	}
+	unlock, err := lockRepo(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
 		exp := map[string]time.Duration{}
 		for _, role := range Roles() {
 			exp[role] = expiry
 		}
-		if err := InitRepository(dir, RepoOptions{Expiry: exp}); err != nil {
+		if err := initRepository(dir, RepoOptions{Expiry: exp}); err != nil {
 			return nil, err
 		}
 	}
@@ -57,7 +62,7 @@ func NewDevRepository(dir string, targets map[string][]byte, expiry time.Duratio
 	if err := writeRepoConfig(dir, r.keyType, r.expiry); err != nil {
 		return nil, err
 	}
-	if err := Publish(dir); err != nil {
+	if err := publish(dir); err != nil {
 		return nil, err
 	}
 	root, err := readBounded(filepath.Join(dir, publishDir, "root.json"), maxRootSize)

@@ -17,6 +17,8 @@ var (
 	ErrUnknownKey = errors.New("key is not a key of this role")
 	// ErrBadTargetName means a target name is empty, too long or not a plain file name.
 	ErrBadTargetName = errors.New("bad target name")
+	// ErrBusy means another command holds the repository's lock.
+	ErrBusy = errors.New("TUF repository busy")
 	// ErrBadOption means an option or argument is out of range.
 	ErrBadOption = errors.New("bad option")
 

@@ -19,6 +19,15 @@ import (
 // root, targets (no targets yet), snapshot and timestamp, all signed, under dir/staged. Call
 // Publish to write the servable files. It refuses a directory that already holds a repository.
 func InitRepository(dir string, opts RepoOptions) error {
+	unlock, err := lockRepo(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return initRepository(dir, opts)
+}
+
+func initRepository(dir string, opts RepoOptions) error {
 	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
 		return fmt.Errorf("%w in %s", ErrRepositoryExists, dir)
 	}
@@ -192,6 +201,11 @@ func AddTarget(dir, name string, data []byte, signers ...crypto.Signer) error {
 // AddTargets adds (or replaces) several target files in one new targets version. Targets whose
 // content is unchanged are left alone; if nothing changes, nothing is signed.
 func AddTargets(dir string, targets map[string][]byte, signers ...crypto.Signer) error {
+	unlock, err := lockExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r, err := openRepo(dir, signers)
 	if err != nil {
 		return err
@@ -252,6 +266,11 @@ func (r *repo) commitTargets() error {
 
 // RemoveTarget removes a target and signs new targets, snapshot and timestamp versions.
 func RemoveTarget(dir, name string, signers ...crypto.Signer) error {
+	unlock, err := lockExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r, err := openRepo(dir, signers)
 	if err != nil {
 		return err
@@ -289,6 +308,11 @@ func Sign(dir, role string, opts SignOptions) error {
 	if !slices.Contains(Roles(), role) {
 		return fmt.Errorf("%w: unknown role %q (want root, targets, snapshot or timestamp)", ErrBadOption, role)
 	}
+	unlock, err := lockExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r, err := openRepo(dir, opts.Signers)
 	if err != nil {
 		return err
@@ -324,6 +348,11 @@ func Sign(dir, role string, opts SignOptions) error {
 // period). When the snapshot would expire before the new timestamp, a new snapshot is signed too.
 // signers are keys for snapshot or timestamp held outside dir/keys.
 func RefreshTimestamp(dir string, expiry time.Duration, signers ...crypto.Signer) error {
+	unlock, err := lockExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r, err := openRepo(dir, signers)
 	if err != nil {
 		return err
@@ -352,4 +381,13 @@ func RefreshTimestamp(dir string, expiry time.Duration, signers ...crypto.Signer
 func sha256Sum(data []byte) []byte {
 	d := sha256.Sum256(data)
 	return d[:]
+}
+
+// lockExisting locks a directory that must already hold a repository (so that a mistyped --dir
+// is reported, not created).
+func lockExisting(dir string) (func(), error) {
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
+		return nil, fmt.Errorf("%w: %s has no %s (run tuf init)", ErrNoRepository, dir, configFile)
+	}
+	return lockRepo(dir)
 }

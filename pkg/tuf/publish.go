@@ -29,9 +29,15 @@ const maxRootHistory = 1024
 // NewFileServer. Publish refuses (ErrThreshold, ErrVerification) and writes nothing when a check
 // fails.
 func Publish(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
-		return fmt.Errorf("%w: %s has no %s (run tuf init)", ErrNoRepository, dir, configFile)
+	unlock, err := lockExisting(dir)
+	if err != nil {
+		return err
 	}
+	defer unlock()
+	return publish(dir)
+}
+
+func publish(dir string) error {
 	roots, err := readRootHistory(dir)
 	if err != nil {
 		return err

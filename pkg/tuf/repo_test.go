@@ -369,3 +369,29 @@ func TestNewDevRepository(t *testing.T) {
 	_, err = NewDevRepository(dir, targets, 0)
 	wantErr(t, err, "expiry of every role is 0s")
 }
+
+func TestRepositoryLock(t *testing.T) {
+	dir := t.TempDir()
+	if err := InitRepository(dir, RepoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockRepo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"AddTarget":        AddTarget(dir, "a", []byte("x")),
+		"Sign":             Sign(dir, RoleTargets, SignOptions{}),
+		"RefreshTimestamp": RefreshTimestamp(dir, 0),
+		"Publish":          Publish(dir),
+	} {
+		wantErr(t, err, "TUF repository busy: another command is changing "+dir)
+		if !errors.Is(err, ErrBusy) {
+			t.Fatalf("%s: error %v is not ErrBusy", name, err)
+		}
+	}
+	unlock()
+	if err := AddTarget(dir, "a", []byte("x")); err != nil {
+		t.Fatalf("AddTarget after unlock: %v", err)
+	}
+}

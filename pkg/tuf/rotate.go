@@ -31,6 +31,11 @@ func Rotate(dir, role string, opts RotateOptions) error {
 	if !slices.Contains(Roles(), role) {
 		return fmt.Errorf("%w: unknown role %q (want root, targets, snapshot or timestamp)", ErrBadOption, role)
 	}
+	unlock, err := lockExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	r, err := openRepo(dir, append(slices.Clone(opts.Signers), opts.NewSigners...))
 	if err != nil {
 		return err
