@@ -67,24 +67,36 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
 	}
-	useTag := false
-	switch o.referrersMode {
-	case ReferrersLegacy:
-		useTag = true
-	case ReferrersAuto:
-		useTag = hdr.Get("OCI-Subject") != subject.DigestStr()
-	}
-	if !useTag {
-		return desc, nil
-	}
-	tag, _ := digestTagBase(subject.DigestStr())
-	if err := c.addToTagIndex(ctx, tag, desc); err != nil {
-		if derr := c.deleteManifest(context.WithoutCancel(ctx), desc.Digest.String()); derr != nil {
-			return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: updating referrers tag %s: %w (and removing the unreferenced manifest %s failed: %v)", subject, tag, err, desc.Digest, derr)
-		}
-		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: updating referrers tag %s: %w", subject, tag, err)
+	if err := c.linkReferrer(ctx, subject, desc, hdr); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
 	}
 	return desc, nil
+}
+
+// linkReferrer makes the just-written referrer manifest desc discoverable from subject, as the
+// referrers mode says: ReferrersAuto trusts the registry's OCI-Subject answer header and
+// otherwise adds desc to the referrers tag index; ReferrersOCI11 requires that header;
+// ReferrersLegacy always uses the tag index. When it fails, the manifest is deleted again so
+// no unreachable referrer is left behind.
+func (c *client) linkReferrer(ctx context.Context, subject name.Digest, desc v1.Descriptor, hdr http.Header) error {
+	acknowledged := hdr.Get("OCI-Subject") == subject.DigestStr()
+	var err error
+	switch {
+	case c.o.referrersMode == ReferrersOCI11 && !acknowledged:
+		err = fmt.Errorf("the registry did not acknowledge the subject (no OCI-Subject answer header); use referrers mode auto or legacy: %w", ErrReferrersUnsupported)
+	case c.o.referrersMode == ReferrersLegacy || !acknowledged:
+		tag, _ := digestTagBase(subject.DigestStr())
+		if err = c.addToTagIndex(ctx, tag, desc); err != nil {
+			err = fmt.Errorf("updating referrers tag %s: %w", tag, err)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if derr := c.deleteManifest(context.WithoutCancel(ctx), desc.Digest.String()); derr != nil {
+		return fmt.Errorf("%w (and removing the unreferenced manifest %s failed: %v)", err, desc.Digest, derr)
+	}
+	return err
 }
 
 // putManifestWithBlobs PUTs an image manifest whose blobs were just uploaded. A registry may

@@ -308,3 +308,30 @@ func TestUploadWithoutMonolithicSupport(t *testing.T) {
 		t.Fatalf("ListAttached = %d, %v", len(got), err)
 	}
 }
+
+// TestOCI11ModeRequiresAcknowledgement: forcing the referrers API on a registry that does not
+// acknowledge the subject fails, and the manifest written is removed again.
+func TestOCI11ModeRequiresAcknowledgement(t *testing.T) {
+	ctx := context.Background()
+	host, counter := testutil.NewRegistryWithoutReferrers(t)
+	img := testutil.PushRandomImage(t, host, "forced")
+	_, desc := resolve(t, ctx, img)
+	counter.Reset()
+	_, err := oci.AttachBundle(ctx, img, desc, fakeBundle(1), sigAnnotations(), oci.WithReferrersMode(oci.ReferrersOCI11))
+	t.Logf("error: %v", err)
+	if !errors.Is(err, oci.ErrReferrersUnsupported) || !strings.Contains(err.Error(), "OCI-Subject") {
+		t.Fatalf("AttachBundle error = %v, want ErrReferrersUnsupported", err)
+	}
+	var put string
+	for _, r := range counter.Requests() {
+		if strings.HasPrefix(r, "PUT /v2/forced/manifests/sha256:") {
+			put = strings.TrimPrefix(r, "PUT ")
+		}
+		if strings.Contains(r, "/manifests/sha256-") {
+			t.Fatalf("the tag index was touched in oci-1-1 mode: %v", counter.Requests())
+		}
+	}
+	if put == "" || counter.CountMatching("DELETE "+put) != 1 {
+		t.Fatalf("the unacknowledged manifest was not deleted: %v", counter.Requests())
+	}
+}

@@ -107,21 +107,12 @@ func (r registrySink) putBundle(ctx context.Context, subject name.Digest, f *fet
 	if err != nil {
 		return err
 	}
-	switch r.c.o.referrersMode {
-	case ReferrersOCI11:
-		return nil
-	case ReferrersAuto:
-		if hdr.Get("OCI-Subject") == subject.DigestStr() {
-			return nil
-		}
-	}
-	tag, _ := digestTagBase(subject.DigestStr())
 	entry := v1.Descriptor{MediaType: f.desc.MediaType, Size: f.desc.Size, Digest: f.desc.Digest,
 		ArtifactType: f.m.ArtifactType, Annotations: maps.Clone(f.m.Annotations)}
 	if entry.ArtifactType == "" && f.m.Config != nil {
 		entry.ArtifactType = string(f.m.Config.MediaType)
 	}
-	return r.c.addToTagIndex(ctx, tag, entry)
+	return r.c.linkReferrer(ctx, subject, entry, hdr)
 }
 
 func (r registrySink) putLegacy(ctx context.Context, _ name.Digest, tag string, f *fetched) error {
