@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -71,11 +72,17 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		before := scrapeGroups(ctx, url)
 		res, err := loadgen.Run(ctx, loadgen.Config{URL: url, Clients: n, Entries: *entries, Duration: *duration}, bodies)
 		if err != nil {
 			return err
 		}
 		line := res.String()
+		if after := scrapeGroups(ctx, url); after.count > before.count {
+			groups := after.count - before.count
+			line += fmt.Sprintf(" groups=%.0f avg-group=%.0f avg-group-write=%.0fms", groups,
+				(after.entries-before.entries)/groups, 1000*(after.seconds-before.seconds)/groups)
+		}
 		if pid != 0 {
 			rss, peak, err := loadgen.ProcessRSS(pid)
 			if err == nil {
@@ -94,6 +101,39 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// groupStats are the server's group-commit counters, from /metrics.
+type groupStats struct{ count, entries, seconds float64 }
+
+func scrapeGroups(ctx context.Context, url string) groupStats {
+	var g groupStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		return g
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return g
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "tlog_group_entries_count":
+			g.count = v
+		case "tlog_group_entries_sum":
+			g.entries = v
+		case "tlog_group_write_seconds_sum":
+			g.seconds = v
+		}
+	}
+	return g
 }
 
 type server struct {
