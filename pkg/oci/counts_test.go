@@ -26,6 +26,9 @@ func countedRegistries(t *testing.T) []countedRegistry {
 	t.Helper()
 	host, c := testutil.NewRegistry(t)
 	out := []countedRegistry{{name: "ggcr-referrers-api", host: host, counter: c, signFirst: 7, signLater: 7, verifyOne: 4}}
+	// The tag fallback on a registry that accepts single-request uploads.
+	noAPI, nc := testutil.NewRegistryWithoutReferrers(t)
+	out = append(out, countedRegistry{name: "ggcr-tag-fallback", host: noAPI, counter: nc, signFirst: 9, signLater: 9, verifyOne: 5})
 	if testutil.WantDistribution() {
 		ph, pc := testutil.CountingProxy(t, testutil.StartDistribution(t))
 		// The first signature in a repository also uploads the 2-byte empty config (POST+PUT);
@@ -152,6 +155,39 @@ func TestLargeBundleUpload(t *testing.T) {
 			got, err := oci.ListAttached(ctx, img, []oci.Kind{oci.KindAttestation})
 			if err != nil || len(got) != 1 || len(got[0].Bytes) != len(big) {
 				t.Fatalf("ListAttached = %d, %v", len(got), err)
+			}
+		})
+	}
+}
+
+// TestRequestCountsLegacyLayout measures sign --new-bundle-format=false (Resolve +
+// AttachLegacy) and verify of that signature (Resolve + ListAttached, which looks for bundles
+// first); cosign v3.1 makes 14 and 5 requests for these.
+func TestRequestCountsLegacyLayout(t *testing.T) {
+	ctx := context.Background()
+	for _, r := range countedRegistries(t) {
+		t.Run(r.name, func(t *testing.T) {
+			img := testutil.PushRandomImage(t, r.host, "legacy")
+			tagged := img.Context().Tag("latest").String()
+			r.counter.Reset()
+			d, _, err := oci.Resolve(ctx, tagged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := oci.AttachLegacy(ctx, d, oci.KindSignature, []byte(`{"critical":{}}`), oci.MediaTypeSimpleSigning,
+				map[string]string{oci.AnnotationSignature: "c2ln"}, oci.WithConfirmDelay(1)); err != nil {
+				t.Fatal(err)
+			}
+			sign := r.counter.Count()
+			t.Logf("legacy sign: %d requests: %s", sign, strings.Join(r.counter.Requests(), ", "))
+			r.counter.Reset()
+			if got := verifyOnce(t, ctx, tagged); len(got) != 1 || got[0].Layout != oci.LayoutLegacy {
+				t.Fatalf("verify found %v", got)
+			}
+			verify := r.counter.Count()
+			t.Logf("legacy verify: %d requests: %s", verify, strings.Join(r.counter.Requests(), ", "))
+			if sign > 14 || verify > 6 {
+				t.Errorf("legacy sign %d (cosign: 14), verify %d (budget 6: referrers list, tag index, .sig, layer)", sign, verify)
 			}
 		})
 	}
