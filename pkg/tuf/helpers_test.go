@@ -23,7 +23,7 @@ type testRepo struct {
 
 // newTestRepo creates a repository with the given options and the two client targets,
 // publishes it and serves it.
-func newTestRepo(t *testing.T, opts RepoOptions) *testRepo {
+func newTestRepo(t testing.TB, opts RepoOptions) *testRepo {
 	t.Helper()
 	tr := &testRepo{dir: filepath.Join(t.TempDir(), "repo")}
 	if err := InitRepository(tr.dir, opts); err != nil {
@@ -45,7 +45,7 @@ func newTestRepo(t *testing.T, opts RepoOptions) *testRepo {
 	return tr
 }
 
-func (tr *testRepo) publish(t *testing.T) {
+func (tr *testRepo) publish(t testing.TB) {
 	t.Helper()
 	if err := Publish(tr.dir); err != nil {
 		t.Fatalf("Publish: %v", err)
@@ -53,7 +53,7 @@ func (tr *testRepo) publish(t *testing.T) {
 }
 
 // published reads a file of the published repository.
-func (tr *testRepo) published(t *testing.T, name string) []byte {
+func (tr *testRepo) published(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(tr.dir, publishDir, name))
 	if err != nil {
@@ -63,7 +63,7 @@ func (tr *testRepo) published(t *testing.T, name string) []byte {
 }
 
 // replace overwrites a file of the published repository, as a compromised mirror would.
-func (tr *testRepo) replace(t *testing.T, name string, data []byte) {
+func (tr *testRepo) replace(t testing.TB, name string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(tr.dir, publishDir, name), data, 0o644); err != nil {
 		t.Fatal(err)
@@ -71,13 +71,13 @@ func (tr *testRepo) replace(t *testing.T, name string, data []byte) {
 }
 
 // root returns the newest published root.json.
-func (tr *testRepo) root(t *testing.T) []byte {
+func (tr *testRepo) root(t testing.TB) []byte {
 	t.Helper()
 	return tr.published(t, "root.json")
 }
 
 // addTarget changes the trusted root target and publishes.
-func (tr *testRepo) addTarget(t *testing.T, content string) {
+func (tr *testRepo) addTarget(t testing.TB, content string) {
 	t.Helper()
 	if err := AddTarget(tr.dir, TrustedRootTarget, []byte(content)); err != nil {
 		t.Fatalf("AddTarget: %v", err)
@@ -86,7 +86,7 @@ func (tr *testRepo) addTarget(t *testing.T, content string) {
 }
 
 // version reads the version of a published metadata file.
-func version(t *testing.T, data []byte) int64 {
+func version(t testing.TB, data []byte) int64 {
 	t.Helper()
 	md, err := metadata.Timestamp().FromBytes(data)
 	if err == nil {
@@ -108,7 +108,7 @@ func version(t *testing.T, data []byte) int64 {
 }
 
 // initClient runs Initialize against tr with a fresh cache and returns the cache directory.
-func initClient(t *testing.T, tr *testRepo) string {
+func initClient(t testing.TB, tr *testRepo) string {
 	t.Helper()
 	cache := t.TempDir()
 	if _, _, err := Initialize(context.Background(), InitOptions{Mirror: tr.srv.URL, Root: tr.root(t), CacheDir: cache}); err != nil {
@@ -118,7 +118,7 @@ func initClient(t *testing.T, tr *testRepo) string {
 }
 
 // wantErr fails unless err is non-nil and its message holds every fragment.
-func wantErr(t *testing.T, err error, fragments ...string) {
+func wantErr(t testing.TB, err error, fragments ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("no error, want one containing %q", fragments)

@@ -102,6 +102,15 @@ func Rotate(dir, role string, opts RotateOptions) error {
 	}
 	r.root.Signed.Roles[role].Threshold = threshold
 	r.signers = append(r.signers, newKeys...)
+	for _, s := range opts.Signers {
+		ks, err := newKeySigner(s)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(r.allowedKeys(RoleRoot), ks.id) && !slices.Contains(oldIDs, ks.id) {
+			return fmt.Errorf("%w: key %s is neither a root key nor a key of %s", ErrUnknownKey, shortID(ks.id), role)
+		}
+	}
 	if err := r.signRole(RoleRoot); err != nil {
 		return err
 	}
