@@ -135,7 +135,11 @@ func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error 
 		return err
 	}
 	defer f.Close()
-	if _, err := client.VerifyBlob(f, b, v, policy); err != nil {
+	res, err := client.VerifyBlob(f, b, v, policy)
+	if err != nil {
+		return err
+	}
+	if err := o.verification.checkLogs(cmd, res); err != nil {
 		return err
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), "Verified OK")

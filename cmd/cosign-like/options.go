@@ -144,12 +144,16 @@ func envDefault(name, def string) string {
 
 // trustOptions say where the trusted root and signing config come from.
 type trustOptions struct {
-	trustedRoot   string
-	signingConfig string
+	trustedRoot string
+	offline     bool
 }
 
 func (o *trustOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.trustedRoot, "trusted-root", envDefault("COSIGN_LIKE_TRUSTED_ROOT", ""), "trusted root JSON (default $COSIGN_LIKE_TRUSTED_ROOT)")
+	fs.StringVar(&o.trustedRoot, "trusted-root", envDefault("COSIGN_LIKE_TRUSTED_ROOT", ""), "trusted root JSON (default $COSIGN_LIKE_TRUSTED_ROOT, then the TUF cache of `initialize`)")
+}
+
+func (o *trustOptions) addOfflineFlag(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.offline, "offline", false, "never use the network for trust material or log consistency (the TUF cache must be fresh)")
 }
 
 // keyOptions name the key to sign or verify with.

@@ -51,10 +51,14 @@ func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
 func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witness, error) {
 	ctx := cmd.Context()
 	var services client.Services
-	if o.keyless.signingConfig != "" {
-		sc, err := client.LoadSigningConfig(o.keyless.signingConfig, time.Now())
+	scData, err := trustFile(ctx, o.keyless.signingConfig, false, pickSigningConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	if scData != nil {
+		sc, err := client.ParseSigningConfig(scData, time.Now())
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("signing config: %w", err)
 		}
 		services = *sc
 	}
@@ -68,11 +72,11 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 			return nil, nil, fmt.Errorf("no transparency log configured: pass --rekor-url or --signing-config, or --tlog-upload=false to sign without a log entry")
 		}
 		w.RekorURL = services.RekorURL
-		if o.trust.trustedRoot != "" {
-			data, err := readBounded(o.trust.trustedRoot, maxTrustFile)
-			if err != nil {
-				return nil, nil, err
-			}
+		data, err := trustFile(ctx, o.trust.trustedRoot, false, pickTrustedRoot)
+		if err != nil {
+			return nil, nil, err
+		}
+		if data != nil {
 			if w.LogKeys, err = tlog.LogKeysFromTrustedRoot(data, w.RekorURL); err != nil {
 				return nil, nil, fmt.Errorf("trusted root %s: %w", o.trust.trustedRoot, err)
 			}

@@ -46,6 +46,8 @@ type verificationOptions struct {
 	identity identityOptions
 	tlog     tlogOptions
 	trust    trustOptions
+	// trustedRoot is the trusted root JSON that build found.
+	trustedRoot []byte
 }
 
 func (o *verificationOptions) addFlags(fs *pflag.FlagSet) {
@@ -53,6 +55,7 @@ func (o *verificationOptions) addFlags(fs *pflag.FlagSet) {
 	o.identity.addFlags(fs)
 	o.tlog.addVerifyFlags(fs)
 	o.trust.addFlags(fs)
+	o.trust.addOfflineFlag(fs)
 }
 
 // build makes the verifier and policy that the flags describe.
@@ -93,19 +96,38 @@ func (o *verificationOptions) build(cmd *cobra.Command) (*verify.Verifier, verif
 		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: --insecure-ignore-tlog: signatures are accepted without a transparency log entry")
 	}
 	var trusted *verify.TrustedRoot
-	if o.trust.trustedRoot != "" {
-		var err error
-		if trusted, err = verify.LoadTrustedRoot(o.trust.trustedRoot); err != nil {
+	data, err := trustFile(cmd.Context(), o.trust.trustedRoot, o.trust.offline, pickTrustedRoot)
+	if err != nil {
+		return nil, policy, err
+	}
+	if data != nil {
+		if trusted, err = verify.ParseTrustedRoot(data); err != nil {
 			return nil, policy, err
 		}
+		o.trustedRoot = data
 	} else if policy.Identity != nil || !o.tlog.ignoreTlog {
-		return nil, policy, fmt.Errorf("no trusted root: pass --trusted-root (or set COSIGN_LIKE_TRUSTED_ROOT, or run `cosign-like initialize`)")
+		return nil, policy, errNoTrustedRoot
 	}
 	v, err := verify.New(trusted)
 	if err != nil {
 		return nil, policy, err
 	}
 	return v, policy, nil
+}
+
+// checkLogs runs the online log check after verification (unless offline or the log is
+// ignored): see checkLogConsistency.
+func (o *verificationOptions) checkLogs(cmd *cobra.Command, results ...*verify.Result) error {
+	if o.trust.offline || o.tlog.ignoreTlog || o.trustedRoot == nil {
+		return nil
+	}
+	var entries []verify.TlogEntry
+	for _, r := range results {
+		if r != nil {
+			entries = append(entries, r.TlogEntries...)
+		}
+	}
+	return checkLogConsistency(cmd.Context(), o.trustedRoot, entries)
 }
 
 // certificateIdentity returns what a certificate names: its first email or URI SAN.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 func init() { addCommand(newVerifyCmd) }
@@ -69,6 +70,13 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 		Registry:    regOpts,
 	})
 	if err != nil {
+		return err
+	}
+	results := make([]*verify.Result, 0, len(verified))
+	for _, v := range verified {
+		results = append(results, v.Result)
+	}
+	if err := o.verification.checkLogs(cmd, results...); err != nil {
 		return err
 	}
 	return printVerified(cmd.OutOrStdout(), o.output, verified)

@@ -17,6 +17,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
+	"github.com/cosign-like/cosign-like/pkg/tuf"
 )
 
 // tsaPath is where the TSA answers timestamp requests.
@@ -32,11 +33,12 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	if err := os.RemoveAll(state); err != nil {
 		return err
 	}
-	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.CTAddr, cfg.CAAddr, cfg.LogAddr, cfg.TSAAddr)
+	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.CTAddr, cfg.CAAddr, cfg.LogAddr, cfg.TSAAddr, cfg.TUFAddr)
 	if err != nil {
 		return err
 	}
-	oidcLn, ctLn, caLn, logLn, tsaLn := lns[0], lns[1], lns[2], lns[3], lns[4]
+	oidcLn, ctLn, caLn, logLn, tsaLn, tufLn := lns[0], lns[1], lns[2], lns[3], lns[4], lns[5]
+	s.TUFMirror = "http://" + tufLn.Addr().String()
 	s.OIDCURL = "http://" + oidcLn.Addr().String()
 	s.CTURL = "http://" + ctLn.Addr().String()
 	s.CAURL = "http://" + caLn.Addr().String()
@@ -120,8 +122,33 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 		return err
 	}
 	s.SigningConfigPath = filepath.Join(cfg.Dir, "signing_config.json")
-	return os.WriteFile(s.SigningConfigPath, sc, 0o644)
+	if err := os.WriteFile(s.SigningConfigPath, sc, 0o644); err != nil {
+		return err
+	}
+
+	// The TUF repository serves both files, so that clients can `initialize` against it.
+	trBytes, err := os.ReadFile(s.TrustedRootPath)
+	if err != nil {
+		return err
+	}
+	tufDir := filepath.Join(state, "tuf")
+	rootJSON, err := tuf.NewDevRepository(tufDir, map[string][]byte{
+		tuf.TrustedRootTarget:   trBytes,
+		tuf.SigningConfigTarget: sc,
+	}, tufExpiry)
+	if err != nil {
+		return fmt.Errorf("dev stack TUF repository: %w", err)
+	}
+	s.TUFRootPath = filepath.Join(cfg.Dir, "tuf_root.json")
+	if err := os.WriteFile(s.TUFRootPath, rootJSON, 0o644); err != nil {
+		return err
+	}
+	s.serveOn("tuf", tufLn, tuf.NewFileServer(tufDir))
+	return nil
 }
+
+// tufExpiry is how long the dev stack's TUF metadata stays valid.
+const tufExpiry = 7 * 24 * time.Hour
 
 // mergeTrustedRoots combines trusted root parts (each lists some of tlogs, ctlogs, certificate
 // authorities and timestamp authorities) into one.

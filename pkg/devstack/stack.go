@@ -25,7 +25,7 @@ type Config struct {
 	Dir string
 	// RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr and TSAAddr are the servers' listen
 	// addresses.
-	RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr string
+	RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr, TUFAddr string
 	// Logger receives the servers' logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -45,6 +45,9 @@ type Stack struct {
 	Issuer *oidc.DevIssuer
 	// TrustedRootPath and SigningConfigPath are the files a client needs.
 	TrustedRootPath, SigningConfigPath string
+	// TUFMirror is the URL of the TUF repository that serves both; TUFRootPath is its initial
+	// root.json.
+	TUFMirror, TUFRootPath string
 }
 
 // EnvVar is one variable a client needs to use the stack.
@@ -149,6 +152,8 @@ func (s *Stack) Env() []EnvVar {
 		{"COSIGN_LIKE_TRUSTED_ROOT", s.TrustedRootPath},
 		{"COSIGN_LIKE_SIGNING_CONFIG", s.SigningConfigPath},
 		{"COSIGN_LIKE_OIDC_ISSUER", s.OIDCURL},
+		{"COSIGN_LIKE_TUF_MIRROR", s.TUFMirror},
+		{"COSIGN_LIKE_TUF_ROOT", s.TUFRootPath},
 	}
 }
 

@@ -92,3 +92,22 @@ func parseVerifiedIdentity(t *testing.T, r result) []verifiedIdentity {
 	}
 	return out
 }
+
+// TestTrustFromTUF: after `initialize` against the stack's TUF repository, signing and
+// verifying need neither --trusted-root nor --signing-config, online or --offline.
+func TestTrustFromTUF(t *testing.T) {
+	c := newCLI(t)
+	env := devUp(t, c)
+	img := strings.TrimSpace(c.ok("dev", "push-sample", env["COSIGN_LIKE_REGISTRY"]+"/it/tuf:v1").stdout)
+	token := strings.TrimSpace(c.ok("dev", "token", "--email", "alice@example.com").stdout)
+	issuer := env["COSIGN_LIKE_OIDC_ISSUER"]
+
+	// Without the trust files in the environment and without a TUF cache, nothing verifies.
+	bare := &cli{t: t, dir: c.dir, env: []string{"HOME=" + t.TempDir(), "COSIGN_LIKE_TRUSTED_ROOT=", "COSIGN_LIKE_SIGNING_CONFIG="}}
+	bare.fails("no trusted root", "verify", "--offline", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
+
+	bare.ok("initialize", "--mirror", env["COSIGN_LIKE_TUF_MIRROR"], "--root", env["COSIGN_LIKE_TUF_ROOT"])
+	bare.ok("sign", "-y", "--identity-token", token, img)
+	bare.ok("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
+	bare.ok("verify", "--offline", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
+}
