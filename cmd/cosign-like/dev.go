@@ -65,7 +65,7 @@ long as the stack runs.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.dir, "dir", defaultDevDir(), "state directory of the stack")
-	fs.BoolVar(&o.detach, "detach", false, "run in the background until `dev down`")
+	fs.BoolVar(&o.detach, "detach", false, "run in the background until dev down")
 	fs.StringVar(&o.registryAddr, "registry-addr", "127.0.0.1:0", "registry listen address (loopback only)")
 	return cmd
 }

@@ -149,7 +149,7 @@ type trustOptions struct {
 }
 
 func (o *trustOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.trustedRoot, "trusted-root", envDefault("COSIGN_LIKE_TRUSTED_ROOT", ""), "trusted root JSON (default $COSIGN_LIKE_TRUSTED_ROOT, then the TUF cache of `initialize`)")
+	fs.StringVar(&o.trustedRoot, "trusted-root", envDefault("COSIGN_LIKE_TRUSTED_ROOT", ""), "trusted root JSON (default $COSIGN_LIKE_TRUSTED_ROOT, then the TUF cache filled by initialize)")
 }
 
 func (o *trustOptions) addOfflineFlag(fs *pflag.FlagSet) {
