@@ -201,6 +201,17 @@ func TestSignErrors(t *testing.T) {
 	wantErr(t, Rotate(tr.dir, RoleTargets, RotateOptions{Threshold: 2}), "threshold 2 for targets with 1 new keys")
 	wantErr(t, RefreshTimestamp(tr.dir, -time.Hour), "expiry of timestamp is -1h0m0s")
 	wantErr(t, AddTarget(tr.dir, "x", []byte("x"), stranger), "key is not a key of this role")
+	err = Rotate(tr.dir, RoleTargets, RotateOptions{Signers: []crypto.Signer{stranger}})
+	wantErr(t, err, "is neither a root key nor a key of targets")
+	if !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("error %v is not ErrUnknownKey", err)
+	}
+	err = Rotate(tr.dir, RoleTargets, RotateOptions{NewSigners: []crypto.Signer{stranger, stranger}})
+	wantErr(t, err, "given twice")
+	keys, err := filepath.Glob(filepath.Join(tr.dir, keysDir, "*.pem"))
+	if err != nil || len(keys) != 4 {
+		t.Fatalf("failed rotations left %d key files, want 4: %v", len(keys), err)
+	}
 }
 
 // TestExternalSignerThreshold keeps one of two targets keys outside the repository, as a

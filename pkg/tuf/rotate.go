@@ -41,7 +41,16 @@ func Rotate(dir, role string, opts RotateOptions) error {
 		return err
 	}
 	oldIDs := slices.Clone(r.root.Signed.Roles[role].KeyIDs)
-	var newKeys []*keySigner
+	for _, s := range opts.Signers {
+		ks, err := newKeySigner(s)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(r.allowedKeys(RoleRoot), ks.id) && !slices.Contains(oldIDs, ks.id) {
+			return fmt.Errorf("%w: key %s is neither a root key nor a key of %s", ErrUnknownKey, shortID(ks.id), role)
+		}
+	}
+	var newKeys, generated []*keySigner
 	for _, s := range opts.NewSigners {
 		ks, err := newKeySigner(s)
 		if err != nil {
@@ -68,15 +77,14 @@ func Rotate(dir, role string, opts RotateOptions) error {
 			}
 			newKeys = append(newKeys, ks)
 		}
-		for _, ks := range newKeys {
-			if err := writeKeyFile(filepath.Join(dir, keysDir), ks); err != nil {
-				return err
-			}
-		}
+		generated = newKeys
 	}
-	for _, ks := range newKeys {
+	for i, ks := range newKeys {
 		if slices.Contains(oldIDs, ks.id) {
 			return fmt.Errorf("%w: key %s is already a key of %s", ErrBadOption, shortID(ks.id), role)
+		}
+		if slices.ContainsFunc(newKeys[:i], func(k *keySigner) bool { return k.id == ks.id }) {
+			return fmt.Errorf("%w: new key %s given twice", ErrBadOption, shortID(ks.id))
 		}
 	}
 	threshold := r.root.Signed.Roles[role].Threshold
@@ -102,15 +110,6 @@ func Rotate(dir, role string, opts RotateOptions) error {
 	}
 	r.root.Signed.Roles[role].Threshold = threshold
 	r.signers = append(r.signers, newKeys...)
-	for _, s := range opts.Signers {
-		ks, err := newKeySigner(s)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(r.allowedKeys(RoleRoot), ks.id) && !slices.Contains(oldIDs, ks.id) {
-			return fmt.Errorf("%w: key %s is neither a root key nor a key of %s", ErrUnknownKey, shortID(ks.id), role)
-		}
-	}
 	if err := r.signRole(RoleRoot); err != nil {
 		return err
 	}
@@ -126,6 +125,11 @@ func Rotate(dir, role string, opts RotateOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, ks := range generated {
+		if err := writeKeyFile(filepath.Join(dir, keysDir), ks); err != nil {
+			return err
+		}
 	}
 	r.retire = oldIDs
 	return r.save()
