@@ -258,6 +258,9 @@ func runVerifyAttestation(cmd *cobra.Command, o *verifyAttestationOptions, ref s
 	} else {
 		verified, err = client.VerifyImageAttestations(ctx, ref, vo)
 	}
+	if errors.Is(err, oci.ErrLimitExceeded) {
+		return fmt.Errorf("%w (at most --max-signatures=%d attestations are considered)", err, o.registry.maxArtifacts)
+	}
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,7 @@ func TestBuildPredicateSamples(t *testing.T) {
 		{"spdxjson", "sbom.spdx.json"},
 		{"spdx", "sbom.spdx.json"},
 		{"cyclonedx", "sbom.cdx.json"},
+		{"cyclonedx", "sbom.cyclonedx-npm.cdx.json"},
 		{"slsaprovenance1", "provenance.slsa1.json"},
 		{"slsaprovenance", "provenance.slsa02.json"},
 		{"slsaprovenance02", "provenance.slsa02.json"},

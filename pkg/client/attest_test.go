@@ -76,6 +76,7 @@ var typeSamples = []struct{ typ, file string }{
 	{"spdxjson", "sbom.spdx.json"},
 	{"spdx", "sbom.spdx.json"},
 	{"cyclonedx", "sbom.cdx.json"},
+	{"cyclonedx", "sbom.cyclonedx-npm.cdx.json"},
 	{"slsaprovenance", "provenance.slsa02.json"},
 	{"slsaprovenance02", "provenance.slsa02.json"},
 	{"slsaprovenance1", "provenance.slsa1.json"},
