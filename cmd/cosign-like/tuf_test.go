@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -211,4 +213,48 @@ func FuzzParseRoleSpec(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTUFServe(t *testing.T) {
+	work := t.TempDir()
+	repo := filepath.Join(work, "repo")
+	mustRunTUFCLI(t, "tuf", "init", "--dir", repo)
+	mustRunTUFCLI(t, "tuf", "add-target", "--dir", repo, "--file", writeTUFFile(t, work, "trusted_root.json", `{"served":true}`))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	root := newRootCmd()
+	root.SetOut(pw)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"tuf", "serve", "--dir", repo, "--addr", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx); pw.Close() }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the announcement: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	_, url, ok := strings.Cut(strings.TrimSpace(line), " listening on ")
+	if !ok {
+		t.Fatalf("announcement %q", line)
+	}
+	trusted, _, err := tuf.Initialize(ctx, tuf.InitOptions{Mirror: url, Root: mustReadTUF(t, filepath.Join(repo, "repository", "root.json")), CacheDir: filepath.Join(work, "cache")})
+	if err != nil || string(trusted) != `{"served":true}` {
+		t.Fatalf("Initialize against tuf serve: %q %v", trusted, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("tuf serve: %v", err)
+	}
+}
+
+// mustReadTUF reads a file or fails the test.
+func mustReadTUF(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
