@@ -24,6 +24,12 @@ func DistributionBinary() string {
 	return ""
 }
 
+// WantDistribution reports whether tests should run against docker-registry: not in -short
+// mode, and only when it is installed or required (RequireAll, where its absence fails).
+func WantDistribution() bool {
+	return !testing.Short() && (DistributionBinary() != "" || RequireAll())
+}
+
 // RequireAll reports whether missing external programs must fail tests rather than skip
 // them ($CI or $COSIGN_LIKE_REQUIRE_ALL set).
 func RequireAll() bool {
@@ -33,9 +39,13 @@ func RequireAll() bool {
 // StartDistribution starts Debian's docker-registry (distribution 2.8, no referrers API) as a
 // process listening on a free 127.0.0.1 port, with filesystem storage in a temporary
 // directory and deletes enabled, waits until /v2/ answers, and kills it when the test ends.
-// It returns host:port. Without the binary the test is skipped, or fails when RequireAll.
+// It returns host:port. Without the binary the test is skipped, or fails when RequireAll;
+// in -short mode it is skipped.
 func StartDistribution(tb testing.TB) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: not starting the docker-registry process")
+	}
 	bin := DistributionBinary()
 	if bin == "" {
 		if RequireAll() {
