@@ -65,6 +65,7 @@ func TestBuildPredicateSamples(t *testing.T) {
 	tests := []struct{ typ, file string }{
 		{"spdxjson", "sbom.spdx.json"},
 		{"spdx", "sbom.spdx.json"},
+		{"spdxjson", "sbom.npm.spdx.json"},
 		{"cyclonedx", "sbom.cdx.json"},
 		{"cyclonedx", "sbom.cyclonedx-npm.cdx.json"},
 		{"slsaprovenance1", "provenance.slsa1.json"},

@@ -75,6 +75,7 @@ func attestFile(t testing.TB, img name.Digest, s signer.Signer, typ, file string
 var typeSamples = []struct{ typ, file string }{
 	{"spdxjson", "sbom.spdx.json"},
 	{"spdx", "sbom.spdx.json"},
+	{"spdxjson", "sbom.npm.spdx.json"},
 	{"cyclonedx", "sbom.cdx.json"},
 	{"cyclonedx", "sbom.cyclonedx-npm.cdx.json"},
 	{"slsaprovenance", "provenance.slsa02.json"},
