@@ -184,6 +184,9 @@ func (c *client) updater(ctx context.Context, dir string, root []byte, offline b
 	cfg.LocalMetadataDir = filepath.Join(dir, "metadata")
 	cfg.LocalTargetsDir = filepath.Join(dir, "targets")
 	cfg.Fetcher = &httpFetcher{ctx: ctx, client: c.http}
+	if offline {
+		cfg.Fetcher = offlineFetcher{}
+	}
 	cfg.UnsafeLocalMode = offline
 	cfg.MaxRootRotations = maxRootRotations
 	cfg.RootMaxLength = maxRootSize
@@ -408,7 +411,16 @@ func (c *client) targets(up *updater.Updater, dir string, offline bool) ([]byte,
 func (c *client) target(up *updater.Updater, dir, name string, offline bool) ([]byte, error) {
 	info, ok := up.GetTopLevelTargets()[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not listed by %s", ErrTargetMissing, name, c.mirror)
+		// Not a top-level target: look in delegated targets roles (online only; offline, the
+		// fetcher refuses, so a delegation the cache lacks fails).
+		found, err := up.GetTargetInfo(name)
+		if err != nil || found == nil {
+			if err != nil && (errors.Is(err, ErrFetch) || errors.Is(err, errOffline)) {
+				return nil, fmt.Errorf("looking up delegated target %s: %w", name, err)
+			}
+			return nil, fmt.Errorf("%w: %s is not listed by %s", ErrTargetMissing, name, c.mirror)
+		}
+		info = found
 	}
 	if info.Length < 0 || info.Length > MaxTargetSize {
 		return nil, fmt.Errorf("%w: target %s declares %d bytes, more than the %d allowed", ErrVerification, name, info.Length, MaxTargetSize)

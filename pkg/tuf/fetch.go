@@ -2,6 +2,7 @@ package tuf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,4 +57,16 @@ func (f *httpFetcher) DownloadFile(url string, maxLength int64, _ time.Duration)
 		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is more than the %d bytes allowed", url, maxLength)}
 	}
 	return data, nil
+}
+
+// errOffline is what offlineFetcher returns.
+var errOffline = errors.New("offline: the network may not be used")
+
+// offlineFetcher is the fetcher of an offline Load: it refuses every download, so that no code
+// path can reach the network.
+type offlineFetcher struct{}
+
+// DownloadFile refuses.
+func (offlineFetcher) DownloadFile(url string, _ int64, _ time.Duration) ([]byte, error) {
+	return nil, fmt.Errorf("%w: not fetching %s", errOffline, url)
 }
