@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -15,30 +14,53 @@ import (
 // their JSON (lowerCamel) or proto (snake_case) names, bytes in standard or URL-safe base64 with
 // or without padding, enums by name or number, null as absent, unknown fields rejected.
 
-// jsonObject is one decoded JSON object with protojson field lookup.
+// jsonObject is one decoded JSON object with protojson field lookup. The whole document is
+// decoded in one pass (encoding/json into maps), then walked.
 type jsonObject struct {
 	path   string
-	fields map[string]json.RawMessage
+	fields map[string]any
 	used   map[string]bool
 }
 
-func decodeObject(path string, raw json.RawMessage) (*jsonObject, error) {
-	if isNull(raw) {
+// decodeObject decodes a JSON document that must be an object (or null).
+func decodeObject(path string, raw []byte) (*jsonObject, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidRequest, path, err)
 	}
-	return &jsonObject{path: path, fields: m, used: map[string]bool{}}, nil
+	return asObject(path, v)
 }
 
-func isNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
+func asObject(path string, v any) (*jsonObject, error) {
+	switch m := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return &jsonObject{path: path, fields: m, used: make(map[string]bool, len(m))}, nil
+	}
+	return nil, fmt.Errorf("%w: %s: want a JSON object, got %s", ErrInvalidRequest, path, jsonKind(v))
 }
 
-// field returns the raw value of the field named jsonName or protoName, or nil.
-func (o *jsonObject) field(jsonName, protoName string) (json.RawMessage, error) {
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "an object"
+}
+
+// field returns the value of the field named jsonName or protoName; nil when absent or null.
+func (o *jsonObject) field(jsonName, protoName string) (any, error) {
 	if o == nil {
 		return nil, nil
 	}
@@ -51,28 +73,28 @@ func (o *jsonObject) field(jsonName, protoName string) (json.RawMessage, error) 
 	if okB {
 		a = b
 	}
-	if isNull(a) {
-		return nil, nil
-	}
 	return a, nil
 }
 
 func (o *jsonObject) object(jsonName, protoName string) (*jsonObject, error) {
-	raw, err := o.field(jsonName, protoName)
-	if err != nil || raw == nil {
+	if o == nil {
+		return nil, nil
+	}
+	v, err := o.field(jsonName, protoName)
+	if err != nil {
 		return nil, err
 	}
-	return decodeObject(o.path+"."+jsonName, raw)
+	return asObject(o.path+"."+jsonName, v)
 }
 
 func (o *jsonObject) bytes(jsonName, protoName string) ([]byte, error) {
-	raw, err := o.field(jsonName, protoName)
-	if err != nil || raw == nil {
+	v, err := o.field(jsonName, protoName)
+	if err != nil || v == nil {
 		return nil, err
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("%w: %s.%s: want a base64 string", ErrInvalidRequest, o.path, jsonName)
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s.%s: want a base64 string, got %s", ErrInvalidRequest, o.path, jsonName, jsonKind(v))
 	}
 	enc := base64.StdEncoding
 	if strings.ContainsAny(s, "-_") {
@@ -89,39 +111,41 @@ func (o *jsonObject) bytes(jsonName, protoName string) ([]byte, error) {
 }
 
 func (o *jsonObject) str(jsonName, protoName string) (string, error) {
-	raw, err := o.field(jsonName, protoName)
-	if err != nil || raw == nil {
+	v, err := o.field(jsonName, protoName)
+	if err != nil || v == nil {
 		return "", err
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%w: %s.%s: want a string", ErrInvalidRequest, o.path, jsonName)
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%w: %s.%s: want a string, got %s", ErrInvalidRequest, o.path, jsonName, jsonKind(v))
 	}
 	return s, nil
 }
 
 // enum reads a protobuf enum by name or number.
 func (o *jsonObject) enum(jsonName, protoName string, values map[string]int32, names map[int32]string) (int32, error) {
-	raw, err := o.field(jsonName, protoName)
-	if err != nil || raw == nil {
+	v, err := o.field(jsonName, protoName)
+	if err != nil || v == nil {
 		return 0, err
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		v, ok := values[s]
+	switch x := v.(type) {
+	case string:
+		n, ok := values[x]
 		if !ok {
-			return 0, fmt.Errorf("%w: %s.%s: unknown value %q", ErrInvalidRequest, o.path, jsonName, s)
+			return 0, fmt.Errorf("%w: %s.%s: unknown value %q", ErrInvalidRequest, o.path, jsonName, x)
 		}
-		return v, nil
+		return n, nil
+	case float64:
+		n := int32(x)
+		if float64(n) != x {
+			return 0, fmt.Errorf("%w: %s.%s: %v is not an enum number", ErrInvalidRequest, o.path, jsonName, x)
+		}
+		if _, ok := names[n]; !ok {
+			return 0, fmt.Errorf("%w: %s.%s: unknown value %d", ErrInvalidRequest, o.path, jsonName, n)
+		}
+		return n, nil
 	}
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %s.%s: want an enum name or number", ErrInvalidRequest, o.path, jsonName)
-	}
-	if _, ok := names[int32(n)]; !ok {
-		return 0, fmt.Errorf("%w: %s.%s: unknown value %d", ErrInvalidRequest, o.path, jsonName, n)
-	}
-	return int32(n), nil
+	return 0, fmt.Errorf("%w: %s.%s: want an enum name or number, got %s", ErrInvalidRequest, o.path, jsonName, jsonKind(v))
 }
 
 // allow rejects fields other than names (JSON and proto names).

@@ -176,7 +176,7 @@ func TestBadInput(t *testing.T) {
 		msg    string
 	}{
 		{"malformed JSON", []byte(`{"hashedRekordRequestV002": {`), 400, "unexpected end of JSON"},
-		{"not an object", []byte(`[1,2]`), 400, "cannot unmarshal array"},
+		{"not an object", []byte(`[1,2]`), 400, "want a JSON object, got an array"},
 		{"empty body", nil, 400, "empty request"},
 		{"empty object", []byte(`{}`), 400, "missing hashedRekordRequestV002"},
 		{"unknown kind", []byte(`{"rekordRequestV001": {}}`), 400, `unknown field "rekordRequestV001"`},
@@ -396,5 +396,23 @@ func TestRekorTilesClientExample(t *testing.T) {
 	status, msg := postRaw(t, tl.http.URL, []byte(body))
 	if status != http.StatusCreated {
 		t.Fatalf("log refused the example: %d %s", status, msg)
+	}
+}
+
+func TestParseHashedRekordEntryErrors(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`{"apiVersion":"0.0.2","kind":"hashedrekord"}`, "missing spec.hashedRekordV002"},
+		{`{"apiVersion":"0.0.1","kind":"hashedrekord"}`, `version "0.0.1"`},
+		{`{"apiVersion":"0.0.2","kind":"dsse","spec":{}}`, `kind "dsse"`},
+		{`{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_384","digest":"AA=="},"signature":{"content":"AA==","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256","publicKey":{"rawBytes":"AA=="}}}}}}`, "does not match keyDetails"},
+		{`{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":[],"signature":{}}}}`, "want a JSON object, got an array"},
+		{`{"apiVersion":2}`, "want a string, got a number"},
+		{``, "empty entry"},
+	}
+	for _, tc := range tests {
+		_, err := ParseHashedRekordEntry([]byte(tc.body))
+		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.body, err, tc.want)
+		}
 	}
 }
