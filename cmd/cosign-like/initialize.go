@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,14 +41,7 @@ are not given, refreshing it online, or using it as is with --offline.`,
 			if rootFile == "" {
 				return errors.New("--root is required: the repository's initial root.json, obtained out of band")
 			}
-			st, err := os.Stat(rootFile)
-			if err != nil {
-				return fmt.Errorf("initialize: %w", err)
-			}
-			if st.Size() > maxRootFile {
-				return fmt.Errorf("initialize: %s is %d bytes, more than the %d allowed", rootFile, st.Size(), maxRootFile)
-			}
-			root, err := os.ReadFile(rootFile)
+			root, err := readInitialRoot(cmd, rootFile, checksum)
 			if err != nil {
 				return fmt.Errorf("initialize: %w", err)
 			}
@@ -69,10 +63,26 @@ are not given, refreshing it online, or using it as is with --offline.`,
 		},
 	}
 	cmd.Flags().StringVar(&mirror, "mirror", envDefault(envTUFMirror, ""), "TUF repository base URL (default $"+envTUFMirror+")")
-	cmd.Flags().StringVar(&rootFile, "root", "", "initial trusted root.json of the repository (required)")
-	cmd.Flags().StringVar(&checksum, "root-checksum", "", "expected SHA-256 (hex) of the --root file")
+	cmd.Flags().StringVar(&rootFile, "root", "", "initial trusted root.json of the repository: a file, or an http(s) URL together with --root-checksum (required)")
+	cmd.Flags().StringVar(&checksum, "root-checksum", "", "expected SHA-256 (hex) of the --root file; required when --root is a URL")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "TUF cache directory (default $COSIGN_LIKE_HOME/tuf or ~/.cosign-like/tuf)")
 	return cmd
+}
+
+// readInitialRoot reads the --root file, or fetches it when it is an http(s) URL (which needs
+// --root-checksum).
+func readInitialRoot(cmd *cobra.Command, ref, checksum string) ([]byte, error) {
+	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
+		return tuf.FetchRoot(cmd.Context(), ref, checksum, nil)
+	}
+	st, err := os.Stat(ref)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxRootFile {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d allowed", ref, st.Size(), maxRootFile)
+	}
+	return os.ReadFile(ref)
 }
 
 // trustFromTUF returns the trusted root and signing config from the TUF cache that initialize

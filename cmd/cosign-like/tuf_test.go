@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -74,6 +76,12 @@ func TestTUFCommandsAndInitialize(t *testing.T) {
 	srv := httptest.NewServer(tuf.NewFileServer(repo))
 	defer srv.Close()
 	root1 := filepath.Join(repo, "repository", "1.root.json")
+	sum := sha256.Sum256(mustReadTUF(t, root1))
+	_, _, err := runTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", srv.URL+"/1.root.json", "--root-checksum", strings.Repeat("0", 64))
+	if err == nil || !strings.Contains(err.Error(), "root checksum mismatch") {
+		t.Fatalf("initialize with a root URL and a wrong checksum: %v", err)
+	}
+	mustRunTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", srv.URL+"/1.root.json", "--root-checksum", hex.EncodeToString(sum[:]))
 	out = mustRunTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", root1)
 	if !strings.Contains(out, "TUF cache initialized for "+srv.URL) || !strings.Contains(out, "trusted_root.json: 66 bytes, sha256 ") {
 		t.Fatalf("initialize printed %q", out)
@@ -145,6 +153,7 @@ func TestTUFCommandErrors(t *testing.T) {
 		{[]string{"initialize", "--mirror", "http://127.0.0.1:1", "--root", root, "--root-checksum", strings.Repeat("0", 64)}, "root checksum mismatch"},
 		{[]string{"initialize", "--mirror", "http://127.0.0.1:1", "--root", root}, "connection refused"},
 		{[]string{"initialize", "--mirror", "file:///tmp", "--root", root}, "scheme must be http or https"},
+		{[]string{"initialize", "--mirror", "http://127.0.0.1:1", "--root", "http://127.0.0.1:1/1.root.json"}, "needs its checksum"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

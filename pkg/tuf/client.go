@@ -441,3 +441,28 @@ func (c *client) target(up *updater.Updater, dir, name string, offline bool) ([]
 	}
 	return data, nil
 }
+
+// FetchRoot downloads an initial root.json from an http or https URL, for a client that is told
+// where the root lives rather than handed the file. The network is not a trust anchor, so the
+// checksum (hex SHA-256, optionally prefixed "sha256:") is required and checked.
+func FetchRoot(ctx context.Context, rootURL, checksum string, hc *http.Client) ([]byte, error) {
+	if checksum == "" {
+		return nil, fmt.Errorf("%w: a root fetched from %s needs its checksum", ErrBadOption, rootURL)
+	}
+	u, err := url.Parse(rootURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: root URL %q: want an http or https URL", ErrBadOption, rootURL)
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: defaultHTTPTimeout}
+	}
+	f := &httpFetcher{ctx: ctx, client: hc}
+	data, err := f.DownloadFile(rootURL, maxRootSize, 0)
+	if err != nil {
+		return nil, fmt.Errorf("fetching initial root: %w", err)
+	}
+	if err := checkRootChecksum(data, checksum); err != nil {
+		return nil, err
+	}
+	return data, nil
+}

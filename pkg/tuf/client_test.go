@@ -488,3 +488,30 @@ func TestCancelledContextDoesNotFallBack(t *testing.T) {
 		t.Fatalf("cancelled Load fell back to the cache (called=%v) or lost the cause: %v", called, err)
 	}
 }
+
+func TestFetchRoot(t *testing.T) {
+	tr := newTestRepo(t, RepoOptions{})
+	root := tr.root(t)
+	sum := fmt.Sprintf("%x", sha256Sum(root))
+	got, err := FetchRoot(context.Background(), tr.srv.URL+"/1.root.json", sum, nil)
+	if err != nil || !bytes.Equal(got, root) {
+		t.Fatalf("FetchRoot: %v", err)
+	}
+	tests := []struct {
+		url, sum string
+		is       error
+		want     string
+	}{
+		{tr.srv.URL + "/1.root.json", "", ErrBadOption, "needs its checksum"},
+		{tr.srv.URL + "/1.root.json", strings.Repeat("0", 64), ErrRootChecksum, "root checksum mismatch"},
+		{"file:///etc/passwd", sum, ErrBadOption, "want an http or https URL"},
+		{tr.srv.URL + "/9.root.json", sum, ErrFetch, "404"},
+	}
+	for _, tc := range tests {
+		_, err := FetchRoot(context.Background(), tc.url, tc.sum, nil)
+		wantErr(t, err, tc.want)
+		if !errors.Is(err, tc.is) {
+			t.Fatalf("error %v is not %v", err, tc.is)
+		}
+	}
+}
