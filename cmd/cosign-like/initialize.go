@@ -32,7 +32,7 @@ signing_config.v0.2.json, and caches them under $COSIGN_LIKE_HOME/tuf (default
 ~/.cosign-like/tuf). Commands then use the cache when --trusted-root and --signing-config
 are not given, refreshing it online, or using it as is with --offline.`,
 		Example: `  cosign-like initialize --mirror https://tuf.example.com --root root.json
-  cosign-like initialize --mirror "$COSIGN_LIKE_TUF_MIRROR" --root ~/.cosign-like/dev/tuf/repository/1.root.json --root-checksum 3f0a...`,
+  cosign-like initialize --mirror "$COSIGN_LIKE_TUF_MIRROR" --root "$COSIGN_LIKE_TUF_MIRROR/1.root.json" --root-checksum <sha256 of root.json>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if mirror == "" {
