@@ -53,6 +53,7 @@ func (o *registryOptions) ociOptions() ([]oci.Option, error) {
 		return nil, fmt.Errorf("--registry-username and --registry-password must be given together")
 	}
 	opts := []oci.Option{
+		oci.WithAuthCache(oci.NewAuthCache()),
 		oci.WithInsecure(o.allowInsecure),
 		oci.WithPlainHTTP(o.allowHTTP),
 		oci.WithReferrersMode(mode),
