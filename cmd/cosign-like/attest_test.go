@@ -205,6 +205,14 @@ func TestAttestLargeSBOMMemory(t *testing.T) {
 	const size = 50 << 20
 	writeLargeSPDX(t, sbom, size)
 	host, _ := testutil.NewRegistry(t)
+	sign := exec.Command(bin, "sign", "--key", key, "--tlog-upload=false", testutil.PushRandomImage(t, host, "cli/large").String())
+	sign.Env = append(os.Environ(), passwordEnv+"=attest-pass")
+	if out, err := sign.CombinedOutput(); err != nil {
+		t.Fatalf("sign: %v\n%s", err, out)
+	}
+	if ru, ok := sign.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		t.Logf("sign (for comparison): peak RSS %d MiB", ru.Maxrss>>10)
+	}
 	for _, run := range []struct{ newFormat, predicate string }{
 		{"true", attestTestdata("sbom.spdx.json")},
 		{"true", sbom},
