@@ -76,7 +76,7 @@ const maxCachedLinks = 1024
 type Options struct {
 	// RootsPEM overrides the accepted roots from the state directory.
 	RootsPEM []byte
-	// BatchMaxAge bounds how long an entry waits to be sequenced (50 ms by default). Each batch
+	// BatchMaxAge bounds how long an entry waits to be sequenced (25 ms by default). Each batch
 	// costs a few fsyncs, so a longer age trades latency for throughput.
 	BatchMaxAge time.Duration
 	// Logger receives the log's messages.
@@ -133,7 +133,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		logger.Warn("no accepted roots configured: accepting any chain that verifies up to a self-signed CA")
 	}
 	if opts.BatchMaxAge == 0 {
-		opts.BatchMaxAge = 50 * time.Millisecond
+		opts.BatchMaxAge = 25 * time.Millisecond
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	driver, err := posix.New(lctx, posix.Config{Path: filepath.Join(dir, LogDir)})
