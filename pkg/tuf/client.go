@@ -365,17 +365,26 @@ func (c *client) expiredError(up *updater.Updater) error {
 			when, role = exp, name
 		}
 	}
+	// go-tuf keeps only the metadata it loaded before the expiry stopped it; the cached copies
+	// (verified when they were stored) say when the others expired.
+	cached := filepath.Join(c.dir, "metadata")
 	if tm.Root != nil {
 		consider(RoleRoot, tm.Root.Signed.Expires)
 	}
 	if tm.Timestamp != nil {
 		consider(RoleTimestamp, tm.Timestamp.Signed.Expires)
+	} else if md, err := readMetadataFile(filepath.Join(cached, "timestamp.json"), metadata.Timestamp()); err == nil {
+		consider(RoleTimestamp, md.Signed.Expires)
 	}
 	if tm.Snapshot != nil {
 		consider(RoleSnapshot, tm.Snapshot.Signed.Expires)
+	} else if md, err := readMetadataFile(filepath.Join(cached, "snapshot.json"), metadata.Snapshot()); err == nil {
+		consider(RoleSnapshot, md.Signed.Expires)
 	}
-	if t := tm.Targets[RoleTargets]; t != nil {
-		consider(RoleTargets, t.Signed.Expires)
+	if md := tm.Targets[RoleTargets]; md != nil {
+		consider(RoleTargets, md.Signed.Expires)
+	} else if md, err := readMetadataFile(filepath.Join(cached, "targets.json"), metadata.Targets()); err == nil {
+		consider(RoleTargets, md.Signed.Expires)
 	}
 	if role == "" {
 		return fmt.Errorf("%w for %s: run cosign-like initialize", ErrCacheExpired, c.mirror)

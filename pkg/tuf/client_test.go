@@ -10,9 +10,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 func TestInitializeAndLoad(t *testing.T) {
@@ -336,7 +339,7 @@ func TestOffline(t *testing.T) {
 		{"no cache at all", LoadOptions{CacheDir: t.TempDir()}, ErrNoCache, []string{"no TUF cache in", "run cosign-like initialize"}},
 		{"no cache for this mirror", LoadOptions{CacheDir: cache, Mirror: "http://127.0.0.1:1/other"}, ErrNoCache, []string{"no TUF cache for http://127.0.0.1:1/other", "run cosign-like initialize"}},
 		{"expired timestamp", LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)}, ErrCacheExpired, []string{"TUF cache expired at " + tsExpiry + " (timestamp.json of " + tr.srv.URL + "): run cosign-like initialize"}},
-		{"expired root", LoadOptions{CacheDir: cache, Now: at(400 * 24 * time.Hour)}, ErrCacheExpired, []string{"(root.json of", "run cosign-like initialize"}},
+		{"expired root", LoadOptions{CacheDir: cache, Now: at(400 * 24 * time.Hour)}, ErrCacheExpired, []string{"TUF cache expired at " + tsExpiry + " (timestamp.json of", "run cosign-like initialize"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -514,4 +517,84 @@ func TestFetchRoot(t *testing.T) {
 			t.Fatalf("error %v is not %v", err, tc.is)
 		}
 	}
+}
+
+func TestFreezeOfEachRoleRefused(t *testing.T) {
+	tests := []struct {
+		role string
+		want string
+	}{
+		{RoleSnapshot, "snapshot.json is expired"},
+		{RoleTargets, "new targets is expired"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.role, func(t *testing.T) {
+			tr := newTestRepo(t, RepoOptions{})
+			cache := initClient(t, tr)
+			// The operator signs tc.role valid for one hour only, everything else for 30 days.
+			r, err := openRepo(tr.dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, role := range Roles() {
+				r.expiry[role] = 30 * 24 * time.Hour
+			}
+			r.expiry[tc.role] = time.Hour
+			if err := r.commitTargets(); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.save(); err != nil {
+				t.Fatal(err)
+			}
+			tr.publish(t)
+			if _, _, err := Load(context.Background(), LoadOptions{CacheDir: cache}); err != nil {
+				t.Fatalf("Load now: %v", err)
+			}
+			// Two hours later the mirror still serves it.
+			_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(2 * time.Hour)})
+			wantErr(t, err, tc.want)
+			if !errors.Is(err, ErrVerification) {
+				t.Fatalf("error %v is not ErrVerification", err)
+			}
+			_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(2 * time.Hour), Offline: true})
+			wantErr(t, err, "TUF cache expired at", "("+tc.role+".json of")
+		})
+	}
+}
+
+func TestRotatedRootWithoutNewKeySignatureRefused(t *testing.T) {
+	tr := newTestRepo(t, RepoOptions{})
+	cache := initClient(t, tr)
+	oldKeys := tr.roleKeyIDs(t, RoleRoot)
+	if err := Rotate(tr.dir, RoleRoot, RotateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	staged, err := metadata.Root().FromFile(filepath.Join(tr.dir, stagedRoots, "2.root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []metadata.Signature
+	for _, s := range staged.Signatures {
+		if slices.Contains(oldKeys, s.KeyID) {
+			kept = append(kept, s)
+		}
+	}
+	staged.Signatures = kept
+	data, err := staged.ToBytes(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.replace(t, "2.root.json", data)
+	_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache})
+	wantErr(t, err, "Verifying root failed, not enough signatures, got 0, want 1")
+}
+
+// roleKeyIDs lists the key IDs of a role in the staged root.
+func (tr *testRepo) roleKeyIDs(t *testing.T, role string) []string {
+	t.Helper()
+	r, err := openRepo(tr.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(r.root.Signed.Roles[role].KeyIDs)
 }
