@@ -9,7 +9,8 @@ import (
 )
 
 // loginPage is the dev issuer's identity picker, used by both the browser flow and the device
-// flow.
+// flow. The typed-address button comes first: pressing Enter in the address field submits the
+// form with the first submit button, which must be that one.
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in: cosign-like dev issuer</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -31,10 +32,11 @@ label{font-size:.85rem;color:#333}
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
 {{if .AskUserCode}}<label for="user_code">Code shown on your device</label>
 <input type="text" id="user_code" name="user_code" value="{{.UserCode}}" required>{{end}}
-{{range .Identities}}<button type="submit" name="email" value="{{.}}" class="identity">{{.}}</button>{{end}}
-<label for="other">Another email address</label>
+<label for="other">Email address</label>
 <input type="email" id="other" name="other" placeholder="carol@example.com">
 <button type="submit" name="email" value="" id="other-submit">Continue with this address</button>
+<p class="note">or pick an identity:</p>
+{{range .Identities}}<button type="submit" name="email" value="{{.}}" class="identity">{{.}}</button>{{end}}
 </form>
 </main></body></html>
 `))

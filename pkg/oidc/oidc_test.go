@@ -346,3 +346,37 @@ func TestInteractiveFlowsRefuseRemoteHTTPIssuer(t *testing.T) {
 		t.Fatalf("SystemBrowser(file:) = %v", err)
 	}
 }
+
+func TestLoginPageTypedAddress(t *testing.T) {
+	d := startDevIssuer(t, DevIssuerOptions{})
+	resp, err := http.Get(d.Issuer() + DevAuthPath + "?response_type=code&client_id=sigstore&redirect_uri=http://127.0.0.1:9/cb&code_challenge_method=S256&code_challenge=" + pkceChallenge("v") + "&state=s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// Enter in the address field submits with the first submit button: the typed-address one.
+	first := regexp.MustCompile(`<button type="submit"[^>]*>`).Find(page)
+	if !strings.Contains(string(first), `id="other-submit"`) {
+		t.Fatalf("first submit button is %s", first)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"response_type": {"code"}, "client_id": {"sigstore"}, "redirect_uri": {"http://127.0.0.1:9/cb"},
+		"code_challenge": {pkceChallenge("v")}, "code_challenge_method": {"S256"}, "state": {"s"}, "email": {""}, "other": {"carol@example.com"}}
+	resp, err = client.PostForm(d.Issuer()+DevAuthPath, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	r, _ := http.PostForm(d.Issuer()+DevTokenPath, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"client_id": {"sigstore"}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "code_verifier": {"v"}})
+	var out struct {
+		IDToken string `json:"id_token"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&out)
+	r.Body.Close()
+	if claimsOf(t, out.IDToken)["email"] != "carol@example.com" {
+		t.Fatalf("typed address gave a token for %v", claimsOf(t, out.IDToken)["email"])
+	}
+}
