@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,7 +139,14 @@ func newTUFInitCmd() *cobra.Command {
 				return fmt.Errorf("tuf init: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "TUF repository created in %s\n", o.dir)
-			return o.publish(cmd)
+			if err := o.publish(cmd); err != nil {
+				return err
+			}
+			root := filepath.Join(o.dir, "repository", "1.root.json")
+			if data, err := os.ReadFile(root); err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "initial root for clients: %s (sha256 %x)\n", root, sha256.Sum256(data))
+			}
+			return nil
 		},
 	}
 	o.addFlags(cmd, false, true)

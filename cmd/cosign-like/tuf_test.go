@@ -56,7 +56,7 @@ func TestTUFCommandsAndInitialize(t *testing.T) {
 	t.Setenv("COSIGN_LIKE_HOME", filepath.Join(work, "home"))
 	repo := filepath.Join(work, "repo")
 	out := mustRunTUFCLI(t, "tuf", "init", "--dir", repo, "--threshold", "root=2", "--expiry", "timestamp=48h", "--key-type", "ecdsa-p256")
-	if !strings.Contains(out, "TUF repository created in "+repo) || !strings.Contains(out, "published") {
+	if !strings.Contains(out, "TUF repository created in "+repo) || !strings.Contains(out, "published") || !strings.Contains(out, "initial root for clients: "+filepath.Join(repo, "repository", "1.root.json")+" (sha256 ") {
 		t.Fatalf("tuf init printed %q", out)
 	}
 	tr := writeTUFFile(t, work, "trusted_root.json", `{"mediaType":"application/vnd.dev.sigstore.trustedroot.v0.2+json"}`)
