@@ -41,16 +41,21 @@ var (
 // for the life of the process, so that repeated signing pays no C_Initialize, C_OpenSession or
 // C_Login. It is process-wide because a PKCS#11 module is: C_Initialize and the login state
 // belong to the process, not to a caller. ClosePKCS11 releases everything.
-var pkcs11Sessions = &pkcs11Registry{tokens: map[string]*pkcs11Token{}}
+var pkcs11Sessions = &pkcs11Registry{tokens: map[string]*pkcs11Token{}, slots: map[string]string{}}
 
 type pkcs11Registry struct {
-	mu     sync.Mutex
+	mu sync.Mutex
+	// tokens holds the open contexts by module and slot (slotKey).
 	tokens map[string]*pkcs11Token
+	// slots remembers which slotKey a URI's token selector resolved to (selectorKey), so that
+	// loading a key again needs no slot listing.
+	slots map[string]string
 }
 
 type pkcs11Token struct {
-	ctx *crypto11.Context
-	pin string
+	ctx    *crypto11.Context
+	pin    string
+	module string
 }
 
 // ClosePKCS11 closes every PKCS#11 session this process opened and finalizes the modules. Keys
@@ -66,6 +71,7 @@ func ClosePKCS11() error {
 		}
 		delete(r.tokens, k)
 	}
+	clear(r.slots)
 	return errors.Join(errs...)
 }
 
@@ -140,7 +146,7 @@ func checkModulePath(path string) error {
 }
 
 // openToken returns the logged-in context for the token the config names, opening it once.
-// The token is first resolved to its slot, so that two URIs naming one token (by label and by
+// Contexts are kept per module and slot, so that two URIs naming one token (by label and by
 // slot-id) share one context and one PIN check: a second crypto11 login on a token the process
 // is logged in to would succeed whatever PIN it is given.
 func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
@@ -157,29 +163,91 @@ func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if key, ok := r.slots[selectorKey(u)]; ok {
+		if t, ok := r.tokens[key]; ok {
+			if subtle.ConstantTimeCompare([]byte(t.pin), []byte(u.PIN)) != 1 {
+				return nil, fmt.Errorf("token %q: %w", c.tokenName(), ErrPINIncorrect)
+			}
+			return t.ctx, nil
+		}
+	}
+	if !r.moduleOpenLocked(u.ModulePath) {
+		// No token of this module is open, so nothing is logged in: log in by the URI's
+		// selector (one C_Initialize), then find the slot for the cache.
+		ctx, err := r.configureLocked(c, nil)
+		if err != nil {
+			return nil, err
+		}
+		slot, err := r.resolveSlotLocked(c)
+		if err != nil {
+			ctx.Close()
+			return nil, err
+		}
+		r.tokens[slotKey(u.ModulePath, slot)] = &pkcs11Token{ctx: ctx, pin: u.PIN, module: u.ModulePath}
+		r.slots[selectorKey(u)] = slotKey(u.ModulePath, slot)
+		return ctx, nil
+	}
 	slot, err := r.resolveSlotLocked(c)
 	if err != nil {
 		return nil, err
 	}
-	key := u.ModulePath + "\x00" + fmt.Sprint(slot)
+	key := slotKey(u.ModulePath, slot)
+	r.slots[selectorKey(u)] = key
 	if t, ok := r.tokens[key]; ok {
 		if subtle.ConstantTimeCompare([]byte(t.pin), []byte(u.PIN)) != 1 {
 			return nil, fmt.Errorf("token %q: %w", c.tokenName(), ErrPINIncorrect)
 		}
 		return t.ctx, nil
 	}
-	slotNumber := int(slot)
-	ctx, err := crypto11.Configure(&crypto11.Config{
-		Path:            u.ModulePath,
-		SlotNumber:      &slotNumber,
-		Pin:             u.PIN,
-		MaxSessions:     16,
-		PoolWaitTimeout: 30 * time.Second,
-	})
+	ctx, err := r.configureLocked(c, &slot)
+	if err != nil {
+		return nil, err
+	}
+	r.tokens[key] = &pkcs11Token{ctx: ctx, pin: u.PIN, module: u.ModulePath}
+	return ctx, nil
+}
+
+func slotKey(module string, slot uint) string { return module + "\x00" + fmt.Sprint(slot) }
+
+// selectorKey identifies the token selectors of a URI (module, label, slot-id, serial).
+func selectorKey(u *PKCS11URI) string {
+	slot := ""
+	if u.SlotID != nil {
+		slot = fmt.Sprint(*u.SlotID)
+	}
+	return strings.Join([]string{u.ModulePath, u.Token, slot, u.Serial}, "\x00")
+}
+
+// moduleOpenLocked reports whether a context of the module is open (the module is initialised).
+func (r *pkcs11Registry) moduleOpenLocked(module string) bool {
+	for _, t := range r.tokens {
+		if t.module == module {
+			return true
+		}
+	}
+	return false
+}
+
+// configureLocked opens and logs in a crypto11 context on the given slot, or on the token the
+// URI selects when slot is nil.
+func (r *pkcs11Registry) configureLocked(c pkcs11Config, slot *uint) (*crypto11.Context, error) {
+	u := c.uri
+	cfg := &crypto11.Config{Path: u.ModulePath, Pin: u.PIN, MaxSessions: 16, PoolWaitTimeout: 30 * time.Second}
+	switch {
+	case slot != nil:
+		n := int(*slot)
+		cfg.SlotNumber = &n
+	case u.Token != "":
+		cfg.TokenLabel = u.Token
+	case u.Serial != "":
+		cfg.TokenSerial = u.Serial
+	default:
+		cfg.SlotNumber = u.SlotID
+	}
+	ctx, err := crypto11.Configure(cfg)
 	if err != nil {
 		return nil, r.explainConfigureError(c, err)
 	}
-	r.tokens[key] = &pkcs11Token{ctx: ctx, pin: u.PIN}
 	return ctx, nil
 }
 
@@ -221,6 +289,9 @@ func (r *pkcs11Registry) explainConfigureError(c pkcs11Config, err error) error 
 		}
 	}
 	if strings.Contains(err.Error(), "could not find PKCS#11 token") {
+		if _, rerr := r.resolveSlotLocked(c); rerr != nil {
+			return rerr // names the tokens the module has
+		}
 		return fmt.Errorf("no token %q in PKCS#11 module %s: %w", c.tokenName(), c.uri.ModulePath, ErrTokenNotFound)
 	}
 	if strings.Contains(err.Error(), "failed to create module context") {
