@@ -96,6 +96,14 @@ func ParseStatementInfo(statement []byte) (*StatementInfo, error) {
 	if _, err := bundle.ParseStatement(statement); err != nil {
 		return nil, err
 	}
+	return ReadStatementInfo(statement)
+}
+
+// ReadStatementInfo reads a statement's predicate type, predicate and subjects with
+// encoding/json alone, and checks that the predicate parses as its type says. It does not check
+// the statement's structure: use it on a statement bundle.ParseStatement (or the verifier) has
+// already accepted, to avoid parsing a large statement through protojson twice.
+func ReadStatementInfo(statement []byte) (*StatementInfo, error) {
 	var st statementJSON
 	if err := json.Unmarshal(statement, &st); err != nil {
 		return nil, fmt.Errorf("%w: %w", bundle.ErrInvalidStatement, err)

@@ -460,7 +460,9 @@ func checkStatementBundle(b *protobundle.Bundle, artifact verify.Artifact, o Ver
 	if res.PayloadType != bundle.PayloadTypeInToto || res.Statement == nil {
 		return nil, fmt.Errorf("%w: payloadType %q is not an in-toto statement", verify.ErrStatement, res.PayloadType)
 	}
-	info, err := attest.ParseStatementInfo(res.Payload)
+	// The verifier has parsed the statement (type, subjects, digests): read what is left with
+	// encoding/json rather than a second protojson pass.
+	info, err := attest.ReadStatementInfo(res.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", verify.ErrStatement, err)
 	}
