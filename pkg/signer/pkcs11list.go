@@ -131,4 +131,3 @@ func ListPKCS11Keys(ctx context.Context, tokenRef string, opts ...Option) ([]PKC
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Label < keys[j].Label })
 	return keys, nil
 }
-
