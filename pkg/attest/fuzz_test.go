@@ -46,6 +46,11 @@ func FuzzParseStatementInfo(f *testing.F) {
 	}
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"digest":{"sha256":"` + testDigest + `"}}],"predicateType":"https://e/p","predicate":{}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if info, err := ReadStatementInfo(data); err == nil {
+			if err := CheckPredicate(info.PredicateType, info.Predicate); err != nil {
+				t.Fatalf("ReadStatementInfo accepted a predicate that does not check: %v", err)
+			}
+		}
 		info, err := ParseStatementInfo(data)
 		if err != nil {
 			return
