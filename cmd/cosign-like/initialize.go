@@ -84,20 +84,3 @@ func readInitialRoot(cmd *cobra.Command, ref, checksum string) ([]byte, error) {
 	}
 	return os.ReadFile(ref)
 }
-
-// trustFromTUF returns the trusted root and signing config from the TUF cache that initialize
-// made: refreshed from the mirror, or, with offline, from the cache alone. It is the second
-// source of trust configuration, after the --trusted-root and --signing-config flags. When the
-// mirror cannot be reached and the cache is still valid, it warns on stderr and uses the cache.
-func trustFromTUF(cmd *cobra.Command, offline bool) (trustedRoot, signingConfig []byte, err error) {
-	trustedRoot, signingConfig, err = tuf.Load(cmd.Context(), tuf.LoadOptions{
-		Offline: offline,
-		OnCacheFallback: func(err error) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "warning: TUF mirror unreachable, using the cached trust configuration: %v\n", err)
-		},
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("no trust configuration: pass --trusted-root (and --signing-config) or run cosign-like initialize: %w", err)
-	}
-	return trustedRoot, signingConfig, nil
-}

@@ -102,15 +102,14 @@ func TestTUFCommandsAndInitialize(t *testing.T) {
 	if !strings.Contains(out, "root      version 3, ") || !strings.Contains(out, "signatures 3 of 2 needed (previous root: 3 of 2)") {
 		t.Fatalf("tuf status after rotations:\n%s", out)
 	}
-	cmd := newRootCmd()
-	cmd.SetContext(context.Background())
-	trusted, signing, err := trustFromTUF(cmd, false)
+	// Commands find the cache through $COSIGN_LIKE_HOME and the mirror initialize recorded.
+	trusted, signing, err := tuf.Load(context.Background(), tuf.LoadOptions{})
 	if err != nil || !strings.Contains(string(trusted), "trustedroot") || !strings.Contains(string(signing), "signingconfig") {
-		t.Fatalf("trustFromTUF online: %q %q %v", trusted, signing, err)
+		t.Fatalf("tuf.Load online: %q %q %v", trusted, signing, err)
 	}
 	srv.Close()
-	if _, _, err := trustFromTUF(cmd, true); err != nil {
-		t.Fatalf("trustFromTUF offline: %v", err)
+	if _, _, err := tuf.Load(context.Background(), tuf.LoadOptions{Offline: true}); err != nil {
+		t.Fatalf("tuf.Load offline: %v", err)
 	}
 	out = mustRunTUFCLI(t, "tuf", "remove-target", "--dir", repo, "--name", tuf.SigningConfigTarget, "--no-publish")
 	if !strings.Contains(out, "not published: --no-publish") {
@@ -162,13 +161,6 @@ func TestTUFCommandErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
-	}
-	// Without initialize, commands learn where trust configuration comes from.
-	cmd := newRootCmd()
-	cmd.SetContext(context.Background())
-	_, _, err := trustFromTUF(cmd, true)
-	if err == nil || !strings.Contains(err.Error(), "pass --trusted-root (and --signing-config) or run cosign-like initialize") {
-		t.Fatalf("trustFromTUF without a cache: %v", err)
 	}
 }
 
