@@ -89,6 +89,21 @@ func TestAttestCLI(t *testing.T) {
 	mustFail(t, "is this an SPDX JSON document", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--predicate", attestTestdata("sbom.cdx.json"), img)
 	mustFail(t, "larger than the limit of 100 bytes", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--max-attestation-size", "100", "--predicate", attestTestdata("sbom.spdx.json"), img)
 	mustFail(t, "give exactly one of --predicate and --statement", "attest", "--key", key, "--tlog-upload=false", img)
+
+	// --statement: a ready statement is signed as it is when its subject is this image.
+	digestHex := img[strings.LastIndex(img, ":")+1:]
+	statement := func(hexDigest string) string {
+		path := filepath.Join(dir, hexDigest[:8]+".statement.json")
+		st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"` + hexDigest +
+			`"}}],"predicateType":"https://example.com/release/v1","predicate":{"approved":true}}`
+		if err := os.WriteFile(path, []byte(st), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	mustFail(t, "statement subject does not match", "attest", "--key", key, "--tlog-upload=false", "--statement", statement(strings.Repeat("0", 64)), img)
+	mustRun(t, "attest", "--key", key, "--tlog-upload=false", "--statement", statement(digestHex), img)
+	mustRun(t, append(verifyArgs, "--type", "https://example.com/release/v1", img)...)
 	mustFail(t, "CUE policies are not supported", append(verifyArgs, "--type", "spdxjson", "--policy", filepath.Join(dir, "p.cue"), img)...)
 
 	// download attestation, filtered by predicate type.
