@@ -23,6 +23,7 @@ import (
 
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
+	"k8s.io/klog/v2"
 )
 
 // serveEnv makes the test binary act as the log server (the code path of `log serve`:
@@ -34,6 +35,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(serveEnv); dir != "" {
 		os.Exit(serveForTest(dir))
 	}
+	// Tessera's informational klog lines would drown test output.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	os.Exit(m.Run())
 }
 
