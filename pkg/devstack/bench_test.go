@@ -2,8 +2,11 @@ package devstack
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,4 +92,61 @@ func BenchmarkKeylessPhases(b *testing.B) {
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, name+"-p50-ms")
 	}
+}
+
+// BenchmarkKeylessConcurrent100 runs 100 keyless signers at once against one local stack: each
+// signature costs a token, a certificate (with its CT log round trip), an RFC 3161 timestamp and
+// a transparency log entry. It reports signatures per second.
+func BenchmarkKeylessConcurrent100(b *testing.B) {
+	ctx := context.Background()
+	st, err := Start(ctx, Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close(ctx)
+	trBytes, _ := os.ReadFile(st.TrustedRootPath)
+	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, st.LogURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const signers = 100
+	jobs := make(chan int)
+	errs := make(chan error, signers)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < signers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				s, chain, err := client.Keyless(ctx, st.CAURL, token)
+				if err != nil {
+					errs <- err
+					return
+				}
+				w := &client.Witness{Chain: chain, TSAURL: st.TSAURL, RekorURL: st.LogURL, LogKeys: keys}
+				if _, err := client.SignBlob(ctx, strings.NewReader(fmt.Sprint("artifact ", i)), s, w); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "signatures/s")
 }
