@@ -141,6 +141,16 @@ func TestAddChainAndPreChain(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "ct.test\n") {
 		t.Fatalf("GET /checkpoint: %d %q", resp.StatusCode, body)
 	}
+	resp, err = http.Get(ts.URL + GetRootsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roots struct{ Certificates [][]byte }
+	_ = json.NewDecoder(resp.Body).Decode(&roots)
+	resp.Body.Close()
+	if len(roots.Certificates) != 1 || !bytes.Equal(roots.Certificates[0], p.root.Raw) {
+		t.Fatalf("get-roots: %d certificates", len(roots.Certificates))
+	}
 	tr, err := pki.ReadTrustedRoot(filepath.Join(dir, TrustedRootFile))
 	if err != nil {
 		t.Fatal(err)

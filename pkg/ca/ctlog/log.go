@@ -36,6 +36,7 @@ import (
 const (
 	AddChainPath    = "/ct/v1/add-chain"
 	AddPreChainPath = "/ct/v1/add-pre-chain"
+	GetRootsPath    = "/ct/v1/get-roots"
 	// MaxRequestSize bounds an add-chain body.
 	MaxRequestSize = 256 << 10
 	// MaxChainLength bounds the certificates in a submitted chain.
@@ -173,12 +174,23 @@ func (l *Log) PublicKey() crypto.PublicKey { return l.key.Public() }
 // LogID is the log's RFC 6962 ID (SHA-256 of its DER public key).
 func (l *Log) LogID() [32]byte { return l.logID }
 
-// Handler serves add-chain and add-pre-chain, and the static tiles and checkpoint read-only
+// Handler serves add-chain, add-pre-chain and get-roots, and the static tiles and checkpoint read-only
 // under /checkpoint and /tile/ (without /healthz and /metrics: wrap with srv.Instrumented).
 func (l *Log) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+AddChainPath, func(w http.ResponseWriter, r *http.Request) { l.handleAdd(w, r, false) })
 	mux.HandleFunc("POST "+AddPreChainPath, func(w http.ResponseWriter, r *http.Request) { l.handleAdd(w, r, true) })
+	mux.HandleFunc("GET "+GetRootsPath, func(w http.ResponseWriter, _ *http.Request) {
+		// RFC 6962 section 4.7: the accepted roots, base64 DER (empty when any root is accepted).
+		out := struct {
+			Certificates [][]byte `json:"certificates"`
+		}{Certificates: [][]byte{}}
+		for _, r := range l.roots {
+			out.Certificates = append(out.Certificates, r.Raw)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 	files := http.FileServer(http.Dir(filepath.Join(l.dir, LogDir)))
 	mux.Handle("GET /checkpoint", files)
 	mux.Handle("GET /tile/", files)
