@@ -80,3 +80,62 @@ func TestDiscoveryAndJWKSCached(t *testing.T) {
 		t.Fatalf("discovery ran %d times", discovery.Load())
 	}
 }
+
+// TestSlowJWKSRefreshDoesNotBlockKnownKeys: while a refresh triggered by an unknown key waits on
+// a slow JWKS endpoint, tokens signed by cached keys are verified at once.
+func TestSlowJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
+	var slow atomic.Bool
+	ts := httptest.NewUnstartedServer(nil)
+	iss, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: "http://" + ts.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := iss.Handler()
+	release := make(chan struct{})
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, oidc.DevJWKSPath) && slow.Load() {
+			<-release
+		}
+		h.ServeHTTP(w, r)
+	})
+	ts.Start()
+	defer ts.Close()
+	defer close(release)
+	tv, _ := NewTokenVerifier([]IssuerConfig{{URL: iss.Issuer()}}, nil)
+	now := time.Now()
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	tv.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	good, _ := iss.Token(oidc.TokenRequest{Email: "alice@example.com"})
+	if _, err := tv.Verify(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	slow.Store(true)
+	clock.Add(int64(keysetRefreshInterval))
+	rogue, _ := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: iss.Issuer()})
+	rogueTok, _ := rogue.Token(oidc.TokenRequest{Email: "alice@example.com"})
+	rogueDone := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := tv.Verify(ctx, rogueTok)
+		rogueDone <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the rogue token's refresh is now waiting on the endpoint
+	start := time.Now()
+	if _, err := tv.Verify(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("a token with a cached key waited %v for the JWKS refresh", d)
+	}
+	select {
+	case err := <-rogueDone:
+		t.Fatalf("rogue token finished before the JWKS answered: %v", err)
+	default:
+	}
+	release <- struct{}{}
+	if err := <-rogueDone; err == nil || !strings.Contains(err.Error(), "no key with ID") {
+		t.Fatalf("rogue token: %v", err)
+	}
+}

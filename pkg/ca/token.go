@@ -263,8 +263,10 @@ func (s *issuerState) get(ctx context.Context, v *TokenVerifier) (*oidc.IDTokenV
 	return s.verifier, nil
 }
 
-// boundedKeySet is an oidc.KeySet that caches a JWKS and refetches it at most once per
-// keysetRefreshInterval when a token names an unknown key.
+// boundedKeySet is an oidc.KeySet that caches a JWKS. A token naming an unknown key triggers a
+// fetch at most once per keysetRefreshInterval; keys older than keysetMaxAge are refreshed in
+// the background while the cached ones keep serving. Fetches run outside the lock, so tokens
+// with known keys never wait for one.
 type boundedKeySet struct {
 	url    string
 	client *http.Client
@@ -272,8 +274,9 @@ type boundedKeySet struct {
 
 	mu        sync.Mutex
 	keys      []jose.JSONWebKey
-	fetchedAt time.Time
-	fetchErr  error
+	fetchedAt time.Time     // start of the last fetch (rate limit)
+	fetchErr  error         // error of the last fetch, nil after a success
+	inflight  chan struct{} // closed when the running fetch ends; nil when none runs
 }
 
 // VerifySignature implements oidc.KeySet.
@@ -306,35 +309,62 @@ func (k *boundedKeySet) VerifySignature(ctx context.Context, token string) ([]by
 	return nil, errors.New("signature does not verify under the issuer's keys")
 }
 
-// lookup returns the cached keys matching kid (all keys when kid is empty), refreshing the
-// cache when it is stale, or when refresh is set and the last fetch is old enough.
+// lookup returns the cached keys matching kid (all keys when kid is empty). It starts a fetch
+// when the cache is empty or older than keysetMaxAge, or when refresh is set and the last fetch
+// started at least keysetRefreshInterval ago; it waits for a running fetch only when no cached
+// key matches.
 func (k *boundedKeySet) lookup(ctx context.Context, kid string, refresh bool) ([]jose.JSONWebKey, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := k.now()
 	stale := k.fetchedAt.IsZero() || now.Sub(k.fetchedAt) > keysetMaxAge
-	if refresh && now.Sub(k.fetchedAt) >= keysetRefreshInterval {
-		stale = true
+	if (stale || (refresh && now.Sub(k.fetchedAt) >= keysetRefreshInterval)) && k.inflight == nil {
+		k.startFetchLocked(ctx, now)
 	}
-	if stale {
-		keys, err := k.fetch(ctx)
-		k.fetchedAt = now
-		if err != nil {
-			k.fetchErr = err
-			if len(k.keys) == 0 {
-				return nil, err
-			}
-		} else {
-			k.keys, k.fetchErr = keys, nil
+	keys, wait := k.matchLocked(kid), k.inflight
+	k.mu.Unlock()
+	if len(keys) > 0 || wait == nil {
+		return keys, nil
+	}
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the issuer's JWKS: %w", ctx.Err())
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	keys = k.matchLocked(kid)
+	if len(keys) == 0 && k.fetchErr != nil {
+		return nil, k.fetchErr
+	}
+	return keys, nil
+}
+
+// startFetchLocked fetches the JWKS in the background; k.mu must be held.
+func (k *boundedKeySet) startFetchLocked(ctx context.Context, now time.Time) {
+	done := make(chan struct{})
+	k.inflight, k.fetchedAt = done, now
+	fctx := context.WithoutCancel(ctx)
+	go func() {
+		keys, err := k.fetch(fctx)
+		k.mu.Lock()
+		if err == nil {
+			k.keys = keys
 		}
-	}
+		k.fetchErr, k.inflight = err, nil
+		k.mu.Unlock()
+		close(done)
+	}()
+}
+
+// matchLocked returns the usable signing keys with ID kid; k.mu must be held.
+func (k *boundedKeySet) matchLocked(kid string) []jose.JSONWebKey {
 	var out []jose.JSONWebKey
 	for _, key := range k.keys {
 		if (kid == "" || key.KeyID == kid) && (key.Use == "" || key.Use == "sig") && key.Valid() {
 			out = append(out, key)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (k *boundedKeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
