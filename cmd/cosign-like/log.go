@@ -196,16 +196,16 @@ func newServerLogger(cmd *cobra.Command, format, level string) (*slog.Logger, er
 }
 
 func newLogFsckCmd() *cobra.Command {
-	var dir string
+	var dir, storage string
 	cmd := &cobra.Command{
 		Use:   "fsck",
-		Short: "Check a log's POSIX storage: re-hash every entry and tile against the checkpoint",
+		Short: "Check a log's storage: re-hash every entry and tile against the stored checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				return fmt.Errorf("--dir is required")
 			}
-			res, err := tlog.Fsck(cmd.Context(), dir)
+			res, err := tlog.Fsck(cmd.Context(), dir, storage)
 			if err != nil {
 				return err
 			}
@@ -214,5 +214,6 @@ func newLogFsckCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
+	cmd.Flags().StringVar(&storage, "storage", "", "storage of the log, as given to log serve (default: POSIX files under --dir)")
 	return cmd
 }

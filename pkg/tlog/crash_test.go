@@ -274,7 +274,7 @@ func TestCrashSafety(t *testing.T) {
 	if strings.Contains(p.stderr.String(), "panic") {
 		t.Fatalf("server log mentions a panic:\n%s", p.stderr.String())
 	}
-	res, err := Fsck(ctx, dir)
+	res, err := Fsck(ctx, dir, "")
 	if err != nil {
 		t.Fatalf("fsck after the crashes: %v", err)
 	}

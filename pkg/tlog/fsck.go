@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/client"
@@ -18,10 +19,11 @@ type FsckResult struct {
 	Checkpoint *Checkpoint
 }
 
-// Fsck checks the POSIX storage of the log in dir: the published checkpoint verifies with the
-// log key, every entry bundle re-hashes to the level-0 tiles, every tile re-hashes from the level
+// Fsck checks the storage of the log in dir (POSIX files under dir when storage is empty, else a
+// mysql:// address as ServerConfig.Storage takes): the stored checkpoint verifies with the log
+// key, every entry bundle re-hashes to the level-0 tiles, every tile re-hashes from the level
 // below, and the tree rebuilt from the entries has the checkpoint's root.
-func Fsck(ctx context.Context, dir string) (*FsckResult, error) {
+func Fsck(ctx context.Context, dir, storage string) (*FsckResult, error) {
 	key, err := LoadLogKey(dir)
 	if err != nil {
 		return nil, err
@@ -34,7 +36,22 @@ func Fsck(ctx context.Context, dir string) (*FsckResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log key: %w", err)
 	}
-	fetcher := client.FileFetcher{Root: filepath.Join(dir, DataDir)}
+	var fetcher fsck.Fetcher
+	switch {
+	case storage == "":
+		fetcher = client.FileFetcher{Root: filepath.Join(dir, DataDir)}
+	case strings.HasPrefix(storage, "posix:"):
+		fetcher = client.FileFetcher{Root: strings.TrimPrefix(storage, "posix:")}
+	case strings.HasPrefix(storage, "mysql://"):
+		db, d, err := openMySQL(ctx, storage)
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		fetcher = trimmedReader{d}
+	default:
+		return nil, fmt.Errorf("unknown storage %q", storage)
+	}
 	raw, err := fetcher.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the published checkpoint: %w", err)

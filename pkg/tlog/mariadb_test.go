@@ -159,4 +159,13 @@ func TestMariaDBStorage(t *testing.T) {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 	}
+	// fsck over the database, once the storage has stored its checkpoint at the final size.
+	tl2.http.Close()
+	if err := tl2.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Fsck(ctx, dir, storage)
+	if err != nil || res.Checkpoint.Size != cp2.Size {
+		t.Fatalf("fsck: %v (%+v)", err, res)
+	}
 }

@@ -215,33 +215,42 @@ func (s *Server) openDriver(ctx context.Context) (tessera.Driver, error) {
 		}
 		return d, nil
 	case strings.HasPrefix(spec, "mysql://"):
-		dsn := strings.TrimPrefix(spec, "mysql://")
-		mc, err := mysql.ParseDSN(dsn)
+		db, d, err := openMySQL(ctx, spec)
 		if err != nil {
-			return nil, fmt.Errorf("parsing MySQL storage address: %w", err)
+			return nil, err
 		}
-		mc.ParseTime = true
-		db, err := sql.Open("mysql", mc.FormatDSN())
-		if err != nil {
-			return nil, fmt.Errorf("opening MySQL storage: %w", err)
-		}
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
 		s.closeDB = db.Close
-		if err := ensureMySQLSchema(ctx, db); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("MySQL storage at %s: %w", mc.Addr, err)
-		}
 		// Tessera's MySQL driver publishes checkpoints at most once a second.
 		s.cfg.CheckpointInterval = max(s.cfg.CheckpointInterval, time.Second)
-		d, err := tmysql.New(ctx, db)
-		if err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("opening MySQL storage at %s: %w", mc.Addr, err)
-		}
 		return d, nil
 	}
 	return nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path or mysql://user:password@tcp(host:port)/db", spec)
+}
+
+// openMySQL connects to the MySQL/MariaDB storage at spec (mysql://user:pw@tcp(host:port)/db),
+// creates the log tables if needed, and opens Tessera's driver on it.
+func openMySQL(ctx context.Context, spec string) (*sql.DB, *tmysql.Storage, error) {
+	mc, err := mysql.ParseDSN(strings.TrimPrefix(spec, "mysql://"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing MySQL storage address: %w", err)
+	}
+	mc.ParseTime = true
+	db, err := sql.Open("mysql", mc.FormatDSN())
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening MySQL storage: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if err := ensureMySQLSchema(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, nil, fmt.Errorf("MySQL storage at %s: %w", mc.Addr, err)
+	}
+	d, err := tmysql.New(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, fmt.Errorf("opening MySQL storage at %s: %w", mc.Addr, err)
+	}
+	return db, d, nil
 }
 
 func (s *Server) closeStorage() {
