@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,8 +63,8 @@ type ServerConfig struct {
 	// DedupWarmEntries is how many of the newest entries are indexed at start so that
 	// resubmissions after a restart are recognised; default DefaultDedupWarmEntries.
 	DedupWarmEntries int
-	// Registerer receives the server's Prometheus metrics; default a new registry served at
-	// /metrics.
+	// Registry receives the server's Prometheus metrics and is served at /metrics; default a
+	// new registry.
 	Registry *prometheus.Registry
 }
 
@@ -445,6 +444,3 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(net.Addr)) e
 	s.log.Info("stopped")
 	return errors.Join(herr, cerr)
 }
-
-// drain discards what is left of a request body, bounded.
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20)) }
