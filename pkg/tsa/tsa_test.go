@@ -312,3 +312,33 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkTimestampServerHTTP measures the server over HTTP with light clients: 64 goroutines
+// post one prepared request and read the answer without checking it (BenchmarkTimestampHTTP
+// runs the full client, which verifies every response).
+func BenchmarkTimestampServerHTTP(b *testing.B) {
+	_, ts := newTestTSA(b)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	sum := sha256.Sum256([]byte("signature"))
+	req := mustRequestTB(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Certificates: true, Nonce: big.NewInt(42)})
+	b.SetParallelism(32)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(ts.URL+TimestampPath, QueryContentType, bytes.NewReader(req))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("HTTP %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "timestamps/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "CPU-ms/op")
+}
