@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -24,7 +25,7 @@ func (m *serverMetrics) observeGroup(size int, d time.Duration) {
 	m.groupDur.Observe(d.Seconds())
 }
 
-func newServerMetrics(reg *prometheus.Registry) *serverMetrics {
+func newServerMetrics(reg *prometheus.Registry) (*serverMetrics, error) {
 	m := &serverMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tlog_add_entry_requests_total",
@@ -50,11 +51,15 @@ func newServerMetrics(reg *prometheus.Registry) *serverMetrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.treeSize, m.groups, m.groupDur)
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.treeSize, m.groups, m.groupDur} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering log metrics: %w", err)
+		}
+	}
 	// A registry handed in by the caller may already carry the process collectors.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
+	return m, nil
 }
 
 func (m *serverMetrics) handler(reg *prometheus.Registry) http.Handler {

@@ -159,12 +159,16 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics, err := newServerMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
 	pub := priv.Public().(ed25519.PublicKey)
 	id := Ed25519KeyID(logCfg.Origin, pub)
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, logCfg: logCfg, signer: signer, logID: id[:],
 		key:     LogKey{Origin: logCfg.Origin, KeyID: id[:], PublicKey: pub},
-		metrics: newServerMetrics(cfg.Registry),
+		metrics: metrics,
 	}
 	driver, err := s.openDriver(ctx)
 	if err != nil {
