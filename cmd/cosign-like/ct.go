@@ -6,7 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
@@ -64,6 +66,8 @@ func newCTServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Tessera logs through klog: send those lines to the same JSON log.
+			klog.SetLogger(logr.FromSlogHandler(logger.Handler()))
 			opts := ctlog.Options{Logger: logger}
 			if roots != "" {
 				if opts.RootsPEM, err = os.ReadFile(roots); err != nil {
