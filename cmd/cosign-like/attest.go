@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -418,8 +420,8 @@ func runVerifyBlobAttestation(cmd *cobra.Command, o *verifyBlobAttestationOption
 }
 
 // newDownloadAttestationCmd is `download attestation`: each attestation attached to an image,
-// one JSON line each (bundle, or legacy envelope with its annotations), optionally only those
-// whose predicate type annotation is --predicate-type.
+// one JSON line each (the bundle, or the legacy layer's DSSE envelope, as cosign prints it),
+// optionally only those whose predicate type annotation is --predicate-type.
 func newDownloadAttestationCmd() *cobra.Command {
 	var (
 		reg           registryOptions
@@ -466,7 +468,16 @@ func newDownloadAttestationCmd() *cobra.Command {
 				}
 				return fmt.Errorf("no attestation attached to %s", subject)
 			}
-			return writeAttachedLines(cmd.OutOrStdout(), keep)
+			for _, a := range keep {
+				// As cosign prints them: the bundle, or the legacy layer's DSSE envelope, one
+				// compact JSON document per line.
+				var buf bytes.Buffer
+				if err := json.Compact(&buf, a.Bytes); err != nil {
+					return fmt.Errorf("attestation %s is not JSON: %w", a.Descriptor.Digest, err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), buf.String())
+			}
+			return nil
 		},
 	}
 	reg.addFlags(cmd.Flags())

@@ -118,12 +118,39 @@ func TestAttestCLI(t *testing.T) {
 	n := 0
 	for sc.Scan() {
 		n++
-		if !strings.Contains(sc.Text(), `"predicateType":"https://slsa.dev/provenance/v1"`) || !strings.Contains(sc.Text(), `"MediaType":"application/vnd.dsse.envelope.v1+json"`) {
-			t.Fatalf("download line %s", sc.Text())
+		var env struct{ PayloadType, Payload string }
+		if err := json.Unmarshal(sc.Bytes(), &env); err != nil || env.PayloadType != "application/vnd.in-toto+json" {
+			t.Fatalf("download line %s (%v)", sc.Text(), err)
+		}
+		payload, err := base64.StdEncoding.DecodeString(env.Payload)
+		if err != nil || !bytes.Contains(payload, []byte(`"predicateType":"https://slsa.dev/provenance/v1"`)) {
+			t.Fatalf("downloaded payload %s (%v)", payload, err)
 		}
 	}
 	if n != 1 {
 		t.Fatalf("downloaded %d attestations, want 1", n)
+	}
+	out.Reset()
+	dl = newDownloadAttestationCmd()
+	dl.SetOut(&out)
+	dl.SetArgs([]string{"--predicate-type", "spdxjson", img})
+	if err := dl.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		MediaType    string `json:"mediaType"`
+		DsseEnvelope struct {
+			PayloadType string `json:"payloadType"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil || b.MediaType != "application/vnd.dev.sigstore.bundle.v0.3+json" || b.DsseEnvelope.PayloadType != "application/vnd.in-toto+json" {
+		t.Fatalf("downloaded bundle %s (%v)", out.Bytes(), err)
+	}
+	dl = newDownloadAttestationCmd()
+	dl.SetOut(&out)
+	dl.SetArgs([]string{"--predicate-type", "openvex", img})
+	if err := dl.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "no attestation of predicate type https://openvex.dev/ns") {
+		t.Fatalf("download of an absent type: %v", err)
 	}
 }
 
