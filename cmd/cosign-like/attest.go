@@ -19,6 +19,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/client"
 	"github.com/cosign-like/cosign-like/pkg/oci"
+	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 func init() {
@@ -266,6 +267,17 @@ func runVerifyAttestation(cmd *cobra.Command, o *verifyAttestationOptions, ref s
 	if err != nil {
 		return err
 	}
+	if !o.localImage {
+		// Online, as verify: the log must not have forked or rolled back since last seen. A
+		// saved layout is verified offline.
+		results := make([]*verify.Result, 0, len(verified))
+		for _, va := range verified {
+			results = append(results, va.Result)
+		}
+		if err := o.verification.checkLogs(cmd, results...); err != nil {
+			return err
+		}
+	}
 	return printAttestations(cmd.OutOrStdout(), cmd.ErrOrStderr(), o.output, verified)
 }
 
@@ -413,6 +425,9 @@ func runVerifyBlobAttestation(cmd *cobra.Command, o *verifyBlobAttestationOption
 	defer f.Close()
 	va, err := client.VerifyBlobAttestation(cmd.Context(), f, b, vo)
 	if err != nil {
+		return err
+	}
+	if err := o.verification.checkLogs(cmd, va.Result); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Verified OK: %s attestation of %s\n", va.PredicateType, path)
