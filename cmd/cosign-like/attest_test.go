@@ -89,6 +89,11 @@ func TestAttestCLI(t *testing.T) {
 	mustFail(t, "is this an SPDX JSON document", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--predicate", attestTestdata("sbom.cdx.json"), img)
 	mustFail(t, "larger than the limit of 100 bytes", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--max-attestation-size", "100", "--predicate", attestTestdata("sbom.spdx.json"), img)
 	mustFail(t, "give exactly one of --predicate and --statement", "attest", "--key", key, "--tlog-upload=false", img)
+	empty := filepath.Join(dir, "empty.json")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, "the https://cyclonedx.org/bom predicate is not a JSON object", "attest", "--key", key, "--tlog-upload=false", "--type", "cyclonedx", "--predicate", empty, img)
 
 	// --statement: a ready statement is signed as it is when its subject is this image.
 	digestHex := img[strings.LastIndex(img, ":")+1:]

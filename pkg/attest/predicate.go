@@ -43,6 +43,9 @@ func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	data := buf.Bytes()
+	if data == nil {
+		data = []byte{} // an empty input is content, not an absent one
+	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%w: %s is larger than the limit of %d bytes (raise it with --max-attestation-size)", ErrTooLarge, what, max)
 	}
