@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -122,8 +123,17 @@ func TestAddChainAndPreChain(t *testing.T) {
 	for {
 		cp, err := os.ReadFile(filepath.Join(dir, LogDir, "checkpoint"))
 		if err == nil && strings.Split(string(cp), "\n")[1] == "2" {
-			if !strings.HasPrefix(string(cp), "ct.test\n") {
-				t.Fatalf("checkpoint origin: %q", cp)
+			size, _, err := VerifyCheckpoint(cp, "ct.test", l.PublicKey())
+			if err != nil || size != 2 {
+				t.Fatalf("checkpoint %q: size %d, %v", cp, size, err)
+			}
+			other, _ := pki.GenerateP256()
+			if _, _, err := VerifyCheckpoint(cp, "ct.test", other.Public()); err == nil || !strings.Contains(err.Error(), "no signature by the log key") {
+				t.Fatalf("checkpoint verified under another key: %v", err)
+			}
+			tampered := strings.Replace(string(cp), "\n2\n", "\n3\n", 1)
+			if _, _, err := VerifyCheckpoint([]byte(tampered), "ct.test", l.PublicKey()); err == nil {
+				t.Fatal("tampered checkpoint verified")
 			}
 			break
 		}
@@ -259,6 +269,33 @@ func FuzzParseAddChainRequest(f *testing.F) {
 			if c == nil {
 				t.Fatal("nil certificate accepted")
 			}
+		}
+	})
+}
+
+func FuzzVerifyCheckpoint(f *testing.F) {
+	key, _ := pki.GenerateP256()
+	s, err := newTreeHeadSigner("ct.test", key, time.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	body := "ct.test\n5\n" + "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" + "\n"
+	sig, err := s.Sign([]byte(body))
+	if err != nil {
+		f.Fatal(err)
+	}
+	hash := make([]byte, 4)
+	hash[0], hash[1], hash[2], hash[3] = byte(s.KeyHash()>>24), byte(s.KeyHash()>>16), byte(s.KeyHash()>>8), byte(s.KeyHash())
+	good := body + "\n— ct.test " + base64.StdEncoding.EncodeToString(append(hash, sig...)) + "\n"
+	if size, _, err := VerifyCheckpoint([]byte(good), "ct.test", key.Public()); err != nil || size != 5 {
+		f.Fatalf("seed does not verify: %d %v", size, err)
+	}
+	f.Add([]byte(good))
+	f.Add([]byte("ct.test\n1\nAAAA\n\n— ct.test AAAA\n"))
+	f.Fuzz(func(t *testing.T, cp []byte) {
+		size, _, err := VerifyCheckpoint(cp, "ct.test", key.Public())
+		if err == nil && !bytes.HasPrefix(cp, []byte("ct.test\n")) {
+			t.Fatalf("accepted a checkpoint of another origin (size %d)", size)
 		}
 	})
 }

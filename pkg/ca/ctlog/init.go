@@ -1,7 +1,6 @@
 package ctlog
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,17 +10,16 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Files in a CT log state directory.
 const (
-	KeyFile           = "ct_key.pem"         // SCT signing key, ECDSA P-256, PKCS#8 PEM
-	CheckpointKeyFile = "checkpoint.key"     // note signer key for the Tessera checkpoints
-	RootsFile         = "roots.pem"          // accepted roots (optional)
-	LogDir            = "log"                // Tessera POSIX storage
-	TrustedRootFile   = "trusted_root.json"  // the ctlogs part of a trusted root
-	defaultOrigin     = "cosign-like-ct-log" // checkpoint origin when no URL is given
+	KeyFile         = "ct_key.pem"         // SCT and checkpoint signing key, ECDSA P-256, PKCS#8 PEM
+	OriginFile      = "origin"             // the checkpoints' origin line
+	RootsFile       = "roots.pem"          // accepted roots (optional)
+	LogDir          = "log"                // Tessera POSIX storage
+	TrustedRootFile = "trusted_root.json"  // the ctlogs part of a trusted root
+	defaultOrigin   = "cosign-like-ct-log" // checkpoint origin when no URL is given
 )
 
 // ErrStateExists is returned by Init when the directory already holds a CT log.
@@ -37,8 +35,9 @@ type InitOptions struct {
 	RootsPEM []byte
 }
 
-// Init creates a CT log in dir: the SCT signing key, the checkpoint key, the optional accepted
-// roots, and trusted_root.json listing the log under ctlogs.
+// Init creates a CT log in dir: the ECDSA P-256 key that signs SCTs and checkpoints (RFC 6962
+// tree heads as signed notes), the checkpoints' origin, the optional accepted roots, and
+// trusted_root.json listing the log under ctlogs.
 func Init(dir string, opts InitOptions) error {
 	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
 		return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, KeyFile))
@@ -60,14 +59,10 @@ func Init(dir string, opts InitOptions) error {
 		}
 		origin = u.Host
 	}
-	skey, _, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		return fmt.Errorf("generating checkpoint key: %w", err)
-	}
 	if err := pki.WritePrivateKey(filepath.Join(dir, KeyFile), key); err != nil {
 		return err
 	}
-	if err := pki.WriteFile(filepath.Join(dir, CheckpointKeyFile), []byte(skey+"\n"), 0o600); err != nil {
+	if err := pki.WriteFile(filepath.Join(dir, OriginFile), []byte(origin+"\n"), 0o644); err != nil {
 		return err
 	}
 	if len(opts.RootsPEM) > 0 {

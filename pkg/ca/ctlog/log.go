@@ -26,7 +26,6 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/ctonly"
 	"github.com/transparency-dev/tessera/storage/posix"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
@@ -97,13 +96,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	skey, err := os.ReadFile(filepath.Join(dir, CheckpointKeyFile))
+	origin, err := os.ReadFile(filepath.Join(dir, OriginFile))
 	if err != nil {
-		return nil, fmt.Errorf("reading checkpoint key: %w", err)
+		return nil, fmt.Errorf("reading the checkpoint origin: %w", err)
 	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	signer, err := newTreeHeadSigner(strings.TrimSpace(string(origin)), key, time.Now)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint key %s: %w", filepath.Join(dir, CheckpointKeyFile), err)
+		return nil, err
 	}
 	rootsPEM := opts.RootsPEM
 	if rootsPEM == nil {
