@@ -106,7 +106,7 @@ sigstore-kms-<name> for a <name>:// reference. Only <prefix>.pub is written.`,
 		},
 	}
 	o.addFlags(cmd, "cosign")
-	tok.addFlags(cmd)
+	tok.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&kmsRef, "kms", "", "create the key on a PKCS#11 token (pkcs11: URI) or in a KMS (<name>:// reference) instead of a file")
 	cmd.Flags().StringVar(&alg, "signing-algorithm", "ecdsa-p256",
 		"key algorithm: ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519, rsa-2048, rsa-3072, rsa-4096 (or a Sigstore name such as ecdsa-sha2-256-nistp256)")
@@ -241,6 +241,6 @@ func newPublicKeyCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&keyRef, "key", "k", "", "key: encrypted key file, public key file, pkcs11: URI or <kms>:// reference")
 	cmd.Flags().StringVar(&outFile, "outfile", "", "write the public key to this file instead of stdout")
-	tok.addFlags(cmd)
+	tok.addFlags(cmd.Flags())
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/cosign-like/cosign-like/pkg/signer"
@@ -20,8 +21,8 @@ type tokenOptions struct {
 	pin string
 }
 
-func (o *tokenOptions) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.pin, "pin", "",
+func (o *tokenOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.pin, "pin", "",
 		"PIN of the PKCS#11 token (default: pin-value in the URI, else "+signer.EnvPKCS11PIN+")")
 }
 
@@ -154,6 +155,6 @@ The URIs carry no PIN: give it with --pin or COSIGN_PKCS11_PIN when using them.`
 	cmd.Flags().StringVar(&modulePath, "module-path", "", "absolute path of the PKCS#11 module (default: "+signer.EnvPKCS11ModulePath+")")
 	cmd.Flags().IntVar(&slotID, "slot-id", 0, "slot of the token")
 	cmd.Flags().StringVar(&tokenLabel, "token-label", "", "label of the token")
-	tok.addFlags(cmd)
+	tok.addFlags(cmd.Flags())
 	return cmd
 }

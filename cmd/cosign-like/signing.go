@@ -33,6 +33,7 @@ func (o *keylessOptions) addFlags(fs *pflag.FlagSet) {
 // signingOptions are every flag a signing command shares: key or keyless, log, trust.
 type signingOptions struct {
 	key     keyOptions
+	token   tokenOptions
 	tlog    tlogOptions
 	keyless keylessOptions
 	trust   trustOptions
@@ -40,6 +41,7 @@ type signingOptions struct {
 
 func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
 	o.key.addSignFlags(fs)
+	o.token.addFlags(fs)
 	o.tlog.addSignFlags(fs)
 	o.keyless.addFlags(fs)
 	o.trust.addFlags(fs)
@@ -87,7 +89,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 	}
 
 	if o.key.key != "" {
-		s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd))
+		s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd), o.token.interactiveSignerOptions(cmd)...)
 		if err != nil {
 			return nil, nil, err
 		}

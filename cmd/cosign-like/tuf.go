@@ -36,7 +36,7 @@ func (o *tufRepoOptions) addFlags(cmd *cobra.Command, withKeys, withPublish bool
 	if withKeys {
 		cmd.Flags().StringArrayVar(&o.keys, "key", nil,
 			"key held outside the repository's keys directory: a cosign key file, pkcs11: URI or KMS URI (repeatable)")
-		o.token.addFlags(cmd)
+		o.token.addFlags(cmd.Flags())
 	}
 	if withPublish {
 		cmd.Flags().BoolVar(&o.noPublish, "no-publish", false, "only stage the change; do not publish")
@@ -150,7 +150,7 @@ func newTUFInitCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd, false, true)
-	o.token.addFlags(cmd)
+	o.token.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&keyType, "key-type", tuf.KeyEd25519, "type of generated keys: ed25519 or ecdsa-p256")
 	cmd.Flags().StringVar(&thresholds, "threshold", "", "signature thresholds: N for every role, or ROLE=N,... (default 1)")
 	cmd.Flags().StringVar(&keyCounts, "keys", "", "keys per role: N for every role, or ROLE=N,... (default: the threshold)")

@@ -2,7 +2,10 @@ module github.com/cosign-like/cosign-like/pkg/signer/kmsplugin/interop
 
 go 1.26.8
 
-require github.com/cosign-like/cosign-like v0.0.0
+require (
+	github.com/cosign-like/cosign-like v0.0.0
+	github.com/sigstore/sigstore v1.10.9
+)
 
 require (
 	github.com/ThalesGroup/crypto11 v1.5.0 // indirect
@@ -12,7 +15,6 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/secure-systems-lab/go-securesystemslib v0.11.1 // indirect
 	github.com/sigstore/protobuf-specs v0.5.1 // indirect
-	github.com/sigstore/sigstore v1.10.9 // indirect
 	github.com/thales-e-security/pool v0.0.2 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
