@@ -145,10 +145,6 @@ func newLogServeCmd() *cobra.Command {
 			klog.SetSlogLogger(logger)
 			if os.Getenv("GOMEMLIMIT") == "" && o.memoryLimit > 0 {
 				debug.SetMemoryLimit(o.memoryLimit)
-				// With the limit as a ceiling, collect less often while the heap is small.
-				if os.Getenv("GOGC") == "" {
-					debug.SetGCPercent(300)
-				}
 			}
 			ctx := cmd.Context()
 			srv, err := tlog.NewServer(ctx, tlog.ServerConfig{
