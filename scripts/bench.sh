@@ -21,10 +21,12 @@ wall_ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); e
 # p50_ms N CMD...: median wall time of N runs.
 p50_ms() { local n=$1; shift; for _ in $(seq "$n"); do wall_ms "$@"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+if [ -z "${SKIP_GO_BENCH:-}" ]; then
 section "Go benchmarks (benchtime $BENCHTIME)"
 go test -run '^$' -bench . -benchtime "$BENCHTIME" -timeout 30m \
   ./pkg/oci ./pkg/verify ./pkg/signer ./pkg/tsa ./pkg/ca ./pkg/ca/ctlog ./pkg/devstack ./pkg/client 2>&1 \
   | grep -E '^(Benchmark|ok|FAIL|---)' || true
+fi
 
 section "CLI start-up"
 echo "cosign-like version: peak RSS $(peak_rss_mib "$BIN" version) MiB (target <= 25 MiB)"
