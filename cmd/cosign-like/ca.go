@@ -64,6 +64,7 @@ type caServeOptions struct {
 	serverOptions
 	config  string
 	ctURL   string
+	ctKey   string
 	issuers []string
 	pin     string
 }
@@ -124,7 +125,17 @@ precertificate to the CT log at --ct-url; without its SCT no certificate is issu
 			if err != nil {
 				return fmt.Errorf("ca serve: %w", err)
 			}
-			authority, err := ca.NewAuthority(key, chain, tokens, ca.AuthorityOptions{CTURL: o.ctURL, Logger: logger})
+			aopts := ca.AuthorityOptions{CTURL: o.ctURL, Logger: logger}
+			if o.ctKey != "" {
+				data, err := os.ReadFile(o.ctKey)
+				if err != nil {
+					return fmt.Errorf("ca serve: --ct-public-key: %w", err)
+				}
+				if aopts.CTPublicKey, err = ca.ParsePublicKeyPEM(data); err != nil {
+					return fmt.Errorf("ca serve: --ct-public-key %s: %w", o.ctKey, err)
+				}
+			}
+			authority, err := ca.NewAuthority(key, chain, tokens, aopts)
 			if err != nil {
 				return fmt.Errorf("ca serve: %w", err)
 			}
@@ -135,6 +146,7 @@ precertificate to the CT log at --ct-url; without its SCT no certificate is issu
 	o.bind(cmd, "127.0.0.1:5555")
 	cmd.Flags().StringVar(&o.config, "config", "", "issuer configuration file (ca.yaml)")
 	cmd.Flags().StringVar(&o.ctURL, "ct-url", "", "base URL of the CT log (required)")
+	cmd.Flags().StringVar(&o.ctKey, "ct-public-key", "", "the CT log's public key (ct_pub.pem from ct init): every SCT is checked against it")
 	cmd.Flags().StringArrayVar(&o.issuers, "issuer", nil, "trusted issuer: URL[,client-id=ID][,type=TYPE][,subject-domain=D] (repeatable)")
 	cmd.Flags().StringVar(&o.pin, "pkcs11-pin", "", "PKCS#11 user PIN for a CA key kept on a token")
 	return cmd

@@ -126,6 +126,7 @@ func TestServersFromTheCommandLine(t *testing.T) {
 
 	ctURL, stopCT := runServerCmd(t, "ct", "serve", "--dir", ctDir)
 	caURL, stopCA := runServerCmd(t, "ca", "serve", "--dir", caDir, "--config", config, "--ct-url", ctURL,
+		"--ct-public-key", filepath.Join(ctDir, "ct_pub.pem"),
 		"--issuer", "http://127.0.0.1:1/other,type=username")
 	tsaURL, stopTSA := runServerCmd(t, "tsa", "serve", "--dir", tsaDir)
 

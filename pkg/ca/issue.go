@@ -30,6 +30,7 @@ type Authority struct {
 	rawChain [][]byte
 	tokens   *TokenVerifier
 	ctURL    string
+	ctKey    crypto.PublicKey
 	client   *http.Client
 	logger   *slog.Logger
 	now      func() time.Time
@@ -39,6 +40,9 @@ type Authority struct {
 type AuthorityOptions struct {
 	// CTURL is the base URL of the CT log (required: certificates always embed an SCT).
 	CTURL string
+	// CTPublicKey, when set, is the CT log's key: every SCT is checked against it before it is
+	// embedded, and a certificate is refused if it does not verify.
+	CTPublicKey crypto.PublicKey
 	// HTTPClient talks to the CT log (by default a client with a 10 s timeout that keeps up to
 	// 256 idle connections).
 	HTTPClient *http.Client
@@ -69,7 +73,7 @@ func NewAuthority(key crypto.Signer, chain []*x509.Certificate, tokens *TokenVer
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authority{key: key, chain: chain, tokens: tokens, ctURL: opts.CTURL, client: opts.HTTPClient,
+	a := &Authority{key: key, chain: chain, tokens: tokens, ctURL: opts.CTURL, ctKey: opts.CTPublicKey, client: opts.HTTPClient,
 		logger: opts.Logger, now: time.Now}
 	for _, c := range chain {
 		a.rawChain = append(a.rawChain, c.Raw)
@@ -138,6 +142,11 @@ func (a *Authority) issue(ctx context.Context, p *Principal, pub crypto.PublicKe
 	sct, err := ctlog.Submit(ctx, a.client, a.ctURL, append([][]byte{preDER}, a.rawChain...), true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCTLog, err)
+	}
+	if a.ctKey != nil {
+		if err := ctlog.VerifyPrecertSCT(sct, preDER, a.rawChain[0], a.ctKey); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCTLog, err)
+		}
 	}
 	sctExt, err := ctlog.SCTListExtension(sct)
 	if err != nil {

@@ -306,3 +306,61 @@ func TestBearerTokenRequest(t *testing.T) {
 		t.Fatalf("two different tokens: HTTP %d %s", code, msg)
 	}
 }
+
+// TestSCTCheckedAgainstTheLogKey: with the CT log's key configured, an SCT that does not verify
+// under it (here: the CA expects another log's key) gives no certificate.
+func TestSCTCheckedAgainstTheLogKey(t *testing.T) {
+	e := newEnv(t, IssuerEmail, oidc.DevIssuerOptions{})
+	s, _ := signer.GenerateEphemeral()
+	tok := e.token(t, oidc.TokenRequest{Email: "alice@example.com"})
+	for _, tc := range []struct {
+		name string
+		key  any
+		want string
+	}{
+		{"right key", e.ct.PublicKey(), ""},
+		{"another log's key", mustP256(t).Public(), "SCT does not verify under the CT log key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, chain, err := LoadKey(context.Background(), writeCA(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tv, _ := NewTokenVerifier([]IssuerConfig{{URL: e.issuer.Issuer()}}, nil)
+			a, err := NewAuthority(key, chain, tv, AuthorityOptions{CTURL: e.ctTS.URL, CTPublicKey: tc.key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, signer.AsCryptoSigner(s))
+			issued, err := a.Issue(context.Background(), tok, KeyProof{CSR: csr})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrCTLog) || !strings.Contains(err.Error(), tc.want) || issued != nil {
+				t.Fatalf("Issue = %v, want %q and no certificate", err, tc.want)
+			}
+		})
+	}
+}
+
+func mustP256(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// writeCA initialises a CA in a temporary directory.
+func writeCA(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Init(context.Background(), dir, InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

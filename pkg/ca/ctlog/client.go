@@ -133,3 +133,28 @@ func VerifyEmbeddedSCT(leafDER, issuerDER []byte, logKey any) error {
 	}
 	return nil
 }
+
+// VerifyPrecertSCT checks an SCT returned for a precertificate (DER, with its issuer's DER)
+// against the CT log's public key.
+func VerifyPrecertSCT(sct *ct.SignedCertificateTimestamp, precertDER, issuerDER []byte, logKey any) error {
+	pre, err := ctx509.ParseCertificate(precertDER)
+	if err != nil && ctx509.IsFatal(err) {
+		return fmt.Errorf("parsing precertificate: %w", err)
+	}
+	issuer, err := ctx509.ParseCertificate(issuerDER)
+	if err != nil && ctx509.IsFatal(err) {
+		return fmt.Errorf("parsing issuer: %w", err)
+	}
+	leaf, err := ct.MerkleTreeLeafFromChain([]*ctx509.Certificate{pre, issuer}, ct.PrecertLogEntryType, sct.Timestamp)
+	if err != nil {
+		return fmt.Errorf("precertificate entry: %w", err)
+	}
+	v, err := ct.NewSignatureVerifier(logKey)
+	if err != nil {
+		return fmt.Errorf("CT log key: %w", err)
+	}
+	if err := v.VerifySCTSignature(*sct, ct.LogEntry{Leaf: *leaf}); err != nil {
+		return fmt.Errorf("SCT does not verify under the CT log key: %w", err)
+	}
+	return nil
+}

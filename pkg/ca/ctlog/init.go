@@ -1,6 +1,8 @@
 package ctlog
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 // Files in a CT log state directory.
 const (
 	KeyFile         = "ct_key.pem"         // SCT and checkpoint signing key, ECDSA P-256, PKCS#8 PEM
+	PublicKeyFile   = "ct_pub.pem"         // its public key, PKIX PEM (for the CA's --ct-public-key)
 	OriginFile      = "origin"             // the checkpoints' origin line
 	RootsFile       = "roots.pem"          // accepted roots (optional)
 	LogDir          = "log"                // Tessera POSIX storage
@@ -60,6 +63,13 @@ func Init(dir string, opts InitOptions) error {
 		origin = u.Host
 	}
 	if err := pki.WritePrivateKey(filepath.Join(dir, KeyFile), key); err != nil {
+		return err
+	}
+	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return fmt.Errorf("encoding the log's public key: %w", err)
+	}
+	if err := pki.WriteFile(filepath.Join(dir, PublicKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki}), 0o644); err != nil {
 		return err
 	}
 	if err := pki.WriteFile(filepath.Join(dir, OriginFile), []byte(origin+"\n"), 0o644); err != nil {
