@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
@@ -21,12 +21,18 @@ type keylessOptions struct {
 	tsaURL        string
 	identityToken string
 	signingConfig string
+	oidcIssuer    string
+	oidcClientID  string
+	deviceFlow    bool
 }
 
 func (o *keylessOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.fulcioURL, "fulcio-url", "", "code-signing CA URL for keyless signing (default: from the signing config)")
 	fs.StringVar(&o.tsaURL, "timestamp-server-url", "", "RFC 3161 timestamp authority URL (default: from the signing config)")
 	fs.StringVar(&o.identityToken, "identity-token", "", "OIDC identity token, or a file holding one (default: $SIGSTORE_ID_TOKEN, then the OIDC flows)")
+	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "OpenID provider of the interactive flows (default: from the signing config)")
+	fs.StringVar(&o.oidcClientID, "oidc-client-id", "sigstore", "OAuth client ID at the OpenID provider")
+	fs.BoolVar(&o.deviceFlow, "oidc-device-flow", false, "get the token with the device flow (for machines without a browser)")
 	fs.StringVar(&o.signingConfig, "signing-config", envDefault("COSIGN_LIKE_SIGNING_CONFIG", ""), "signing config JSON naming the CA, log, TSA and OIDC URLs (default $COSIGN_LIKE_SIGNING_CONFIG)")
 }
 
@@ -102,9 +108,19 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 	if w.TSAURL == "" {
 		return nil, nil, client.ErrNoTimestampAuthority
 	}
-	token, err := o.keyless.token()
+	override(&services.OIDCURL, o.keyless.oidcIssuer)
+	token, err := oidc.GetToken(ctx, oidc.Options{
+		IdentityToken: o.keyless.identityToken,
+		Issuer:        services.OIDCURL,
+		ClientID:      o.keyless.oidcClientID,
+		DeviceFlow:    o.keyless.deviceFlow,
+		// The browser flow needs a person at a terminal; without one it would only wait.
+		DisableInteractive: !o.keyless.deviceFlow && !isTerminal(cmd.InOrStdin()),
+		Out:                cmd.ErrOrStderr(),
+		OpenBrowser:        oidc.SystemBrowser,
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("getting an identity token: %w", err)
 	}
 	s, chain, err := client.Keyless(ctx, services.CAURL, token)
 	if err != nil {
@@ -117,23 +133,14 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 	return s, w, nil
 }
 
-// token returns the identity token: the flag's value (or the file it names), else
-// $SIGSTORE_ID_TOKEN.
-func (o *keylessOptions) token() (string, error) {
-	if t := o.identityToken; t != "" {
-		if data, err := os.ReadFile(t); err == nil {
-			return strings.TrimSpace(string(data)), nil
-		}
-		return t, nil
-	}
-	if t := os.Getenv("SIGSTORE_ID_TOKEN"); t != "" {
-		return t, nil
-	}
-	return "", fmt.Errorf("keyless signing needs an identity token: pass --identity-token or set SIGSTORE_ID_TOKEN (or sign with --key)")
-}
-
 func override(dst *string, v string) {
 	if v != "" {
 		*dst = v
 	}
+}
+
+// isTerminal reports whether in is an interactive terminal.
+func isTerminal(in io.Reader) bool {
+	_, ok := terminalFD(in)
+	return ok
 }
