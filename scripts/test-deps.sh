@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose programs the tests run as real processes:
-# docker-registry (distribution 2.8), mariadb-server, softhsm2, openssl.
+# docker-registry (distribution 2.8), mariadb-server, softhsm2, openssl, chromium (headless).
 # Does nothing when they are already present; needs root (or sudo) otherwise.
 set -euo pipefail
 need=()
@@ -8,6 +8,7 @@ command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] ||
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"
 SUDO=""
