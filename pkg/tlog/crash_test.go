@@ -143,6 +143,22 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs server processes; skipped with -short")
 	}
+	crashRounds(t, "", 22)
+}
+
+// TestCrashSafetyMariaDB is TestCrashSafety on the MySQL driver, against a real mariadbd.
+func TestCrashSafetyMariaDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test runs server processes; skipped with -short")
+	}
+	crashRounds(t, startMariaDB(t), 20)
+}
+
+// crashRounds appends under concurrent load to a server process on storage (empty: POSIX),
+// SIGKILLs it rounds times at random points, then checks what it acknowledged.
+func crashRounds(t *testing.T, storage string, rounds int) {
+	t.Helper()
+	env := "TLOG_TEST_STORAGE=" + storage
 	dir := tempDir(t)
 	if _, err := Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
 		t.Fatal(err)
@@ -153,7 +169,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	signer := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	ledger := &crashLedger{acked: map[uint64][]byte{}}
-	const rounds, writers = 22, 12
+	const writers = 12
 	var seq int
 	var seqMu sync.Mutex
 	nextArtifact := func() []byte {
@@ -164,7 +180,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	start := time.Now()
 	for round := range rounds {
-		p := startServerProcess(t, dir)
+		p := startServerProcess(t, dir, env)
 		c, err := NewClient(p.url, WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
@@ -221,7 +237,7 @@ func TestCrashSafety(t *testing.T) {
 
 	// Final state: every acknowledged entry is at its index, the tree is dense, and every
 	// checkpoint ever shown is consistent with the final one.
-	p := startServerProcess(t, dir)
+	p := startServerProcess(t, dir, env)
 	ctx := context.Background()
 	c, err := NewClient(p.url)
 	if err != nil {
@@ -274,7 +290,7 @@ func TestCrashSafety(t *testing.T) {
 	if strings.Contains(p.stderr.String(), "panic") {
 		t.Fatalf("server log mentions a panic:\n%s", p.stderr.String())
 	}
-	res, err := Fsck(ctx, dir, "")
+	res, err := Fsck(ctx, dir, storage)
 	if err != nil {
 		t.Fatalf("fsck after the crashes: %v", err)
 	}
