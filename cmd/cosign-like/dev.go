@@ -22,9 +22,30 @@ func init() { addCommand(newDevCmd) }
 
 // devOptions are the flags of `dev up` and `dev down`.
 type devOptions struct {
-	dir          string
-	detach       bool
-	registryAddr string
+	dir    string
+	detach bool
+	// addrs are the listen addresses, by server name (registry, oidc, ct, ca, log, tsa, tuf).
+	addrs map[string]*string
+}
+
+// devServers are the servers of the stack, in the order their address flags are listed.
+var devServers = []string{"registry", "oidc", "ca", "ct", "log", "tsa", "tuf"}
+
+// addrFlags returns the flags that give each server's address, for re-running `dev up`.
+func (o *devOptions) addrFlags() []string {
+	var args []string
+	for _, s := range devServers {
+		args = append(args, "--"+s+"-addr", *o.addrs[s])
+	}
+	return args
+}
+
+func (o *devOptions) config(logger *slog.Logger) devstack.Config {
+	return devstack.Config{
+		Dir: o.dir, Logger: logger,
+		RegistryAddr: *o.addrs["registry"], OIDCAddr: *o.addrs["oidc"], CAAddr: *o.addrs["ca"],
+		CTAddr: *o.addrs["ct"], LogAddr: *o.addrs["log"], TSAAddr: *o.addrs["tsa"], TUFAddr: *o.addrs["tuf"],
+	}
 }
 
 func defaultDevDir() string {
@@ -66,7 +87,10 @@ long as the stack runs.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.dir, "dir", defaultDevDir(), "state directory of the stack")
 	fs.BoolVar(&o.detach, "detach", false, "run in the background until dev down")
-	fs.StringVar(&o.registryAddr, "registry-addr", "127.0.0.1:0", "registry listen address (loopback only)")
+	o.addrs = map[string]*string{}
+	for _, srv := range devServers {
+		o.addrs[srv] = fs.String(srv+"-addr", "127.0.0.1:0", srv+" listen address (loopback only; port 0 picks a free one)")
+	}
 	return cmd
 }
 
@@ -80,7 +104,7 @@ func devUp(cmd *cobra.Command, o *devOptions) error {
 		return fmt.Errorf("a dev stack (pid %d) already runs with state in %s: run `cosign-like dev down --dir %s` first", pid, o.dir, o.dir)
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := devstack.Start(ctx, devstack.Config{Dir: o.dir, RegistryAddr: o.registryAddr, Logger: logger})
+	st, err := devstack.Start(ctx, o.config(logger))
 	if err != nil {
 		return err
 	}
@@ -124,7 +148,7 @@ func devUpDetached(cmd *cobra.Command, o *devOptions) error {
 		return err
 	}
 	defer logf.Close()
-	child := exec.Command(self, "dev", "up", "--dir", o.dir, "--registry-addr", o.registryAddr)
+	child := exec.Command(self, append([]string{"dev", "up", "--dir", o.dir}, o.addrFlags()...)...)
 	child.Stdout, child.Stderr = logf, logf
 	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := child.Start(); err != nil {
