@@ -121,7 +121,7 @@ func newDownloadCmd() *cobra.Command {
 		Use:   "download",
 		Short: "Download what is attached to an image",
 	}
-	cmd.AddCommand(newDownloadKindCmd(oci.KindSignature, "signature"))
+	cmd.AddCommand(newDownloadKindCmd(oci.KindSignature, "signature"), newDownloadAttestationCmd())
 	return cmd
 }
 

@@ -21,6 +21,7 @@ type verifyOptions struct {
 	verification verificationOptions
 	annotations  annotationOptions
 	output       string
+	localImage   bool
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -43,6 +44,7 @@ saying why, when none does.`,
 	o.verification.addFlags(fs)
 	o.annotations.addFlags(fs, "annotation key=value the signature must carry (repeatable)")
 	fs.StringVarP(&o.output, "output", "o", "json", "output format: json or text")
+	fs.BoolVar(&o.localImage, "local-image", false, "IMAGE is the path of an OCI layout directory written by save (verified offline)")
 	return cmd
 }
 
@@ -63,12 +65,15 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 	if err != nil {
 		return err
 	}
-	verified, err := client.VerifyImage(ctx, ref, client.VerifyOptions{
-		Verifier:    v,
-		Policy:      policy,
-		Annotations: ann,
-		Registry:    regOpts,
-	})
+	vo := client.VerifyOptions{Verifier: v, Policy: policy, Annotations: ann, Registry: regOpts}
+	if o.localImage {
+		verified, err := client.VerifyLocalImage(ctx, ref, vo)
+		if err != nil {
+			return err
+		}
+		return printVerified(cmd.OutOrStdout(), o.output, verified)
+	}
+	verified, err := client.VerifyImage(ctx, ref, vo)
 	if err != nil {
 		return err
 	}

@@ -111,3 +111,18 @@ func TestTrustFromTUF(t *testing.T) {
 	bare.ok("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
 	bare.ok("verify", "--offline", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
 }
+
+// TestAirGappedVerify: an image saved with its signature verifies from the directory alone,
+// after the registry and every server are gone.
+func TestAirGappedVerify(t *testing.T) {
+	c := newCLI(t)
+	env := devUp(t, c)
+	img := strings.TrimSpace(c.ok("dev", "push-sample", env["COSIGN_LIKE_REGISTRY"]+"/it/airgap:v1").stdout)
+	token := strings.TrimSpace(c.ok("dev", "token", "--email", "alice@example.com").stdout)
+	c.ok("sign", "-y", "--identity-token", token, img)
+	c.ok("save", "--dir", "layout", img)
+	c.ok("dev", "down", "--dir", env["COSIGN_LIKE_TRUSTED_ROOT"][:strings.LastIndex(env["COSIGN_LIKE_TRUSTED_ROOT"], "/")])
+	issuer := env["COSIGN_LIKE_OIDC_ISSUER"]
+	c.ok("verify", "--local-image", "--offline", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, "layout")
+	c.fails("identity mismatch", "verify", "--local-image", "--offline", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", issuer, "layout")
+}
