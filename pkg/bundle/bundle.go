@@ -23,7 +23,8 @@ const (
 // Limits on what Parse accepts.
 const (
 	// MaxBundleSize is the largest bundle document Parse reads, in bytes.
-	MaxBundleSize = 64 << 20
+	// It matches the largest blob the registry client fetches by default (128 MiB).
+	MaxBundleSize = 128 << 20
 	// MaxTlogEntries is the most transparency log entries a bundle may carry.
 	MaxTlogEntries = 32
 	// MaxTimestamps is the most RFC 3161 timestamps a bundle may carry.

@@ -27,7 +27,8 @@ const (
 )
 
 // MaxStatementSize is the largest in-toto statement ParseStatement reads, in bytes.
-const MaxStatementSize = 32 << 20
+// A bundle of MaxBundleSize holds a base64 payload of about three quarters of it.
+const MaxStatementSize = 96 << 20
 
 // ErrInvalidStatement is wrapped by every error ParseStatement returns.
 var ErrInvalidStatement = errors.New("invalid in-toto statement")
