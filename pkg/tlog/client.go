@@ -108,14 +108,26 @@ func (c *Client) ReadCheckpoint(ctx context.Context) ([]byte, error) {
 	return c.get(ctx, layout.CheckpointPath, MaxNoteSize)
 }
 
-// ReadTile fetches a hash tile (p > 0: partial tile of width p).
+// ReadTile fetches a hash tile (p > 0: partial tile of width p). A partial tile a log no longer
+// keeps is cut from the full one.
 func (c *Client) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	return c.get(ctx, layout.TilePath(level, index, p), maxTileResponse)
+	t, err := c.get(ctx, layout.TilePath(level, index, p), maxTileResponse)
+	if p > 0 && errors.Is(err, os.ErrNotExist) {
+		if t, err = c.get(ctx, layout.TilePath(level, index, 0), maxTileResponse); err == nil && len(t) >= int(p)*32 {
+			t = t[:int(p)*32]
+		}
+	}
+	return t, err
 }
 
-// ReadEntryBundle fetches an entry bundle (p > 0: partial bundle of p entries).
+// ReadEntryBundle fetches an entry bundle (p > 0: partial bundle of p entries). When a log no
+// longer keeps a partial bundle, the full one is returned (it starts with the same entries).
 func (c *Client) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	return c.get(ctx, layout.EntriesPath(index, p), maxBundleResponse)
+	b, err := c.get(ctx, layout.EntriesPath(index, p), maxBundleResponse)
+	if p > 0 && errors.Is(err, os.ErrNotExist) {
+		return c.get(ctx, layout.EntriesPath(index, 0), maxBundleResponse)
+	}
+	return b, err
 }
 
 // Checkpoint fetches the current checkpoint and verifies its signature with one of keys.

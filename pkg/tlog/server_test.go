@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -414,5 +415,52 @@ func TestParseHashedRekordEntryErrors(t *testing.T) {
 		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.body, err, tc.want)
 		}
+	}
+}
+
+// TestClientFallsBackToFullTiles reads through a proxy that has dropped the partial tiles and
+// bundles whose full versions exist (as a log may, once they do): proofs in older trees still
+// work.
+func TestClientFallsBackToFullTiles(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	appendN(t, tl, s, "early", 100)
+	old, err := tl.client.Checkpoint(ctx, []LogKey{tl.key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, tl, s, "late", 160)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v2/tile/0/000.p/") || strings.HasPrefix(r.URL.Path, "/api/v2/tile/entries/000.p/") {
+			http.NotFound(w, r)
+			return
+		}
+		tl.srv.Handler().ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	c, err := NewClient(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint64{0, 57, 99} {
+		tle, err := c.Entry(ctx, i, old)
+		if err != nil {
+			t.Fatalf("entry %d in the older tree: %v", i, err)
+		}
+		if _, err := VerifyEntry(tle, []LogKey{tl.key}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, err := c.Checkpoint(ctx, []LogKey{tl.key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.ConsistencyProof(ctx, old.Size, cur.Size)
+	if err == nil {
+		err = VerifyConsistency(old.Size, cur.Size, p, old.Hash, cur.Hash)
+	}
+	if err != nil {
+		t.Fatalf("consistency through full tiles: %v", err)
 	}
 }
