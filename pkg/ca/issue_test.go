@@ -256,6 +256,12 @@ func TestInitWithPKCS11Key(t *testing.T) {
 	if _, err := exec.LookPath("softhsm2-util"); err != nil {
 		t.Skip("softhsm2-util not installed")
 	}
+	// The signer package keeps PKCS#11 modules open per process: start from, and leave, none
+	// open, since this test points SoftHSM at a token directory of its own.
+	if err := signer.ClosePKCS11(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = signer.ClosePKCS11() })
 	tokDir := t.TempDir()
 	conf := filepath.Join(tokDir, "softhsm2.conf")
 	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokDir+"\nobjectstore.backend = file\n"), 0o600); err != nil {
