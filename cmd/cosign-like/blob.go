@@ -2,13 +2,19 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"strings"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 func init() {
@@ -100,8 +106,8 @@ type verifyBlobOptions struct {
 func newVerifyBlobCmd() *cobra.Command {
 	var o verifyBlobOptions
 	cmd := &cobra.Command{
-		Use:     "verify-blob [flags] FILE",
-		Short:   "Verify a file against a Sigstore bundle",
+		Use:     "verify-blob [flags] FILE|sha256:HEX",
+		Short:   "Verify a file (or a sha256 digest) against a Sigstore bundle",
 		Example: `  cosign-like verify-blob --key cosign.pub --bundle app.tar.gz.sigstore.json app.tar.gz`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -130,12 +136,7 @@ func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error 
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	res, err := client.VerifyBlob(f, b, v, policy)
+	res, err := verifyBlobArtifact(path, b, v, policy)
 	if err != nil {
 		return err
 	}
@@ -144,4 +145,22 @@ func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error 
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), "Verified OK")
 	return nil
+}
+
+// verifyBlobArtifact verifies b over the file at arg, or over the digest arg names when it is
+// sha256:<hex> and no such file exists.
+func verifyBlobArtifact(arg string, b *protobundle.Bundle, v *verify.Verifier, p verify.Policy) (*verify.Result, error) {
+	f, err := os.Open(arg)
+	if err != nil {
+		if strings.HasPrefix(arg, "sha256:") && errors.Is(err, fs.ErrNotExist) {
+			art, err := verify.ParseArtifactDigest(arg)
+			if err != nil {
+				return nil, err
+			}
+			return v.Verify(b, art, p)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	return client.VerifyBlob(f, b, v, p)
 }

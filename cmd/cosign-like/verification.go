@@ -63,7 +63,7 @@ func (o *verificationOptions) build(cmd *cobra.Command) (*verify.Verifier, verif
 	var policy verify.Policy
 	switch {
 	case o.key.key != "" && o.identity.given():
-		return nil, policy, fmt.Errorf("--key and --certificate-identity/--certificate-oidc-issuer ask for different checks: give one")
+		return nil, policy, fmt.Errorf("--key and --certificate-identity/--certificate-oidc-issuer exclude each other: give one")
 	case o.key.key != "":
 		pub, err := signer.LoadPublicKey(cmd.Context(), o.key.key)
 		if err != nil {
@@ -89,7 +89,7 @@ func (o *verificationOptions) build(cmd *cobra.Command) (*verify.Verifier, verif
 			fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: --insecure-ignore-sct: certificates are accepted without certificate transparency")
 		}
 	default:
-		return nil, policy, fmt.Errorf("say who must have signed: --key, or --certificate-identity and --certificate-oidc-issuer")
+		return nil, policy, fmt.Errorf("say who must have signed: give --key, or --certificate-identity and --certificate-oidc-issuer")
 	}
 	policy.UnsafeIgnoreTlog = o.tlog.ignoreTlog
 	if o.tlog.ignoreTlog {

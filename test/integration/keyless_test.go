@@ -50,7 +50,7 @@ func TestKeylessFlowOnDevStack(t *testing.T) {
 	c.fails("identity", "verify", "--certificate-identity-regexp", `lice@example\.com`, "--certificate-oidc-issuer", issuer, img)
 	c.fails("issuer", "verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", "https://accounts.example.com", img)
 	c.fails("give exactly one", "verify", "--certificate-identity", "alice@example.com", img)
-	c.fails("different checks", "verify", "--key", "cosign.pub", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
+	c.fails("exclude each other", "verify", "--key", "cosign.pub", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, img)
 
 	writeFile(t, c.dir, "blob.txt", "keyless blob\n")
 	c.ok("sign-blob", "-y", "--identity-token", token, "--bundle", "blob.sigstore.json", "blob.txt")
