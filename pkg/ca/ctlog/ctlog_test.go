@@ -72,7 +72,7 @@ func startLog(t testing.TB, opts InitOptions) (*Log, *httptest.Server, string) {
 	if err := Init(dir, opts); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(context.Background(), dir, Options{BatchMaxAge: 5 * time.Millisecond})
+	l, err := Open(context.Background(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
