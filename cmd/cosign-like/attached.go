@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/oci"
@@ -26,16 +27,7 @@ func newTreeCmd() *cobra.Command {
 		Short: "Show the signatures, attestations and SBOMs attached to an image, in both layouts",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := reg.ociOptions()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			subject, _, err := oci.Resolve(ctx, args[0], opts...)
-			if err != nil {
-				return err
-			}
-			found, err := oci.ListAttached(ctx, subject, oci.AllKinds(), opts...)
+			subject, found, err := reg.listAttached(cmd, args[0], oci.AllKinds())
 			if err != nil {
 				return err
 			}
@@ -141,16 +133,7 @@ func newDownloadKindCmd(kind oci.Kind, use string) *cobra.Command {
 		Short: fmt.Sprintf("Print each %s attached to an image as one JSON line (bundle, or legacy payload)", kind),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := reg.ociOptions()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			subject, _, err := oci.Resolve(ctx, args[0], opts...)
-			if err != nil {
-				return err
-			}
-			found, err := oci.ListAttached(ctx, subject, []oci.Kind{kind}, opts...)
+			_, found, err := reg.listAttached(cmd, args[0], []oci.Kind{kind})
 			if err != nil {
 				return err
 			}
@@ -242,4 +225,18 @@ func cleanKinds(typ string) ([]oci.Kind, error) {
 		return nil, fmt.Errorf("--type %q: want signature, attestation, sbom or all", typ)
 	}
 	return []oci.Kind{k}, nil
+}
+
+// listAttached resolves ref and lists what of the given kinds is attached to it.
+func (o *registryOptions) listAttached(cmd *cobra.Command, ref string, kinds []oci.Kind) (name.Digest, []oci.Attached, error) {
+	opts, err := o.ociOptions()
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	subject, _, err := oci.Resolve(cmd.Context(), ref, opts...)
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	found, err := oci.ListAttached(cmd.Context(), subject, kinds, opts...)
+	return subject, found, err
 }

@@ -454,16 +454,7 @@ func newDownloadAttestationCmd() *cobra.Command {
 					return fmt.Errorf("--predicate-type: %w", err)
 				}
 			}
-			opts, err := reg.ociOptions()
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			subject, _, err := oci.Resolve(ctx, args[0], opts...)
-			if err != nil {
-				return err
-			}
-			found, err := oci.ListAttached(ctx, subject, []oci.Kind{oci.KindAttestation}, opts...)
+			subject, found, err := reg.listAttached(cmd, args[0], []oci.Kind{oci.KindAttestation})
 			if err != nil {
 				return err
 			}
