@@ -30,19 +30,15 @@ func newCACmd() *cobra.Command {
 }
 
 func newCAInitCmd() *cobra.Command {
-	var dir, pin, module string
+	var dir string
+	var tok pkcs11Flags
 	var opts ca.InitOptions
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the CA's root and code-signing intermediate, and its trusted-root part",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if pin != "" {
-				opts.SignerOptions = append(opts.SignerOptions, signer.WithPKCS11PIN(pin))
-			}
-			if module != "" {
-				opts.SignerOptions = append(opts.SignerOptions, signer.WithPKCS11ModulePath(module))
-			}
+			opts.SignerOptions = tok.signerOptions()
 			if err := ca.Init(cmd.Context(), dir, opts); err != nil {
 				return fmt.Errorf("ca init: %w", err)
 			}
@@ -54,8 +50,7 @@ func newCAInitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opts.URL, "url", "", "CA URL to record in the trusted root")
 	cmd.Flags().StringVar(&opts.Organization, "organization", "cosign-like", "organization in the certificate subjects")
 	cmd.Flags().StringVar(&opts.KMS, "kms", "", "create the intermediate key in a PKCS#11 token (pkcs11: URI) instead of a file")
-	cmd.Flags().StringVar(&pin, "pkcs11-pin", "", "PKCS#11 user PIN (or pin-value in the URI)")
-	cmd.Flags().StringVar(&module, "pkcs11-module", "", "PKCS#11 module path (or module-path in the URI)")
+	tok.addFlags(cmd, true)
 	_ = cmd.MarkFlagRequired("dir")
 	return cmd
 }
@@ -66,7 +61,7 @@ type caServeOptions struct {
 	ctURL   string
 	ctKey   string
 	issuers []string
-	pin     string
+	token   pkcs11Flags
 }
 
 func newCAServeCmd() *cobra.Command {
@@ -113,11 +108,7 @@ precertificate to the CT log at --ct-url; without its SCT no certificate is issu
 			if o.ctURL == "" {
 				return errors.New("ca serve: --ct-url is required (certificates always embed an SCT)")
 			}
-			var sopts []signer.Option
-			if o.pin != "" {
-				sopts = append(sopts, signer.WithPKCS11PIN(o.pin))
-			}
-			key, chain, err := ca.LoadKey(cmd.Context(), o.dir, sopts...)
+			key, chain, err := ca.LoadKey(cmd.Context(), o.dir, o.token.signerOptions()...)
 			if err != nil {
 				return fmt.Errorf("ca serve: %w", err)
 			}
@@ -148,7 +139,7 @@ precertificate to the CT log at --ct-url; without its SCT no certificate is issu
 	cmd.Flags().StringVar(&o.ctURL, "ct-url", "", "base URL of the CT log (required)")
 	cmd.Flags().StringVar(&o.ctKey, "ct-public-key", "", "the CT log's public key (ct_pub.pem from ct init): every SCT is checked against it")
 	cmd.Flags().StringArrayVar(&o.issuers, "issuer", nil, "trusted issuer: URL[,client-id=ID][,type=TYPE][,subject-domain=D] (repeatable)")
-	cmd.Flags().StringVar(&o.pin, "pkcs11-pin", "", "PKCS#11 user PIN for a CA key kept on a token")
+	o.token.addFlags(cmd, false)
 	return cmd
 }
 
@@ -182,4 +173,27 @@ func newCACertCmd() *cobra.Command {
 	cmd.Flags().StringVar(&token, "identity-token", "", "ID token, or a file holding one (default: SIGSTORE_ID_TOKEN or GitHub Actions)")
 	_ = cmd.MarkFlagRequired("fulcio-url")
 	return cmd
+}
+
+// pkcs11Flags are the flags that open a server's key kept in a PKCS#11 token.
+type pkcs11Flags struct {
+	pin, module string
+}
+
+func (f *pkcs11Flags) addFlags(cmd *cobra.Command, withModule bool) {
+	cmd.Flags().StringVar(&f.pin, "pkcs11-pin", "", "PKCS#11 user PIN for a key kept on a token (or pin-value in the URI)")
+	if withModule {
+		cmd.Flags().StringVar(&f.module, "pkcs11-module", "", "PKCS#11 module path (or module-path in the URI)")
+	}
+}
+
+func (f *pkcs11Flags) signerOptions() []signer.Option {
+	var opts []signer.Option
+	if f.pin != "" {
+		opts = append(opts, signer.WithPKCS11PIN(f.pin))
+	}
+	if f.module != "" {
+		opts = append(opts, signer.WithPKCS11ModulePath(f.module))
+	}
+	return opts
 }

@@ -7,9 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
@@ -25,6 +23,8 @@ const (
 	ChainFile       = "ca_chain.pem"      // intermediate, then root
 	TrustedRootFile = "trusted_root.json" // the certificateAuthorities part of a trusted root
 )
+
+var keyFiles = pki.KeyFiles{Key: KeyFile, KMS: KMSFile}
 
 // ErrStateExists is returned by Init when the directory already holds a CA.
 var ErrStateExists = errors.New("state directory already initialised")
@@ -48,10 +48,8 @@ type InitOptions struct {
 // intermediate restricted to code signing whose key is a new P-256 key (or a key created in the
 // KMS), the chain file, and trusted_root.json listing the chain under certificateAuthorities.
 func Init(ctx context.Context, dir string, opts InitOptions) error {
-	for _, f := range []string{KeyFile, KMSFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, f))
-		}
+	if err := keyFiles.CheckAbsent(dir, ErrStateExists); err != nil {
+		return err
 	}
 	if opts.Organization == "" {
 		opts.Organization = "cosign-like"
@@ -71,23 +69,9 @@ func Init(ctx context.Context, dir string, opts InitOptions) error {
 	if err != nil {
 		return err
 	}
-	var interPub crypto.PublicKey
-	var writeKey func() error
-	if opts.KMS != "" {
-		if !strings.HasPrefix(opts.KMS, "pkcs11:") {
-			return fmt.Errorf("--kms %q: a pkcs11: URI is required", opts.KMS)
-		}
-		if interPub, err = signer.CreateKey(ctx, opts.KMS, "ecdsa-p256", opts.SignerOptions...); err != nil {
-			return fmt.Errorf("creating the intermediate key in %s: %w", opts.KMS, err)
-		}
-		writeKey = func() error { return pki.WriteFile(filepath.Join(dir, KMSFile), []byte(opts.KMS+"\n"), 0o600) }
-	} else {
-		key, err := pki.GenerateP256()
-		if err != nil {
-			return err
-		}
-		interPub = key.Public()
-		writeKey = func() error { return pki.WritePrivateKey(filepath.Join(dir, KeyFile), key) }
+	interPub, writeKey, err := pki.NewServerKey(ctx, dir, opts.KMS, keyFiles, opts.SignerOptions...)
+	if err != nil {
+		return fmt.Errorf("intermediate key: %w", err)
 	}
 	inter, err := pki.NewCA(pki.CAOptions{
 		Subject:     pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " intermediate"},
@@ -121,15 +105,9 @@ func LoadKey(ctx context.Context, dir string, opts ...signer.Option) (crypto.Sig
 	if err != nil {
 		return nil, nil, err
 	}
-	var key crypto.Signer
-	if ref, err := os.ReadFile(filepath.Join(dir, KMSFile)); err == nil {
-		s, err := signer.LoadSigner(ctx, strings.TrimSpace(string(ref)), nil, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening the CA key: %w", err)
-		}
-		key = signer.AsCryptoSigner(s)
-	} else if key, err = pki.ReadPrivateKey(filepath.Join(dir, KeyFile)); err != nil {
-		return nil, nil, err
+	key, err := pki.LoadServerKey(ctx, dir, keyFiles, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the CA key: %w", err)
 	}
 	if !chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
 		return nil, nil, fmt.Errorf("CA key does not match the certificate in %s", filepath.Join(dir, ChainFile))

@@ -95,10 +95,10 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	s.serveOn("log", logLn, logSrv.Handler())
 
 	tsaDir := filepath.Join(state, "tsa")
-	if err := tsa.Init(tsaDir, tsa.InitOptions{URL: s.TSAURL, Organization: "cosign-like dev"}); err != nil {
+	if err := tsa.Init(ctx, tsaDir, tsa.InitOptions{URL: s.TSAURL, Organization: "cosign-like dev"}); err != nil {
 		return fmt.Errorf("dev stack TSA: %w", err)
 	}
-	authorityTSA, err := tsa.Load(tsaDir, cfg.Logger)
+	authorityTSA, err := tsa.Load(ctx, tsaDir, cfg.Logger)
 	if err != nil {
 		return fmt.Errorf("dev stack TSA: %w", err)
 	}

@@ -1,6 +1,7 @@
 package tsa
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -8,17 +9,18 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/signer"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 )
 
 // Files in a TSA state directory.
 const (
-	KeyFile         = "tsa_key.pem"       // the TSA signing key, PKCS#8 PEM
+	KeyFile         = "tsa_key.pem"       // the TSA signing key, PKCS#8 PEM (absent with a KMS key)
+	KMSFile         = "tsa_kms.txt"       // reference of the signing key held in a PKCS#11 token
 	ChainFile       = "tsa_chain.pem"     // TSA certificate, then its root
 	TrustedRootFile = "trusted_root.json" // the timestampAuthorities part of a trusted root
 )
@@ -34,17 +36,24 @@ type InitOptions struct {
 	URL string
 	// Validity of the root and TSA certificates (10 years by default).
 	Validity time.Duration
+	// KMS, when set, is a pkcs11: URI where the signing key is created and kept; otherwise the
+	// key is generated and written to tsa_key.pem.
+	KMS string
+	// SignerOptions are passed to the signer package for the KMS key (PIN, module path).
+	SignerOptions []signer.Option
 }
+
+var keyFiles = pki.KeyFiles{Key: KeyFile, KMS: KMSFile}
 
 // ErrStateExists is returned by Init when the directory already holds a TSA.
 var ErrStateExists = errors.New("state directory already initialised")
 
 // Init creates a TSA in dir: an ECDSA P-256 root (whose private key is not kept: run Init in a
-// new directory to rotate), a P-256 TSA certificate with the critical timeStamping extended key
+// new directory to rotate), a P-256 signing key (in a file, or in a PKCS#11 token), its TSA certificate with the critical timeStamping extended key
 // usage, and trusted_root.json listing the chain under timestampAuthorities.
-func Init(dir string, opts InitOptions) error {
-	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
-		return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, KeyFile))
+func Init(ctx context.Context, dir string, opts InitOptions) error {
+	if err := keyFiles.CheckAbsent(dir, ErrStateExists); err != nil {
+		return err
 	}
 	if opts.Organization == "" {
 		opts.Organization = "cosign-like"
@@ -64,16 +73,16 @@ func Init(dir string, opts InitOptions) error {
 	if err != nil {
 		return err
 	}
-	key, err := pki.GenerateP256()
+	pub, writeKey, err := pki.NewServerKey(ctx, dir, opts.KMS, keyFiles, opts.SignerOptions...)
 	if err != nil {
-		return err
+		return fmt.Errorf("TSA signing key: %w", err)
 	}
-	leaf, err := newTSACertificate(opts, key.Public(), root, rootKey)
+	leaf, err := newTSACertificate(opts, pub, root, rootKey)
 	if err != nil {
 		return err
 	}
 	chain := []*x509.Certificate{leaf, root}
-	if err := pki.WritePrivateKey(filepath.Join(dir, KeyFile), key); err != nil {
+	if err := writeKey(); err != nil {
 		return err
 	}
 	if err := pki.WriteCertificates(filepath.Join(dir, ChainFile), chain); err != nil {

@@ -1,6 +1,7 @@
 package tsa
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/digitorus/timestamp"
 )
 
@@ -36,11 +38,11 @@ type Authority struct {
 	now      func() time.Time
 }
 
-// Load reads the TSA in dir written by Init.
-func Load(dir string, logger *slog.Logger) (*Authority, error) {
-	key, err := pki.ReadPrivateKey(filepath.Join(dir, KeyFile))
+// Load reads the TSA in dir written by Init; opts open a key kept in a PKCS#11 token.
+func Load(ctx context.Context, dir string, logger *slog.Logger, opts ...signer.Option) (*Authority, error) {
+	key, err := pki.LoadServerKey(ctx, dir, keyFiles, opts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("opening the TSA key: %w", err)
 	}
 	chain, err := pki.ReadCertificates(filepath.Join(dir, ChainFile))
 	if err != nil {

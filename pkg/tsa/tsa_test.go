@@ -30,10 +30,10 @@ import (
 func newTestTSA(t testing.TB) (string, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := Init(dir, InitOptions{URL: "http://tsa.test/api/v1/timestamp"}); err != nil {
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://tsa.test/api/v1/timestamp"}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Load(dir, nil)
+	a, err := Load(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func newTestTSA(t testing.TB) (string, *httptest.Server) {
 
 func TestInitWritesChainAndTrustedRoot(t *testing.T) {
 	dir := t.TempDir()
-	if err := Init(dir, InitOptions{URL: "http://tsa.test/api/v1/timestamp"}); err != nil {
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://tsa.test/api/v1/timestamp"}); err != nil {
 		t.Fatal(err)
 	}
 	chain, err := pki.ReadCertificates(filepath.Join(dir, ChainFile))
@@ -81,7 +81,7 @@ func TestInitWritesChainAndTrustedRoot(t *testing.T) {
 	if len(tr.CertificateAuthorities)+len(tr.Ctlogs)+len(tr.Tlogs) != 0 {
 		t.Fatal("TSA trusted root part lists other services")
 	}
-	if err := Init(dir, InitOptions{}); !errors.Is(err, ErrStateExists) {
+	if err := Init(context.Background(), dir, InitOptions{}); !errors.Is(err, ErrStateExists) {
 		t.Fatalf("second Init = %v, want ErrStateExists", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestBadRequestsRefused(t *testing.T) {
 
 func TestClientRefusesBadResponses(t *testing.T) {
 	dir, _ := newTestTSA(t)
-	a, err := Load(dir, nil)
+	a, err := Load(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func BenchmarkTimestampHTTP(b *testing.B) {
 // HTTP or client-side checks, in parallel on all CPUs.
 func BenchmarkRespond(b *testing.B) {
 	dir, _ := newTestTSA(b)
-	a, err := Load(dir, nil)
+	a, err := Load(context.Background(), dir, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

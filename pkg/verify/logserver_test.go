@@ -70,10 +70,10 @@ func startLogServer(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 func startTSA(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := tsa.Init(dir, tsa.InitOptions{}); err != nil {
+	if err := tsa.Init(context.Background(), dir, tsa.InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := tsa.Load(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := tsa.Load(context.Background(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
