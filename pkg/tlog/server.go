@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,7 @@ type Server struct {
 	reader   tessera.LogReader
 	shutdown func(context.Context) error
 	tiles    *tileCache
+	cpu      chan struct{}
 	warm     map[[32]byte]uint64
 	metrics  *serverMetrics
 	closeDB  func() error
@@ -169,6 +171,7 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		cfg: cfg, log: cfg.Logger, logCfg: logCfg, signer: signer, logID: id[:],
 		key:     LogKey{Origin: logCfg.Origin, KeyID: id[:], PublicKey: pub},
 		metrics: metrics,
+		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	driver, err := s.openDriver(ctx)
 	if err != nil {
