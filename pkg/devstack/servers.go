@@ -66,7 +66,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	if err := ctlog.Init(ctDir, ctlog.InitOptions{URL: s.CTURL, RootsPEM: rootPEM}); err != nil {
 		return fmt.Errorf("dev stack CT log: %w", err)
 	}
-	ct, err := ctlog.Open(ctx, ctDir, ctlog.Options{Logger: cfg.Logger})
+	ct, err := ctlog.Open(ctx, ctDir, ctlog.Options{Logger: cfg.Logger, BatchMaxAge: ctBatchMaxAge})
 	if err != nil {
 		return fmt.Errorf("dev stack CT log: %w", err)
 	}
@@ -77,7 +77,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dev stack CA: %w", err)
 	}
-	authority, err := ca.NewAuthority(caKey, caChain, tokens, ca.AuthorityOptions{CTURL: s.CTURL, Logger: cfg.Logger})
+	authority, err := ca.NewAuthority(caKey, caChain, tokens, ca.AuthorityOptions{CTURL: s.CTURL, CTPublicKey: ct.PublicKey(), Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("dev stack CA: %w", err)
 	}
@@ -146,6 +146,10 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	s.serveOn("tuf", tufLn, tuf.NewFileServer(tufDir))
 	return nil
 }
+
+// ctBatchMaxAge is how long a certificate waits for the CT log to sequence it: short, since a
+// person or a pipeline waits for every certificate.
+const ctBatchMaxAge = 15 * time.Millisecond
 
 // tufExpiry is how long the dev stack's TUF metadata stays valid.
 const tufExpiry = 7 * 24 * time.Hour
