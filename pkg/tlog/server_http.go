@@ -104,22 +104,26 @@ func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
 	if err != nil {
 		return 499, "canceled"
 	}
-	defer release()
-	tle, err := s.entryWithProof(ctx, idx.Index, canon)
+	out, err := s.answer(ctx, idx.Index, canon)
+	release() // before writing: a slow reader must not hold a slot
 	if err != nil {
-		s.log.ErrorContext(ctx, "building inclusion proof failed", "index", idx.Index, "error", err.Error())
+		s.log.ErrorContext(ctx, "building the answer failed", "index", idx.Index, "error", err.Error())
 		writeError(w, http.StatusInternalServerError, "entry appended at index "+strconv.FormatUint(idx.Index, 10)+" but its inclusion proof failed")
-		return http.StatusInternalServerError, "error"
-	}
-	out, err := marshalEntry(tle)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "encoding response")
 		return http.StatusInternalServerError, "error"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write(out)
 	return http.StatusCreated, "created"
+}
+
+// answer is the encoded TransparencyLogEntry of an appended entry.
+func (s *Server) answer(ctx context.Context, idx uint64, body []byte) ([]byte, error) {
+	tle, err := s.entryWithProof(ctx, idx, body)
+	if err != nil {
+		return nil, err
+	}
+	return marshalEntry(tle)
 }
 
 // acquireCPU bounds the requests doing CPU-heavy work (parsing, signature verification, proofs,
