@@ -17,7 +17,8 @@
 // and the tlog-tiles resources checkpoint, tile/<L>/<N>[.p/<W>] and tile/entries/<N>[.p/<W>].
 // Entries reach Tessera in groups: all requests that arrive while one group is written form the
 // next, so a batch costs a fixed number of fsyncs whatever its size and a lone request is not
-// delayed. Each answer carries an inclusion proof in a checkpoint the server signs for the
+// delayed. CPU-heavy request work (parsing, signature checks, proofs) runs at most GOMAXPROCS at
+// a time, so the writer is not starved between its fsyncs. Each answer carries an inclusion proof in a checkpoint the server signs for the
 // integrated tree as soon as its group is written; GET checkpoint serves the same, so clients
 // never see a checkpoint older than one they were given.
 //
