@@ -312,3 +312,33 @@ func pushUncheckedBundle(t *testing.T, subject name.Digest, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestLegacySignatureCheckedWhenNoBundleVerifies: bundles are preferred, but an image whose only
+// valid signature for the policy is a legacy one still verifies.
+func TestLegacySignatureCheckedWhenNoBundleVerifies(t *testing.T) {
+	ctx := context.Background()
+	host, counter := testutil.NewRegistry(t)
+	img := testutil.PushRandomImage(t, host, "test/fallback")
+	bundleKey, legacyKey := newSigner(t), newSigner(t)
+	if _, err := SignImage(ctx, img.String(), SignOptions{Signer: bundleKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SignImage(ctx, img.String(), SignOptions{Signer: legacyKey, Legacy: true}); err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	got, err := VerifyImage(ctx, img.String(), keyedVerify(t, bundleKey.Public(), nil))
+	if err != nil || len(got) != 1 || got[0].Layout != oci.LayoutBundle {
+		t.Fatalf("verify with the bundle's key: %+v, %v", got, err)
+	}
+	if n := counter.Count(); n > 4 {
+		t.Errorf("verifying one bundle signature took %d requests, want at most 4: %v", n, counter.Requests())
+	}
+	got, err = VerifyImage(ctx, img.String(), keyedVerify(t, legacyKey.Public(), nil))
+	if err != nil || len(got) != 1 || got[0].Layout != oci.LayoutLegacy {
+		t.Fatalf("verify with the legacy signature's key: %+v, %v", got, err)
+	}
+	if _, err := VerifyImage(ctx, img.String(), keyedVerify(t, newSigner(t).Public(), nil)); !errors.Is(err, ErrNoValidSignature) {
+		t.Fatalf("verify with a third key: err = %v", err)
+	}
+}

@@ -36,12 +36,24 @@ func signedAttestedImage(t *testing.T, host, repo string, s signer.Signer) name.
 func checkVerifiesEverything(t *testing.T, ref string, s signer.Signer) {
 	t.Helper()
 	ctx := context.Background()
-	sigs, err := VerifyImage(ctx, ref, keyedVerify(t, s.Public(), nil))
+	// Every signature, in both layouts, was carried over and verifies.
+	subject, _, err := oci.Resolve(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sigs) != 2 {
+	found, err := oci.ListAttached(ctx, subject, []oci.Kind{oci.KindSignature})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := VerifyAttached(subject, found, keyedVerify(t, s.Public(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sigs) != 2 || sigs[0].Layout == sigs[1].Layout {
 		t.Fatalf("%d signatures verified at %s, want 2 (one per layout)", len(sigs), ref)
+	}
+	if _, err := VerifyImage(ctx, ref, keyedVerify(t, s.Public(), nil)); err != nil {
+		t.Fatal(err)
 	}
 	o := keyedAttestationOptions(t, s.Public(), "spdxjson")
 	o.Rules = []*attest.Policy{compilePolicy(t, "policy-spdx.rego")}

@@ -40,8 +40,9 @@ type VerifiedSignature struct {
 	Result      *verify.Result
 }
 
-// VerifyImage resolves ref and verifies the signatures attached to it, in both layouts. It returns
-// those that pass; when none does, the error says why each failed.
+// VerifyImage resolves ref and verifies the signatures attached to it: its bundles, and cosign's
+// legacy .sig signatures when it has no bundle or no bundle verifies. It returns those that
+// pass; when none does, the error says why each failed.
 func VerifyImage(ctx context.Context, ref string, o VerifyOptions) ([]VerifiedSignature, error) {
 	if o.Verifier == nil {
 		return nil, errors.New("verifying an image: no verifier")
@@ -50,11 +51,31 @@ func VerifyImage(ctx context.Context, ref string, o VerifyOptions) ([]VerifiedSi
 	if err != nil {
 		return nil, err
 	}
-	found, err := oci.ListAttached(ctx, subject, []oci.Kind{oci.KindSignature}, o.Registry...)
+	// As cosign v3 does, bundles are preferred: legacy tags are looked up only when no bundle is
+	// attached, or when none of the bundles verifies. The usual case costs no request for them.
+	kinds := []oci.Kind{oci.KindSignature}
+	found, err := oci.ListAttached(ctx, subject, kinds, append(o.Registry, oci.WithLegacyLookup(oci.LegacyIfNoBundles))...)
 	if err != nil {
 		return nil, err
 	}
-	return VerifyAttached(subject, found, o)
+	verified, err := VerifyAttached(subject, found, o)
+	if err == nil || !hasLayout(found, oci.LayoutBundle) {
+		return verified, err
+	}
+	all, lerr := oci.ListAttached(ctx, subject, kinds, o.Registry...)
+	if lerr != nil || !hasLayout(all, oci.LayoutLegacy) {
+		return nil, err
+	}
+	return VerifyAttached(subject, all, o)
+}
+
+func hasLayout(found []oci.Attached, l oci.Layout) bool {
+	for _, a := range found {
+		if a.Layout == l {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifyAttached verifies signatures already fetched for subject (the fetch-free part of
