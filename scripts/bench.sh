@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
-BIN=$PWD/bin/cosign-like
+ROOT=$PWD
+BIN=$ROOT/bin/cosign-like
 work=$(mktemp -d)
 dev="$work/dev"
 cleanup() { "$BIN" dev down --dir "$dev" >/dev/null 2>&1 || true; rm -rf "$work"; }
@@ -56,6 +57,9 @@ if command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2
   unset SOFTHSM2_CONF
 fi
 rm -f blob.bin small.bin
+
+section "Transparency log appends (POSIX storage, signature checks included, server in its own process)"
+(cd "$ROOT" && go run ./cmd/loadgen-tlog --bin "$BIN" --clients "${LOG_CLIENTS:-1,64,256,1024}" --entries 20000 --duration 15s) 2>&1 | grep -v '^I[0-9]' || true
 
 section "Keyless on the local stack (whole process, warm stack)"
 eval "$("$BIN" dev up --detach --dir "$dev" 2>/dev/null)"
