@@ -40,7 +40,7 @@ type logClientOptions struct {
 
 func (o *logClientOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.rekorURL, "rekor-url", "", "transparency log URL (required)")
-	fs.StringVar(&o.trustedRoot, "trusted-root", "", "trusted root JSON listing the log's key")
+	fs.StringVar(&o.trustedRoot, "trusted-root", envDefault("COSIGN_LIKE_TRUSTED_ROOT", ""), "trusted root JSON listing the log's key (default $COSIGN_LIKE_TRUSTED_ROOT)")
 	fs.StringVar(&o.logKey, "log-key", "", "the log's public key (PEM, e.g. log.pub from log init), instead of --trusted-root")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where the last verified checkpoint of each log is kept (default $XDG_STATE_HOME/cosign-like)")
 }
