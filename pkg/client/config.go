@@ -6,10 +6,8 @@ import (
 	"os"
 	"time"
 
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // SigningConfigMediaType is the media type of the signing configs this client reads.
@@ -94,25 +92,3 @@ func selectService(services []*prototrustroot.Service, apiVersion uint32, now ti
 // certificate lives ten minutes and a tile-based log gives no time, so without a timestamp
 // nobody could tell that the signature was made while the certificate was valid.
 var ErrNoTimestampAuthority = errors.New("keyless signing needs a timestamp authority: pass --timestamp-server-url or a signing config that lists one")
-
-// NewSigningConfig renders a signing config that lists one service of each kind, valid from
-// validFrom on; empty URLs are left out.
-func NewSigningConfig(s Services, validFrom time.Time) ([]byte, error) {
-	vf := &protocommon.TimeRange{Start: timestamppb.New(validFrom)}
-	svc := func(url string, v uint32) []*prototrustroot.Service {
-		if url == "" {
-			return nil
-		}
-		return []*prototrustroot.Service{{Url: url, MajorApiVersion: v, ValidFor: vf, Operator: "cosign-like"}}
-	}
-	sc := &prototrustroot.SigningConfig{
-		MediaType:       SigningConfigMediaType,
-		CaUrls:          svc(s.CAURL, caAPIVersion),
-		OidcUrls:        svc(s.OIDCURL, oidcAPIVersion),
-		RekorTlogUrls:   svc(s.RekorURL, rekorAPIVersion),
-		RekorTlogConfig: &prototrustroot.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY},
-		TsaUrls:         svc(s.TSAURL, tsaAPIVersion),
-		TsaConfig:       &prototrustroot.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY},
-	}
-	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(sc)
-}

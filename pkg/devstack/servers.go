@@ -8,12 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
-	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-
 	"github.com/cosign-like/cosign-like/pkg/ca"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/client"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
@@ -104,20 +101,25 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	}
 	s.serveOn("tsa", tsaLn, authorityTSA.Handler())
 
-	root, err := mergeTrustedRoots(
-		filepath.Join(caDir, ca.TrustedRootFile),
-		filepath.Join(ctDir, "trusted_root.json"),
-		filepath.Join(logDir, "trusted_root.json"),
-		filepath.Join(tsaDir, "trusted_root.json"),
-	)
+	var parts [][]byte
+	for _, p := range []string{caDir, ctDir, logDir, tsaDir} {
+		data, err := os.ReadFile(filepath.Join(p, "trusted_root.json"))
+		if err != nil {
+			return err
+		}
+		parts = append(parts, data)
+	}
+	trBytes, err := pki.MergeTrustedRoots(parts...)
 	if err != nil {
 		return fmt.Errorf("dev stack trusted root: %w", err)
 	}
 	s.TrustedRootPath = filepath.Join(cfg.Dir, "trusted_root.json")
-	if err := pki.WriteTrustedRoot(s.TrustedRootPath, root); err != nil {
+	if err := os.WriteFile(s.TrustedRootPath, trBytes, 0o644); err != nil {
 		return err
 	}
-	sc, err := client.NewSigningConfig(client.Services{CAURL: s.CAURL, OIDCURL: s.OIDCURL, RekorURL: s.LogURL, TSAURL: s.TSAURL}, time.Now().Add(-time.Minute))
+	sc, err := pki.NewSigningConfig(pki.SigningConfigOptions{
+		CAURLs: []string{s.CAURL}, OIDCURLs: []string{s.OIDCURL}, RekorURLs: []string{s.LogURL}, TSAURLs: []string{s.TSAURL},
+	})
 	if err != nil {
 		return err
 	}
@@ -127,10 +129,6 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	}
 
 	// The TUF repository serves both files, so that clients can `initialize` against it.
-	trBytes, err := os.ReadFile(s.TrustedRootPath)
-	if err != nil {
-		return err
-	}
 	tufDir := filepath.Join(state, "tuf")
 	rootJSON, err := tuf.NewDevRepository(tufDir, map[string][]byte{
 		tuf.TrustedRootTarget:   trBytes,
@@ -153,20 +151,3 @@ const ctBatchMaxAge = 15 * time.Millisecond
 
 // tufExpiry is how long the dev stack's TUF metadata stays valid.
 const tufExpiry = 7 * 24 * time.Hour
-
-// mergeTrustedRoots combines trusted root parts (each lists some of tlogs, ctlogs, certificate
-// authorities and timestamp authorities) into one.
-func mergeTrustedRoots(paths ...string) (*prototrustroot.TrustedRoot, error) {
-	out := &prototrustroot.TrustedRoot{MediaType: pki.TrustedRootMediaType}
-	for _, p := range paths {
-		part, err := pki.ReadTrustedRoot(p)
-		if err != nil {
-			return nil, err
-		}
-		out.Tlogs = append(out.Tlogs, part.GetTlogs()...)
-		out.Ctlogs = append(out.Ctlogs, part.GetCtlogs()...)
-		out.CertificateAuthorities = append(out.CertificateAuthorities, part.GetCertificateAuthorities()...)
-		out.TimestampAuthorities = append(out.TimestampAuthorities, part.GetTimestampAuthorities()...)
-	}
-	return out, nil
-}

@@ -1,0 +1,60 @@
+package client
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+)
+
+func TestParseSigningConfig(t *testing.T) {
+	start := time.Now().Add(-time.Hour)
+	data, err := pki.NewSigningConfig(pki.SigningConfigOptions{
+		CAURLs: []string{"https://ca.example"}, OIDCURLs: []string{"https://oidc.example"},
+		RekorURLs: []string{"https://log.example"}, TSAURLs: []string{"https://tsa.example/api/v1/timestamp"},
+		Start: start,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseSigningConfig(data, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Services{CAURL: "https://ca.example", OIDCURL: "https://oidc.example", RekorURL: "https://log.example", TSAURL: "https://tsa.example/api/v1/timestamp"}
+	if *got != want {
+		t.Fatalf("selected %+v, want %+v", *got, want)
+	}
+	// Before the services' validity starts, none is selected.
+	early, err := ParseSigningConfig(data, start.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *early != (Services{}) {
+		t.Fatalf("services selected before they are valid: %+v", *early)
+	}
+
+	for name, tc := range map[string]struct{ data, want string }{
+		"not JSON":           {`{"mediaType":`, "signing config"},
+		"unknown media type": {`{"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.1+json"}`, "media type"},
+		"too large":          {`{"x":"` + strings.Repeat("a", maxSigningConfig) + `"}`, "larger than"},
+	} {
+		if _, err := ParseSigningConfig([]byte(tc.data), time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", name, err, tc.want)
+		}
+	}
+}
+
+// A Rekor v1 log (majorApiVersion 1) is not selected: this client writes Rekor v2 entries only.
+func TestParseSigningConfigSkipsRekorV1(t *testing.T) {
+	data := `{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json",
+	  "rekorTlogUrls":[{"url":"https://rekor.example","majorApiVersion":1},{"url":"https://log2.example","majorApiVersion":2}]}`
+	got, err := ParseSigningConfig([]byte(data), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RekorURL != "https://log2.example" {
+		t.Fatalf("selected log %q, want the Rekor v2 one", got.RekorURL)
+	}
+}
