@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ type verifyOptions struct {
 	verification verificationOptions
 	annotations  annotationOptions
 	output       string
+	outputFile   string
 	localImage   bool
 }
 
@@ -44,6 +46,7 @@ saying why, when none does.`,
 	o.verification.addFlags(fs)
 	o.annotations.addFlags(fs, "annotation key=value the signature must carry (repeatable)")
 	fs.StringVarP(&o.output, "output", "o", "json", "output format: json or text")
+	fs.StringVar(&o.outputFile, "output-file", "", "write the verified signatures to this file instead of standard output")
 	fs.BoolVar(&o.localImage, "local-image", false, "IMAGE is the path of an OCI layout directory written by save (verified offline)")
 	return cmd
 }
@@ -71,7 +74,7 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 		if err != nil {
 			return err
 		}
-		return printVerified(cmd.OutOrStdout(), o.output, verified)
+		return o.print(cmd, verified)
 	}
 	verified, err := client.VerifyImage(ctx, ref, vo)
 	if err != nil {
@@ -84,7 +87,19 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 	if err := o.verification.checkLogs(cmd, results...); err != nil {
 		return err
 	}
-	return printVerified(cmd.OutOrStdout(), o.output, verified)
+	return o.print(cmd, verified)
+}
+
+// print writes what was verified to standard output, or to --output-file.
+func (o *verifyOptions) print(cmd *cobra.Command, verified []client.VerifiedSignature) error {
+	if o.outputFile == "" {
+		return printVerified(cmd.OutOrStdout(), o.output, verified)
+	}
+	var buf bytes.Buffer
+	if err := printVerified(&buf, o.output, verified); err != nil {
+		return err
+	}
+	return writeFileAtomic(o.outputFile, buf.Bytes(), 0o644)
 }
 
 // verifiedOutput is what `verify -o json` prints for each verified signature.

@@ -3,6 +3,8 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +56,11 @@ func TestKeyedImageFlow(t *testing.T) {
 			vs = parseVerified(t, c.ok("verify", "--key", "cosign.pub", "--insecure-ignore-tlog", "-a", "team=blue", img))
 			if len(vs) != 1 || vs[0].Layout != "bundle" || vs[0].Annotations["team"] != "blue" {
 				t.Fatalf("verified %+v, want the bundle signature with team=blue", vs)
+			}
+
+			c.ok("verify", "--key", "cosign.pub", "--insecure-ignore-tlog", "--output-file", "verified.json", img)
+			if data, err := os.ReadFile(filepath.Join(c.dir, "verified.json")); err != nil || !strings.Contains(string(data), img) {
+				t.Fatalf("--output-file: %v, content %q", err, data)
 			}
 
 			tree := c.ok("tree", img).stdout
