@@ -57,15 +57,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) error {
 	if opts.Validity == 0 {
 		opts.Validity = 10 * 365 * 24 * time.Hour
 	}
-	rootKey, err := pki.GenerateP256()
-	if err != nil {
-		return err
-	}
-	root, err := pki.NewCA(pki.CAOptions{
-		Subject:    pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " root"},
-		Validity:   opts.Validity,
-		MaxPathLen: 1,
-	}, rootKey.Public(), nil, rootKey)
+	root, rootKey, err := pki.NewThrowawayRoot(pkix.Name{Organization: []string{opts.Organization}, CommonName: opts.Organization + " root"}, opts.Validity, 1)
 	if err != nil {
 		return err
 	}

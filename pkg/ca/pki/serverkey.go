@@ -3,11 +3,14 @@ package pki
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
@@ -64,4 +67,19 @@ func LoadServerKey(ctx context.Context, dir string, files KeyFiles, opts ...sign
 		return nil, fmt.Errorf("opening the key %s: %w", strings.TrimSpace(string(ref)), err)
 	}
 	return signer.AsCryptoSigner(s), nil
+}
+
+// NewThrowawayRoot makes a self-signed ECDSA P-256 root for a server's chain whose private key
+// is returned to sign the one subordinate and then dropped: the root can never sign again, and
+// rotating means a new init.
+func NewThrowawayRoot(subject pkix.Name, validity time.Duration, maxPathLen int) (*x509.Certificate, crypto.Signer, error) {
+	key, err := GenerateP256()
+	if err != nil {
+		return nil, nil, err
+	}
+	root, err := NewCA(CAOptions{Subject: subject, Validity: validity, MaxPathLen: maxPathLen}, key.Public(), nil, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return root, key, nil
 }
