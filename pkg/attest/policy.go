@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // MaxPolicySize is the largest Rego module CompilePolicy accepts, in bytes.
@@ -39,9 +41,14 @@ type Policy struct {
 	pkg      string // data path of the module's package, e.g. data.signature
 	hasAllow bool
 	hasDeny  bool
-	allow    rego.PreparedEvalQuery
-	deny     rego.PreparedEvalQuery
+	compiler *ast.Compiler
+	store    storage.Store // empty: a policy sees its input and nothing else
+	allow    ast.Body      // compiled queries binding resultVar to the rule's value
+	deny     ast.Body
 }
+
+// resultVar is the variable the prepared queries bind a rule's value to.
+const resultVar = ast.Var("result")
 
 // CompilePolicy compiles a Rego module named name (the file name, for messages). Rego v1 syntax
 // is tried first, then v0 (the syntax cosign's documented policies use). The module must
@@ -86,26 +93,33 @@ func CompilePolicy(ctx context.Context, name string, src []byte) (*Policy, error
 	for _, b := range unsafeBuiltins {
 		unsafe[b] = struct{}{}
 	}
-	prepare := func(query string) (rego.PreparedEvalQuery, error) {
-		q, err := rego.New(
-			rego.Query(query),
-			rego.ParsedModule(mod),
-			rego.SetRegoVersion(version),
-			rego.UnsafeBuiltins(unsafe),
-			rego.StrictBuiltinErrors(true),
-		).PrepareForEval(ctx)
+	// The module is compiled with ast and evaluated with topdown directly: OPA's rego package
+	// would add its Wasm compiler, bundle loader and plugin machinery to every start of the
+	// binary, and a policy here needs none of them.
+	p.compiler = ast.NewCompiler().
+		WithDefaultRegoVersion(version).
+		WithUnsafeBuiltins(unsafe)
+	p.compiler.Compile(map[string]*ast.Module{name: mod})
+	if p.compiler.Failed() {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, p.compiler.Errors)
+	}
+	p.store = inmem.New()
+	prepare := func(rule string) (ast.Body, error) {
+		ref := mod.Package.Path.Copy().Append(ast.StringTerm(rule))
+		query := ast.NewBody(ast.Equality.Expr(ast.NewTerm(resultVar), ast.NewTerm(ref)))
+		body, err := p.compiler.QueryCompiler().WithUnsafeBuiltins(unsafe).Compile(query)
 		if err != nil {
-			return q, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
 		}
-		return q, nil
+		return body, nil
 	}
 	if p.hasAllow {
-		if p.allow, err = prepare(p.pkg + ".allow"); err != nil {
+		if p.allow, err = prepare("allow"); err != nil {
 			return nil, err
 		}
 	}
 	if p.hasDeny {
-		if p.deny, err = prepare(p.pkg + ".deny"); err != nil {
+		if p.deny, err = prepare("deny"); err != nil {
 			return nil, err
 		}
 	}
@@ -131,30 +145,34 @@ func (e *PolicyError) Is(target error) bool { return target == ErrPolicyFailed }
 // *PolicyError (wrapping ErrPolicyFailed) that names each failed rule, or another error when the
 // policy could not be evaluated (which also means the statement is not accepted).
 func (p *Policy) Evaluate(ctx context.Context, statement []byte) error {
-	var input any
+	var doc any
 	dec := json.NewDecoder(bytes.NewReader(statement))
 	dec.UseNumber()
-	if err := dec.Decode(&input); err != nil {
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("policy input: %w", err)
+	}
+	input, err := ast.InterfaceToValue(doc)
+	if err != nil {
 		return fmt.Errorf("policy input: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, PolicyTimeout)
 	defer cancel()
 	var failures []string
 	if p.hasAllow {
-		rs, err := p.allow.Eval(ctx, rego.EvalInput(input))
+		values, err := p.eval(ctx, p.allow, input)
 		if err != nil {
 			return fmt.Errorf("evaluating %s.allow: %w", p.pkg, err)
 		}
-		if !isTrue(rs) {
+		if len(values) != 1 || values[0] != true {
 			failures = append(failures, p.pkg+".allow is not true")
 		}
 	}
 	if p.hasDeny {
-		rs, err := p.deny.Eval(ctx, rego.EvalInput(input))
+		values, err := p.eval(ctx, p.deny, input)
 		if err != nil {
 			return fmt.Errorf("evaluating %s.deny: %w", p.pkg, err)
 		}
-		for _, m := range denyMessages(rs) {
+		for _, m := range denyMessages(values) {
 			failures = append(failures, p.pkg+".deny: "+m)
 		}
 	}
@@ -164,37 +182,71 @@ func (p *Policy) Evaluate(ctx context.Context, statement []byte) error {
 	return nil
 }
 
-func isTrue(rs rego.ResultSet) bool {
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return false
+// eval runs one prepared query against input and returns the values bound to resultVar, as
+// JSON-shaped Go values; none when the rule is undefined. Evaluation stops when ctx ends.
+func (p *Policy) eval(ctx context.Context, body ast.Body, input ast.Value) ([]any, error) {
+	txn, err := p.store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
 	}
-	b, ok := rs[0].Expressions[0].Value.(bool)
-	return ok && b
+	defer p.store.Abort(ctx, txn)
+	stop := topdown.NewCancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop.Cancel()
+		case <-done:
+		}
+	}()
+	rs, err := topdown.NewQuery(body).
+		WithCompiler(p.compiler).
+		WithStore(p.store).
+		WithTransaction(txn).
+		WithInput(ast.NewTerm(input)).
+		WithCancel(stop).
+		WithStrictBuiltinErrors(true).
+		Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(rs))
+	for _, r := range rs {
+		t, ok := r[resultVar]
+		if !ok {
+			continue
+		}
+		v, err := ast.JSON(t.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
-// denyMessages returns the messages of a deny set (or a non-empty deny value of another kind,
-// rendered as JSON), sorted.
-func denyMessages(rs rego.ResultSet) []string {
+// denyMessages returns the messages of deny values (a set of messages, or a non-empty value of
+// another kind, rendered as JSON), sorted.
+func denyMessages(values []any) []string {
 	var out []string
-	for _, r := range rs {
-		for _, e := range r.Expressions {
-			switch v := e.Value.(type) {
-			case []any:
-				for _, m := range v {
-					out = append(out, render(m))
-				}
-			case map[string]any:
-				for k := range v {
-					out = append(out, k)
-				}
-			case bool:
-				if v {
-					out = append(out, "true")
-				}
-			case nil:
-			default:
-				out = append(out, render(v))
+	for _, value := range values {
+		switch v := value.(type) {
+		case []any:
+			for _, m := range v {
+				out = append(out, render(m))
 			}
+		case map[string]any:
+			for k := range v {
+				out = append(out, k)
+			}
+		case bool:
+			if v {
+				out = append(out, "true")
+			}
+		case nil:
+		default:
+			out = append(out, render(v))
 		}
 	}
 	sort.Strings(out)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
@@ -157,13 +158,16 @@ func readRootHistory(dir string) ([][]byte, error) {
 	return roots, nil
 }
 
-// publishedPath matches the only file names a published repository holds.
-var publishedPath = regexp.MustCompile(`^(?:(?:[1-9][0-9]{0,18}\.)?root\.json|timestamp\.json|[1-9][0-9]{0,18}\.(?:snapshot|targets)\.json|targets/[0-9a-f]{64}\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,254})$`)
+// publishedPath matches the only file names a published repository holds. It is compiled on
+// first use: the bounded repetitions make it costly, and most commands never serve a repository.
+var publishedPath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:(?:[1-9][0-9]{0,18}\.)?root\.json|timestamp\.json|[1-9][0-9]{0,18}\.(?:snapshot|targets)\.json|targets/[0-9a-f]{64}\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,254})$`)
+})
 
 // isPublishedPath reports whether a request path (without the leading slash) names a file a
 // published repository may hold.
 func isPublishedPath(p string) bool {
-	return len(p) < 512 && publishedPath.MatchString(p)
+	return len(p) < 512 && publishedPath().MatchString(p)
 }
 
 // NewFileServer returns an http.Handler that serves the published repository of the repository
