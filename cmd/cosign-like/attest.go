@@ -362,11 +362,11 @@ func runAttestBlob(cmd *cobra.Command, o *attestBlobOptions, path string) error 
 	if ao.Signer, ao.Witness, err = o.signing.setup(cmd); err != nil {
 		return err
 	}
-	_, a, err := client.AttestBlob(cmd.Context(), f, filepath.Base(path), ao)
+	a, err := client.AttestBlob(cmd.Context(), f, filepath.Base(path), ao)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(o.bundlePath, a.Bundle, 0o644); err != nil {
+	if err := writeFileAtomicFrom(o.bundlePath, 0o644, a.WriteBundle); err != nil {
 		return fmt.Errorf("writing the bundle: %w", err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote the %s attestation of %s to %s\n", a.PredicateType, path, o.bundlePath)

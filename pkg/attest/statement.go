@@ -36,40 +36,48 @@ type statementJSON struct {
 // NewStatement returns an in-toto v1 statement (https://in-toto.io/Statement/v1) about
 // subjects, with the given predicate type and predicate (a JSON object, as BuildPredicate
 // returns it). The predicate's bytes are copied into the statement as they are (whitespace
-// included), never re-encoded through an object model, so a large SBOM costs one more copy of
-// itself and no more.
+// included), never re-encoded through an object model.
 func NewStatement(subjects []Subject, predicateType string, predicate []byte) ([]byte, error) {
+	head, p, tail, err := NewStatementParts(subjects, predicateType, predicate)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(p)+len(tail))
+	return append(append(append(out, head...), p...), tail...), nil
+}
+
+// NewStatementParts is NewStatement without the copy: the statement is the concatenation of
+// head, pred and tail, where pred is predicate itself (surrounding whitespace trimmed). A
+// caller that streams the statement (into a hash, into an upload) never holds a large
+// predicate twice.
+func NewStatementParts(subjects []Subject, predicateType string, predicate []byte) (head, pred, tail []byte, err error) {
 	if len(subjects) == 0 {
-		return nil, fmt.Errorf("%w: no subject", bundle.ErrInvalidStatement)
+		return nil, nil, nil, fmt.Errorf("%w: no subject", bundle.ErrInvalidStatement)
 	}
 	if _, err := PredicateType(predicateType); err != nil {
-		return nil, fmt.Errorf("%w: predicateType: %w", bundle.ErrInvalidStatement, err)
+		return nil, nil, nil, fmt.Errorf("%w: predicateType: %w", bundle.ErrInvalidStatement, err)
 	}
-	head := statementHead{Type: bundle.StatementTypeV1, PredicateType: predicateType}
+	h := statementHead{Type: bundle.StatementTypeV1, PredicateType: predicateType}
 	for _, s := range subjects {
 		if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != 32 || strings.ToLower(s.SHA256) != s.SHA256 {
-			return nil, fmt.Errorf("%w: subject %q: digest %q is not 64 lowercase hex characters", bundle.ErrInvalidStatement, s.Name, s.SHA256)
+			return nil, nil, nil, fmt.Errorf("%w: subject %q: digest %q is not 64 lowercase hex characters", bundle.ErrInvalidStatement, s.Name, s.SHA256)
 		}
-		head.Subject = append(head.Subject, subjectJSON{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
+		h.Subject = append(h.Subject, subjectJSON{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
 	}
-	p := bytes.TrimSpace(predicate)
-	if len(p) == 0 || p[0] != '{' || !json.Valid(p) {
-		return nil, fmt.Errorf("%w: the predicate is not a JSON object", bundle.ErrInvalidStatement)
+	pred = bytes.TrimSpace(predicate)
+	if len(pred) == 0 || pred[0] != '{' || !json.Valid(pred) {
+		return nil, nil, nil, fmt.Errorf("%w: the predicate is not a JSON object", bundle.ErrInvalidStatement)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(head); err != nil {
-		return nil, fmt.Errorf("%w: %w", bundle.ErrInvalidStatement, err)
+	if err := enc.Encode(h); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", bundle.ErrInvalidStatement, err)
 	}
-	// {"_type":...,"predicateType":"..."}\n -> {"_type":...,"predicateType":"...","predicate":<p>}
-	h := bytes.TrimSuffix(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("}"))
-	const key = `,"predicate":`
-	out := make([]byte, 0, len(h)+len(key)+len(p)+1)
-	out = append(out, h...)
-	out = append(out, key...)
-	out = append(out, p...)
-	return append(out, '}'), nil
+	// {"_type":...,"predicateType":"..."}\n -> {"_type":...,"predicateType":"...","predicate":<pred>}
+	head = bytes.TrimSuffix(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("}"))
+	head = append(head, `,"predicate":`...)
+	return head, pred, []byte("}"), nil
 }
 
 // statementHead is a statement without its predicate, fields in in-toto's order.

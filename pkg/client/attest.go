@@ -1,11 +1,9 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -56,15 +54,42 @@ type Attested struct {
 	Layout oci.Layout
 	// PredicateType is the statement's predicate type.
 	PredicateType string
-	// Statement is the signed in-toto statement.
-	Statement []byte
-	// Bundle is the bundle JSON (new layout and blobs); Envelope the DSSE envelope JSON (legacy).
-	Bundle   []byte
-	Envelope []byte
+
+	statement parts        // the signed in-toto statement
+	document  *splicedJSON // the bundle (new layout, blobs) or the DSSE envelope (legacy)
+}
+
+// Statement returns the signed in-toto statement.
+func (a *Attested) Statement() []byte { return a.statement.bytes() }
+
+// Bundle returns the bundle JSON (new layout and blobs; nil for the legacy layout).
+func (a *Attested) Bundle() []byte {
+	if a.Layout == oci.LayoutLegacy || a.document == nil {
+		return nil
+	}
+	return a.document.bytes()
+}
+
+// Envelope returns the DSSE envelope JSON of the legacy layout (nil otherwise).
+func (a *Attested) Envelope() []byte {
+	if a.Layout != oci.LayoutLegacy || a.document == nil {
+		return nil
+	}
+	return a.document.bytes()
+}
+
+// WriteBundle writes the bundle JSON to w without holding it in memory: a large statement is
+// encoded as it is written.
+func (a *Attested) WriteBundle(w io.Writer) error {
+	if a.Layout == oci.LayoutLegacy || a.document == nil {
+		return errors.New("no bundle: the attestation was written in the legacy layout")
+	}
+	_, err := a.document.WriteTo(w)
+	return err
 }
 
 // statementFor builds (or checks, for a ready statement) the statement about subject.
-func (o *AttestOptions) statementFor(subject attest.Subject) ([]byte, string, error) {
+func (o *AttestOptions) statementFor(subject attest.Subject) (parts, string, error) {
 	if (o.Predicate == nil) == (o.Statement == nil) {
 		return nil, "", errors.New("attesting: give exactly one of a predicate and a statement")
 	}
@@ -79,7 +104,7 @@ func (o *AttestOptions) statementFor(subject attest.Subject) ([]byte, string, er
 		if o.PredicateType != "" && o.PredicateType != info.PredicateType {
 			return nil, "", fmt.Errorf("the given statement has predicate type %q, not %q", info.PredicateType, o.PredicateType)
 		}
-		return o.Statement, info.PredicateType, nil
+		return parts{o.Statement}, info.PredicateType, nil
 	}
 	if _, err := attest.PredicateType(o.PredicateType); err != nil {
 		return nil, "", err
@@ -88,18 +113,19 @@ func (o *AttestOptions) statementFor(subject attest.Subject) ([]byte, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := attest.NewStatement([]attest.Subject{subject}, o.PredicateType, pred)
+	head, pred, tail, err := attest.NewStatementParts([]attest.Subject{subject}, o.PredicateType, pred)
 	if err != nil {
 		return nil, "", err
 	}
-	return st, o.PredicateType, nil
+	return parts{head, pred, tail}, o.PredicateType, nil
 }
 
 // AttestImage resolves ref, builds the in-toto statement of the predicate about the image
 // digest (subject name = the repository, as cosign writes it), signs it into a DSSE envelope and
 // attaches it: a bundle v0.3 referrer with the dsse-envelope content and predicateType
 // annotations, or (Legacy) a layer of the .att tag holding the envelope JSON with a
-// predicateType annotation, as cosign writes them.
+// predicateType annotation, as cosign writes them. The predicate is held once: the statement,
+// the signature's hash and the uploaded document are all made from it as a stream.
 func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, error) {
 	if o.Signer == nil {
 		return Attested{}, errors.New("attesting an image: no signer")
@@ -113,15 +139,15 @@ func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, er
 		return Attested{}, fmt.Errorf("attesting %s: %w", subject, err)
 	}
 	o.Predicate = nil // the statement holds it now: let a large predicate go
-	out := Attested{Digest: subject, PredicateType: predType, Statement: st}
+	out := Attested{Digest: subject, PredicateType: predType, statement: st}
 	if o.Legacy {
-		return attestLegacy(ctx, subject, st, o, out)
+		return attestLegacy(ctx, subject, o, out)
 	}
-	b, err := signAttestation(ctx, st, o.Signer, o.Witness)
-	if err != nil {
+	if out.document, err = signAttestation(ctx, st, o.Signer, o.Witness); err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
-	if out.Bundle, err = marshalDSSEBundle(b); err != nil {
+	blob, err := out.document.blob()
+	if err != nil {
 		return out, err
 	}
 	ann := map[string]string{
@@ -129,23 +155,29 @@ func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, er
 		oci.AnnotationBundlePredicateType: predType,
 		oci.AnnotationCreated:             now(o.Now).UTC().Format(time.RFC3339),
 	}
-	if _, err := oci.AttachBundle(ctx, subject, desc, out.Bundle, ann, o.Registry...); err != nil {
+	if _, err := oci.AttachBundleBlob(ctx, subject, desc, blob, ann, o.Registry...); err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
 	out.Layout = oci.LayoutBundle
 	return out, nil
 }
 
-func attestLegacy(ctx context.Context, subject name.Digest, st []byte, o AttestOptions, out Attested) (Attested, error) {
+func attestLegacy(ctx context.Context, subject name.Digest, o AttestOptions, out Attested) (Attested, error) {
 	if o.Witness != nil && o.Witness.RekorURL != "" {
 		return out, ErrLegacyNoLog
 	}
-	b, err := signAttestation(ctx, st, o.Signer, nil)
+	sig, _, err := signPAE(ctx, out.statement, o.Signer)
 	if err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
-	sig := b.GetDsseEnvelope().GetSignatures()[0].GetSig()
-	if out.Envelope, err = attest.MarshalEnvelope(bundle.PayloadTypeInToto, st, sig); err != nil {
+	out.document, err = spliceBase64(out.statement, func(placeholder []byte) ([]byte, error) {
+		return attest.MarshalEnvelope(bundle.PayloadTypeInToto, placeholder, sig)
+	})
+	if err != nil {
+		return out, err
+	}
+	blob, err := out.document.blob()
+	if err != nil {
 		return out, err
 	}
 	ann, err := o.Witness.legacyAnnotations(ctx, sig)
@@ -156,95 +188,75 @@ func attestLegacy(ctx context.Context, subject name.Digest, st []byte, o AttestO
 	// the envelope.
 	ann[oci.AnnotationSignature] = ""
 	ann[oci.AnnotationPredicateType] = out.PredicateType
-	if err := oci.AttachLegacy(ctx, subject, oci.KindAttestation, out.Envelope, oci.MediaTypeDSSE, ann, o.Registry...); err != nil {
+	out.Layout = oci.LayoutLegacy
+	if err := oci.AttachLegacyBlob(ctx, subject, oci.KindAttestation, blob, oci.MediaTypeDSSE, ann, o.Registry...); err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
-	out.Layout = oci.LayoutLegacy
 	return out, nil
 }
 
 // AttestBlob attests the content of r (streamed through SHA-256), naming it subjectName in the
-// statement, and returns the bundle. Legacy and Registry are ignored.
-func AttestBlob(ctx context.Context, r io.Reader, subjectName string, o AttestOptions) (*protobundle.Bundle, Attested, error) {
+// statement. The bundle is written with Attested.WriteBundle. Legacy and Registry are ignored.
+func AttestBlob(ctx context.Context, r io.Reader, subjectName string, o AttestOptions) (Attested, error) {
 	if o.Signer == nil {
-		return nil, Attested{}, errors.New("attesting a blob: no signer")
+		return Attested{}, errors.New("attesting a blob: no signer")
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, r); err != nil {
-		return nil, Attested{}, fmt.Errorf("reading the blob: %w", err)
+		return Attested{}, fmt.Errorf("reading the blob: %w", err)
 	}
 	digest := hex.EncodeToString(h.Sum(nil))
 	st, predType, err := o.statementFor(attest.Subject{Name: subjectName, SHA256: digest})
 	if err != nil {
-		return nil, Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
+		return Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
 	}
 	o.Predicate = nil
-	b, err := signAttestation(ctx, st, o.Signer, o.Witness)
-	if err != nil {
-		return nil, Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
+	out := Attested{PredicateType: predType, statement: st, Layout: oci.LayoutBundle}
+	if out.document, err = signAttestation(ctx, st, o.Signer, o.Witness); err != nil {
+		return Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
 	}
-	out := Attested{PredicateType: predType, Statement: st}
-	if out.Bundle, err = marshalDSSEBundle(b); err != nil {
-		return nil, Attested{}, err
-	}
-	return b, out, nil
+	return out, nil
 }
 
-// signAttestation is SignStatement without the copy of the statement that the DSSE
-// pre-authentication encoding would make: the encoding is streamed through the hash. The
-// signature, envelope, witness and bundle are the same.
-func signAttestation(ctx context.Context, statement []byte, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
+// signPAE signs the DSSE pre-authentication encoding of the in-toto statement, streamed through
+// the signer's hash rather than built, and returns the signature and the digest signed.
+func signPAE(ctx context.Context, statement parts, s signer.Signer) (sig, digest []byte, err error) {
 	h := s.HashFunc()
 	if !h.Available() {
-		return nil, fmt.Errorf("hash %v is not available", h)
+		return nil, nil, fmt.Errorf("hash %v is not available", h)
 	}
 	hh := h.New()
-	fmt.Fprintf(hh, "DSSEv1 %d %s %d ", len(bundle.PayloadTypeInToto), bundle.PayloadTypeInToto, len(statement))
-	hh.Write(statement)
-	digest := hh.Sum(nil)
-	sig, err := s.SignDigest(ctx, digest)
-	if err != nil {
-		return nil, fmt.Errorf("signing the statement: %w", err)
+	fmt.Fprintf(hh, "DSSEv1 %d %s %d ", len(bundle.PayloadTypeInToto), bundle.PayloadTypeInToto, statement.size())
+	if _, err := io.Copy(hh, statement.reader()); err != nil {
+		return nil, nil, err
 	}
-	env := bundle.NewEnvelope(bundle.PayloadTypeInToto, statement, sig)
-	return w.finish(ctx, s, sig, h, digest, func(vm *protobundle.VerificationMaterial) *protobundle.Bundle {
-		return bundle.NewDSSEBundle(vm, env)
-	})
+	digest = hh.Sum(nil)
+	if sig, err = s.SignDigest(ctx, digest); err != nil {
+		return nil, nil, fmt.Errorf("signing the statement: %w", err)
+	}
+	return sig, digest, nil
 }
 
-// marshalDSSEBundle writes a DSSE bundle exactly as bundle.Marshal does, but encodes the payload
-// straight into the output: protojson would hold the base64 payload twice more (its own buffer
-// and the compacted copy).
-func marshalDSSEBundle(b *protobundle.Bundle) ([]byte, error) {
-	env := b.GetDsseEnvelope()
-	if env == nil || len(env.GetPayload()) == 0 {
-		return bundle.Marshal(b)
-	}
-	payload := env.Payload
-	env.Payload = nil
-	rest, err := bundle.Marshal(b)
-	env.Payload = payload
+// signAttestation is SignStatement for a statement kept in parts: it signs the statement,
+// gets the signature witnessed, and returns the bundle JSON with the envelope's payload encoded
+// as the document is read. The signature, envelope, witness and bundle are SignStatement's.
+func signAttestation(ctx context.Context, statement parts, s signer.Signer, w *Witness) (*splicedJSON, error) {
+	sig, digest, err := signPAE(ctx, statement, s)
 	if err != nil {
 		return nil, err
 	}
-	// protojson writes the envelope's fields in declaration order (payload, payloadType,
-	// signatures) and omits an empty payload: put it back at the start of the envelope.
-	const open = `"dsseEnvelope":{`
-	i := bytes.Index(rest, []byte(open))
-	if i < 0 || bytes.Count(rest, []byte(open)) != 1 {
-		return nil, errors.New("encoding the bundle: no unique dsseEnvelope object")
+	env := bundle.NewEnvelope(bundle.PayloadTypeInToto, nil, sig)
+	b, err := w.finish(ctx, s, sig, s.HashFunc(), digest, func(vm *protobundle.VerificationMaterial) *protobundle.Bundle {
+		return bundle.NewDSSEBundle(vm, env)
+	})
+	if err != nil {
+		return nil, err
 	}
-	i += len(open)
-	const key = `"payload":"`
-	out := make([]byte, 0, len(rest)+len(key)+base64.StdEncoding.EncodedLen(len(payload))+2)
-	out = append(out, rest[:i]...)
-	out = append(out, key...)
-	out = base64.StdEncoding.AppendEncode(out, payload)
-	out = append(out, '"')
-	if rest[i] != '}' {
-		out = append(out, ',')
-	}
-	return append(out, rest[i:]...), nil
+	return spliceBase64(statement, func(placeholder []byte) ([]byte, error) {
+		env.Payload = placeholder
+		defer func() { env.Payload = nil }()
+		return bundle.Marshal(b)
+	})
 }
 
 // ErrNoVerifiedAttestation is returned when no attestation of the requested predicate type passes

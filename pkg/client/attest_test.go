@@ -105,7 +105,7 @@ func TestAttestVerifyEachTypeBothLayouts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(got) != 1 || got[0].Layout != layout || got[0].PredicateType != a.PredicateType || !bytes.Equal(got[0].Statement, a.Statement) {
+				if len(got) != 1 || got[0].Layout != layout || got[0].PredicateType != a.PredicateType || !bytes.Equal(got[0].Statement, a.Statement()) {
 					t.Fatalf("verified %+v", got)
 				}
 				var st struct {
@@ -159,7 +159,7 @@ func TestAttachedFormats(t *testing.T) {
 			if sig, ok := a.Annotations[oci.AnnotationSignature]; !ok || sig != "" {
 				t.Fatalf("legacy signature annotation %q present=%v, want empty as cosign writes it", sig, ok)
 			}
-			if !bytes.Equal(a.Bytes, legacy.Envelope) || !bytes.HasPrefix(a.Bytes, []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"`)) {
+			if !bytes.Equal(a.Bytes, legacy.Envelope()) || !bytes.HasPrefix(a.Bytes, []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"`)) {
 				t.Fatalf("legacy layer %s", a.Bytes)
 			}
 		}
@@ -334,7 +334,7 @@ func TestAttestStatementSubjectChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(a.Statement, good) {
+	if !bytes.Equal(a.Statement(), good) {
 		t.Fatal("the given statement was not signed as it is")
 	}
 	if _, err := VerifyImageAttestations(ctx, img.String(), keyedAttestationOptions(t, s.Public(), "cyclonedx")); err != nil {
@@ -470,14 +470,19 @@ func TestAttestBlobRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s := newSigner(t)
 	blob := []byte("release artifact bytes")
-	b, a, err := AttestBlob(ctx, bytes.NewReader(blob), "app.tar.gz", AttestOptions{Signer: s, PredicateType: attest.PredicateCycloneDX, Predicate: attestData(t, "sbom.cdx.json")})
+	a, err := AttestBlob(ctx, bytes.NewReader(blob), "app.tar.gz", AttestOptions{Signer: s, PredicateType: attest.PredicateCycloneDX, Predicate: attestData(t, "sbom.cdx.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := bundle.Parse(a.Bundle)
+	var written bytes.Buffer
+	if err := a.WriteBundle(&written); err != nil || !bytes.Equal(written.Bytes(), a.Bundle()) {
+		t.Fatalf("WriteBundle: %v", err)
+	}
+	b, err := bundle.Parse(written.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
+	parsed := b
 	o := keyedAttestationOptions(t, s.Public(), "cyclonedx")
 	got, err := VerifyBlobAttestation(ctx, bytes.NewReader(blob), parsed, o)
 	if err != nil || got.PredicateType != attest.PredicateCycloneDX {
@@ -504,34 +509,76 @@ func TestAttestBlobRoundTrip(t *testing.T) {
 	}
 }
 
-func TestMarshalDSSEBundleMatchesProtojson(t *testing.T) {
+// TestStreamedAttestationMatchesProtojson checks that the streamed documents are byte for byte
+// what protojson (the bundle) and MarshalEnvelope (the legacy envelope) write with the whole
+// statement in memory, for a statement in parts and one in a single piece.
+func TestStreamedAttestationMatchesProtojson(t *testing.T) {
 	ctx := context.Background()
 	s := newSigner(t)
-	for _, st := range [][]byte{
-		rawStatement(strings.Repeat("ab", 32), attest.PredicateCycloneDX, string(attestData(t, "sbom.cdx.json"))),
-		rawStatement(strings.Repeat("cd", 32), "https://e.com/p", `{"a":"\u00e9<>&"}`),
+	cdx := attestData(t, "sbom.cdx.json")
+	head, pred, tail, err := attest.NewStatementParts([]attest.Subject{{Name: "r.example/app", SHA256: strings.Repeat("ab", 32)}}, attest.PredicateCycloneDX, cdx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range []parts{
+		{head, pred, tail},
+		{[]byte(rawStatement(strings.Repeat("cd", 32), "https://e.com/p", `{"a":"\u00e9<>&"}`))},
+		{head, []byte(`{"x":"` + strings.Repeat("y", 70000) + `"}`), tail}, // several encoder buffers, a partial last group
 	} {
-		b, err := signAttestation(ctx, st, s, nil)
+		doc, err := signAttestation(ctx, st, s, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		got := doc.bytes()
+		b, err := bundle.Parse(got)
+		if err != nil {
+			t.Fatalf("statement %d: %v", i, err)
+		}
+		if !bytes.Equal(b.GetDsseEnvelope().GetPayload(), st.bytes()) {
+			t.Fatalf("statement %d: payload differs", i)
 		}
 		want, err := bundle.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := marshalDSSEBundle(b)
-		if err != nil {
-			t.Fatal(err)
+		if !bytes.Equal(got, want) || doc.size() != int64(len(want)) {
+			t.Fatalf("statement %d: bundle\n got %.300s\nwant %.300s", i, got, want)
 		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("bundle\n got %s\nwant %s", got, want)
+		blob, err := doc.blob()
+		if err != nil || blob.Digest.Hex != fmt.Sprintf("%x", sha256.Sum256(want)) || blob.Size != int64(len(want)) {
+			t.Fatalf("statement %d: blob %+v %v", i, blob, err)
 		}
-		ref, err := SignStatement(ctx, st, s, nil)
+		ref, err := SignStatement(ctx, st.bytes(), s, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ref.GetDsseEnvelope().GetPayloadType() != b.GetDsseEnvelope().GetPayloadType() || !bytes.Equal(ref.GetDsseEnvelope().GetPayload(), b.GetDsseEnvelope().GetPayload()) {
 			t.Fatal("signAttestation's envelope differs from SignStatement's")
+		}
+		sig := b.GetDsseEnvelope().GetSignatures()[0].GetSig()
+		env, err := spliceBase64(st, func(ph []byte) ([]byte, error) { return attest.MarshalEnvelope(bundle.PayloadTypeInToto, ph, sig) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEnv, err := attest.MarshalEnvelope(bundle.PayloadTypeInToto, st.bytes(), sig)
+		if err != nil || !bytes.Equal(env.bytes(), wantEnv) {
+			t.Fatalf("statement %d: envelope differs: %v", i, err)
+		}
+	}
+}
+
+// TestSpliceBase64Refuses checks that a document without the placeholder, or with it twice, is
+// refused rather than spliced at the wrong place.
+func TestSpliceBase64Refuses(t *testing.T) {
+	for _, marshal := range []func([]byte) ([]byte, error){
+		func([]byte) ([]byte, error) { return []byte(`{"payload":""}`), nil },
+		func(ph []byte) ([]byte, error) {
+			e := base64.StdEncoding.EncodeToString(ph)
+			return []byte(`{"a":"` + e + `","b":"` + e + `"}`), nil
+		},
+	} {
+		if _, err := spliceBase64(parts{[]byte("x")}, marshal); err == nil || !strings.Contains(err.Error(), "exactly once") {
+			t.Fatalf("error %v", err)
 		}
 	}
 }

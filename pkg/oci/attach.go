@@ -27,12 +27,21 @@ import (
 // fails, the manifest just written is deleted again so no dangling referrer is left. It returns
 // the descriptor of the bundle manifest.
 func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descriptor, bundleJSON []byte, annotations map[string]string, opts ...Option) (v1.Descriptor, error) {
+	if len(bundleJSON) == 0 || !json.Valid(bundleJSON) {
+		return v1.Descriptor{}, &InvalidInputError{What: "bundle", Value: fmt.Sprintf("%d bytes", len(bundleJSON)), Reason: "not a JSON document"}
+	}
+	return AttachBundleBlob(ctx, subject, subjectDesc, BytesBlob(bundleJSON), annotations, opts...)
+}
+
+// AttachBundleBlob is AttachBundle for a bundle that is streamed to the registry rather than held
+// in memory (a large attestation): the caller vouches that the blob is the bundle's JSON.
+func AttachBundleBlob(ctx context.Context, subject name.Digest, subjectDesc v1.Descriptor, bundleJSON Blob, annotations map[string]string, opts ...Option) (v1.Descriptor, error) {
 	o := makeOptions(opts)
 	if err := checkSubject(subject, subjectDesc); err != nil {
 		return v1.Descriptor{}, err
 	}
-	if len(bundleJSON) == 0 || !json.Valid(bundleJSON) {
-		return v1.Descriptor{}, &InvalidInputError{What: "bundle", Value: fmt.Sprintf("%d bytes", len(bundleJSON)), Reason: "not a JSON document"}
+	if bundleJSON.Size <= 0 || bundleJSON.Open == nil {
+		return v1.Descriptor{}, &InvalidInputError{What: "bundle", Value: fmt.Sprintf("%d bytes", bundleJSON.Size), Reason: "empty"}
 	}
 	c := newClient(subject.Context(), o)
 	ann := maps.Clone(annotations)
@@ -43,7 +52,8 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 		ann[AnnotationCreated] = o.now().UTC().Format(time.RFC3339)
 	}
 
-	layerDigest, err := c.uploadBlobs(ctx, []byte(emptyJSON), bundleJSON)
+	empty := BytesBlob([]byte(emptyJSON))
+	layerDigest, err := c.uploadBlobs(ctx, empty, bundleJSON)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
 	}
@@ -51,8 +61,8 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  MediaTypeBundleV03,
-		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Size: int64(len(emptyJSON)), Digest: sha256Of([]byte(emptyJSON))},
-		Layers: []v1.Descriptor{{MediaType: MediaTypeBundleV03, Size: int64(len(bundleJSON)), Digest: layerDigest[1],
+		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Size: empty.Size, Digest: empty.Digest},
+		Layers: []v1.Descriptor{{MediaType: MediaTypeBundleV03, Size: bundleJSON.Size, Digest: layerDigest[1],
 			Annotations: map[string]string{AnnotationTitle: layerDigest[1].Algorithm + "-" + layerDigest[1].Hex + ".sigstore.json"}}},
 		Subject:     &v1.Descriptor{MediaType: subjectDesc.MediaType, Size: subjectDesc.Size, Digest: subjectDesc.Digest},
 		Annotations: ann,
@@ -63,7 +73,7 @@ func AttachBundle(ctx context.Context, subject name.Digest, subjectDesc v1.Descr
 	}
 	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(body)), Digest: sha256Of(body),
 		ArtifactType: MediaTypeBundleV03, Annotations: ann}
-	hdr, err := c.putManifestWithBlobs(ctx, desc.Digest.String(), body, []byte(emptyJSON), bundleJSON)
+	hdr, err := c.putManifestWithBlobs(ctx, desc.Digest.String(), body, empty, bundleJSON)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("attaching bundle to %s: %w", subject, err)
 	}
@@ -103,7 +113,7 @@ func (c *client) linkReferrer(ctx context.Context, subject name.Digest, desc v1.
 // briefly not see a blob that a concurrent writer is linking into the repository at the same
 // moment (distribution 2.8's filesystem storage rewrites the link file in place), and answers
 // MANIFEST_BLOB_UNKNOWN: the blobs are then uploaded again and the PUT retried a few times.
-func (c *client) putManifestWithBlobs(ctx context.Context, ref string, body []byte, blobs ...[]byte) (http.Header, error) {
+func (c *client) putManifestWithBlobs(ctx context.Context, ref string, body []byte, blobs ...Blob) (http.Header, error) {
 	for attempt := 1; ; attempt++ {
 		hdr, err := c.putManifest(ctx, ref, MediaTypeOCIManifest, body, nil)
 		var re *RegistryError
@@ -120,7 +130,7 @@ func (c *client) putManifestWithBlobs(ctx context.Context, ref string, body []by
 }
 
 // uploadBlobs uploads the blobs concurrently and returns their digests in order.
-func (c *client) uploadBlobs(ctx context.Context, blobs ...[]byte) ([]v1.Hash, error) {
+func (c *client) uploadBlobs(ctx context.Context, blobs ...Blob) ([]v1.Hash, error) {
 	out := make([]v1.Hash, len(blobs))
 	errs := make([]error, len(blobs))
 	var wg sync.WaitGroup
@@ -141,12 +151,18 @@ func (c *client) uploadBlobs(ctx context.Context, blobs ...[]byte) ([]v1.Hash, e
 // confirmed by reading it back (twice, the second time after a random delay) and rewritten if a
 // concurrent writer dropped the layer.
 func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload []byte, mediaType string, annotations map[string]string, opts ...Option) error {
+	return AttachLegacyBlob(ctx, subject, kind, BytesBlob(payload), mediaType, annotations, opts...)
+}
+
+// AttachLegacyBlob is AttachLegacy for a layer that is streamed to the registry rather than held
+// in memory (a large attestation envelope).
+func AttachLegacyBlob(ctx context.Context, subject name.Digest, kind Kind, payload Blob, mediaType string, annotations map[string]string, opts ...Option) error {
 	o := makeOptions(opts)
 	suffix, err := kind.suffix()
 	if err != nil {
 		return err
 	}
-	if len(payload) == 0 {
+	if payload.Size <= 0 || payload.Open == nil {
 		return &InvalidInputError{What: "payload", Value: "", Reason: "empty"}
 	}
 	if mediaType == "" {
@@ -154,7 +170,7 @@ func AttachLegacy(ctx context.Context, subject name.Digest, kind Kind, payload [
 	}
 	c := newClient(subject.Context(), o)
 	tag := LegacyTag(subject, suffix).TagStr()
-	layer := v1.Descriptor{MediaType: types.MediaType(mediaType), Size: int64(len(payload)), Digest: sha256Of(payload), Annotations: maps.Clone(annotations)}
+	layer := v1.Descriptor{MediaType: types.MediaType(mediaType), Size: payload.Size, Digest: payload.Digest, Annotations: maps.Clone(annotations)}
 
 	if _, err := c.uploadBlob(ctx, payload); err != nil {
 		return fmt.Errorf("attaching to %s: %w", tag, err)
@@ -246,7 +262,8 @@ func (c *client) writeLegacy(ctx context.Context, tag string, layers []v1.Descri
 	if err != nil {
 		return err
 	}
-	cfgDigest, err := c.uploadBlob(ctx, cfgJSON)
+	cfgBlob := BytesBlob(cfgJSON)
+	cfgDigest, err := c.uploadBlob(ctx, cfgBlob)
 	if err != nil {
 		return err
 	}
@@ -260,6 +277,6 @@ func (c *client) writeLegacy(ctx context.Context, tag string, layers []v1.Descri
 	if err != nil {
 		return err
 	}
-	_, err = c.putManifestWithBlobs(ctx, tag, body, cfgJSON)
+	_, err = c.putManifestWithBlobs(ctx, tag, body, cfgBlob)
 	return err
 }

@@ -19,6 +19,21 @@ import (
 // others ignore the body and open an upload session, and the blob is sent again with PUT.
 const monolithicMax = 1 << 20
 
+// Blob is content to upload that need not be held in memory: its size, its sha256 digest, and a
+// function that opens it from the start each time it is called (an upload may be sent more than
+// once: a retried request, a registry that ignores a monolithic POST). Open must yield exactly
+// Size bytes; the registry refuses content whose digest is not Digest.
+type Blob struct {
+	Size   int64
+	Digest v1.Hash
+	Open   func() (io.Reader, error)
+}
+
+// BytesBlob returns the Blob holding b.
+func BytesBlob(b []byte) Blob {
+	return Blob{Size: int64(len(b)), Digest: sha256Of(b), Open: func() (io.Reader, error) { return bytes.NewReader(b), nil }}
+}
+
 // sha256Of returns the sha256 digest of b.
 func sha256Of(b []byte) v1.Hash {
 	s := sha256.Sum256(b)
@@ -29,15 +44,15 @@ func sha256Of(b []byte) v1.Hash {
 // that asks to mount the blob from this same repository (so a blob already there, such as the
 // empty config, is linked without upload) and carries the body for registries that accept a
 // monolithic upload; then, only if the registry opened an upload session, one PUT.
-func (c *client) uploadBlob(ctx context.Context, data []byte) (v1.Hash, error) {
-	dig := sha256Of(data)
+func (c *client) uploadBlob(ctx context.Context, b Blob) (v1.Hash, error) {
+	dig := b.Digest
 	q := url.Values{}
 	q.Set("mount", dig.String())
 	q.Set("from", c.repo.RepositoryStr())
 	r := request{method: http.MethodPost, push: true}
-	if len(data) <= monolithicMax {
+	if b.Size <= monolithicMax {
 		q.Set("digest", dig.String())
-		r.body = data
+		r.blob = &b
 		r.header = http.Header{"Content-Type": {"application/octet-stream"}}
 	}
 	r.url = c.url("blobs/uploads/") + "?" + q.Encode()
@@ -75,7 +90,7 @@ func (c *client) uploadBlob(ctx context.Context, data []byte) (v1.Hash, error) {
 		sep = "&"
 	}
 	put += sep + "digest=" + url.QueryEscape(dig.String())
-	resp, err = c.do(ctx, request{method: http.MethodPut, url: put, body: data, push: true,
+	resp, err = c.do(ctx, request{method: http.MethodPut, url: put, blob: &b, push: true,
 		header: http.Header{"Content-Type": {"application/octet-stream"}}})
 	if err != nil {
 		return dig, fmt.Errorf("uploading blob %s: %w", dig, err)

@@ -85,6 +85,8 @@ type request struct {
 	url    string
 	header http.Header
 	body   []byte
+	// blob, when set, is the body instead of body, opened afresh for each attempt.
+	blob *Blob
 	// push asks for push scope.
 	push bool
 	// attempts overrides the configured number of attempts when larger (reads that race
@@ -163,7 +165,15 @@ func (c *client) retryStatus(code int) bool {
 
 func (c *client) send(ctx context.Context, r request, scope string) (*http.Response, error) {
 	var body io.Reader
-	if r.body != nil {
+	size := int64(len(r.body))
+	switch {
+	case r.blob != nil:
+		rd, err := r.blob.Open()
+		if err != nil {
+			return nil, fmt.Errorf("opening blob %s: %w", r.blob.Digest, err)
+		}
+		body, size = rd, r.blob.Size
+	case r.body != nil:
 		body = bytes.NewReader(r.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
@@ -173,8 +183,8 @@ func (c *client) send(ctx context.Context, r request, scope string) (*http.Respo
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
-	if r.body != nil {
-		req.ContentLength = int64(len(r.body))
+	if body != nil {
+		req.ContentLength = size
 	}
 	req.Header.Set("User-Agent", c.o.userAgent)
 	// Credentials go to the registry only, never to another host a Location points at.

@@ -98,7 +98,7 @@ func copyBlobs(ctx context.Context, src source, dst sink, f *fetched) error {
 type registrySink struct{ c *client }
 
 func (r registrySink) putBlob(ctx context.Context, data []byte) error {
-	_, err := r.c.uploadBlob(ctx, data)
+	_, err := r.c.uploadBlob(ctx, BytesBlob(data))
 	return err
 }
 
