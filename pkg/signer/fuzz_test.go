@@ -15,21 +15,22 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 )
 
-func fuzzSeedKey(f *testing.F) (*ecdsa.PrivateKey, []byte) {
-	f.Helper()
+// p256KeyPKCS8 returns a new P-256 key and its PKCS#8 DER.
+func p256KeyPKCS8(t testing.TB) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
 	return priv, der
 }
 
 func FuzzLoadEncryptedPrivateKey(f *testing.F) {
-	_, der := fuzzSeedKey(f)
+	_, der := p256KeyPKCS8(f)
 	// Legacy scrypt parameters keep each execution that reaches key derivation cheaper.
 	enc, err := encrypted.EncryptWithCustomKDFParameters(der, []byte("pw"), encrypted.Legacy)
 	if err != nil {
@@ -61,7 +62,7 @@ func FuzzLoadEncryptedPrivateKey(f *testing.F) {
 // fast enough to explore the format (FuzzLoadEncryptedPrivateKey pays for scrypt on every input
 // that passes these checks).
 func FuzzParseEncryptedKey(f *testing.F) {
-	_, der := fuzzSeedKey(f)
+	_, der := p256KeyPKCS8(f)
 	enc, err := encrypted.EncryptWithCustomKDFParameters(der, []byte("pw"), encrypted.Legacy)
 	if err != nil {
 		f.Fatal(err)
@@ -85,7 +86,7 @@ func FuzzParseEncryptedKey(f *testing.F) {
 }
 
 func FuzzParsePublicKeyPEM(f *testing.F) {
-	priv, _ := fuzzSeedKey(f)
+	priv, _ := p256KeyPKCS8(f)
 	pubPEM, err := MarshalPublicKeyPEM(priv.Public())
 	if err != nil {
 		f.Fatal(err)
@@ -109,7 +110,7 @@ func FuzzParsePublicKeyPEM(f *testing.F) {
 }
 
 func FuzzParsePrivateKeyPEM(f *testing.F) {
-	priv, der := fuzzSeedKey(f)
+	priv, der := p256KeyPKCS8(f)
 	sec1, err := x509.MarshalECPrivateKey(priv)
 	if err != nil {
 		f.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
+	"golang.org/x/crypto/nacl/secretbox"
 )
 
 // PEM block types of key files, as cosign writes and reads them.
@@ -22,6 +23,10 @@ const (
 	// PublicKeyPEMType is the PEM type of a PKIX public key.
 	PublicKeyPEMType = "PUBLIC KEY"
 )
+
+// secretboxKeySize is the length of the key go-securesystemslib derives with scrypt for NaCl
+// secretbox.
+const secretboxKeySize = 32
 
 // maxKeyFileSize bounds every key or certificate file this package parses.
 const maxKeyFileSize = 1 << 20
@@ -82,15 +87,32 @@ func LoadEncryptedPrivateKey(pemBytes, password []byte) (Signer, error) {
 	return NewSigner(priv)
 }
 
+// decryptPrivateKey opens a key file as go-securesystemslib's encrypted.Decrypt does (a 32-byte
+// secretbox key from scrypt over the password and the document's salt and parameters), but
+// derives that key with scryptKey, which holds at most scryptTableBytes of scrypt state instead
+// of the 64 MiB (N=2^16) or 128 MiB (N=2^17) a full scrypt table takes.
 func decryptPrivateKey(pemBytes, password []byte) (crypto.PrivateKey, error) {
 	body, err := parseEncryptedKeyPEM(pemBytes)
 	if err != nil {
 		return nil, err
 	}
-	der, err := encrypted.Decrypt(body, password)
+	var doc encryptedKeyJSON
+	if err := json.Unmarshal(body, &doc); err != nil { // checked by parseEncryptedKeyPEM already
+		return nil, fmt.Errorf("parsing encrypted private key: %w", err)
+	}
+	key, err := scryptKey(password, doc.KDF.Salt, doc.KDF.Params.N, doc.KDF.Params.R, doc.KDF.Params.P, secretboxKeySize)
 	if err != nil {
+		return nil, fmt.Errorf("deriving the private key's encryption key: %w", err)
+	}
+	var boxKey [secretboxKeySize]byte
+	copy(boxKey[:], key)
+	clear(key)
+	der, ok := secretbox.Open(nil, doc.Ciphertext, (*[24]byte)(doc.Cipher.Nonce), &boxKey)
+	clear(boxKey[:])
+	if !ok {
 		return nil, fmt.Errorf("decrypting private key: %w?", ErrWrongPassword)
 	}
+	defer clear(der)
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("parsing decrypted private key (PKCS#8): %w", err)

@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdh"
@@ -71,14 +72,7 @@ func TestEncryptedKeyRoundTrip(t *testing.T) {
 // TestCosignWrittenKeyLoads builds key files exactly as cosign does (PKCS#8 DER encrypted with
 // go-securesystemslib, both PEM types, standard and legacy scrypt parameters).
 func TestCosignWrittenKeyLoads(t *testing.T) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, der := p256KeyPKCS8(t)
 	standard, err := encrypted.Encrypt(der, []byte("pw"))
 	if err != nil {
 		t.Fatal(err)
@@ -334,5 +328,123 @@ func TestLoadSignerAndPublicKeyFromFiles(t *testing.T) {
 	}
 	if _, err := LoadSigner(ctx, "", nil); err == nil || !strings.Contains(err.Error(), "no key given") {
 		t.Fatalf("empty ref: err = %v", err)
+	}
+}
+
+// testKeyFile returns a P-256 key and its key file as go-securesystemslib writes it with
+// the given scrypt strength.
+func testKeyFile(t *testing.T, level encrypted.KDFParameterStrength, password string) (*ecdsa.PrivateKey, encryptedKeyJSON) {
+	t.Helper()
+	priv, der := p256KeyPKCS8(t)
+	body, err := encrypted.EncryptWithCustomKDFParameters(der, []byte(password), level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc encryptedKeyJSON
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return priv, doc
+}
+
+// keyFilePEM encodes doc as a key file.
+func keyFilePEM(t *testing.T, doc encryptedKeyJSON) []byte {
+	t.Helper()
+	body, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: SigstorePrivateKeyPEMType, Bytes: body})
+}
+
+// TestDecryptPrivateKeyKDFLevels decrypts files written with each scrypt strength
+// go-securesystemslib offers, and checks that a wrong password (at every strength) or any change
+// to what the key derivation or the cipher reads (legacy strength) is refused as a wrong
+// password.
+func TestDecryptPrivateKeyKDFLevels(t *testing.T) {
+	levels := []struct {
+		name  string
+		level encrypted.KDFParameterStrength
+		n     int
+	}{
+		{"legacy", encrypted.Legacy, 1 << 15},
+		{"standard", encrypted.Standard, 1 << 16},
+		{"OWASP", encrypted.OWASP, 1 << 17},
+	}
+	for _, lv := range levels {
+		t.Run(lv.name, func(t *testing.T) {
+			if testing.Short() && lv.n > 1<<15 {
+				t.Skip("full-size scrypt")
+			}
+			priv, doc := testKeyFile(t, lv.level, "s3cret pässword")
+			if doc.KDF.Params.N != lv.n {
+				t.Fatalf("go-securesystemslib wrote N=%d, want %d", doc.KDF.Params.N, lv.n)
+			}
+			got, err := decryptPrivateKey(keyFilePEM(t, doc), []byte("s3cret pässword"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !priv.Equal(got) {
+				t.Fatal("decrypted another key")
+			}
+
+			flip := func(b []byte) []byte {
+				c := bytes.Clone(b)
+				c[len(c)/2] ^= 1
+				return c
+			}
+			tampered := []struct {
+				name     string
+				password string
+				change   func(d *encryptedKeyJSON)
+			}{
+				{"wrong password", "s3cret password", func(*encryptedKeyJSON) {}},
+				{"empty password", "", func(*encryptedKeyJSON) {}},
+				{"salt changed", "s3cret pässword", func(d *encryptedKeyJSON) { d.KDF.Salt = flip(d.KDF.Salt) }},
+				{"nonce changed", "s3cret pässword", func(d *encryptedKeyJSON) { d.Cipher.Nonce = flip(d.Cipher.Nonce) }},
+				{"ciphertext changed", "s3cret pässword", func(d *encryptedKeyJSON) { d.Ciphertext = flip(d.Ciphertext) }},
+				{"ciphertext truncated", "s3cret pässword", func(d *encryptedKeyJSON) { d.Ciphertext = d.Ciphertext[:10] }},
+				{"other scrypt N", "s3cret pässword", func(d *encryptedKeyJSON) {
+					d.KDF.Params.N = map[int]int{1 << 15: 1 << 16, 1 << 16: 1 << 15, 1 << 17: 1 << 15}[d.KDF.Params.N]
+				}},
+			}
+			if lv.level != encrypted.Legacy {
+				tampered = tampered[:1] // the other changes do not depend on N; spare the time
+			}
+			for _, tc := range tampered {
+				t.Run(tc.name, func(t *testing.T) {
+					d := doc
+					tc.change(&d)
+					key, err := decryptPrivateKey(keyFilePEM(t, d), []byte(tc.password))
+					if !errors.Is(err, ErrWrongPassword) || err.Error() != "decrypting private key: wrong password?" {
+						t.Fatalf("err = %v, want %q", err, "decrypting private key: wrong password?")
+					}
+					if key != nil {
+						t.Fatal("key returned with an error")
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestDecryptPrivateKeyMemory checks that opening a key file with cosign's default parameters
+// (N=2^16, r=8: 64 MiB of scrypt state if derived with a full table) allocates at most about
+// 9 MiB.
+func TestDecryptPrivateKeyMemory(t *testing.T) {
+	priv, doc := testKeyFile(t, encrypted.Standard, "pw")
+	data := keyFilePEM(t, doc)
+	var got crypto.PrivateKey
+	var err error
+	grew := allocatedBy(t, func() { got, err = decryptPrivateKey(data, []byte("pw")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !priv.Equal(got) {
+		t.Fatal("decrypted another key")
+	}
+	const limit = 9 << 20
+	if grew > limit {
+		t.Fatalf("decryptPrivateKey(N=2^16) allocated %d bytes, more than %d", grew, limit)
 	}
 }
