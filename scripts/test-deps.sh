@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose programs the tests run as real processes:
-# docker-registry (distribution 2.8), mariadb-server, softhsm2, openssl, chromium (headless).
+# docker-registry (distribution 2.8), mariadb-server, softhsm2, openssl, chromium (headless), and
+# GNU time (peak memory of the binary's processes).
 # Does nothing when they are already present; needs root (or sudo) otherwise.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(maria
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -x /usr/bin/time ] || need+=(time)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"
 SUDO=""
