@@ -10,8 +10,13 @@ FUZZTIME ?= 10s
 
 all: build
 
+# The linker writes its output through a shared mapping, which leaves the file in the page cache
+# in 2 MiB folios that the kernel then maps whole at every start of the program (about 10 MiB more
+# resident memory); installing a copy with ordinary writes, as a package manager would, avoids it.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cosign-like
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN).linked ./cmd/cosign-like
+	install -m 0755 $(BIN).linked $(BIN)
+	rm -f $(BIN).linked
 
 # deps installs the system packages the tests start as real processes (Debian).
 deps:
