@@ -237,21 +237,28 @@ func signPAE(ctx context.Context, statement parts, s signer.Signer) (sig, digest
 	return sig, digest, nil
 }
 
-// signAttestation is SignStatement for a statement kept in parts: it signs the statement,
-// gets the signature witnessed, and returns the bundle JSON with the envelope's payload encoded
-// as the document is read. The signature, envelope, witness and bundle are SignStatement's.
-func signAttestation(ctx context.Context, statement parts, s signer.Signer, w *Witness) (*splicedJSON, error) {
+// signStatementParts signs a statement kept in parts and gets the signature witnessed. The
+// bundle's envelope is left without its payload: SignStatement puts the statement there, and
+// signAttestation encodes it into the bundle JSON as that is read.
+func signStatementParts(ctx context.Context, statement parts, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
 	sig, digest, err := signPAE(ctx, statement, s)
 	if err != nil {
 		return nil, err
 	}
 	env := bundle.NewEnvelope(bundle.PayloadTypeInToto, nil, sig)
-	b, err := w.finish(ctx, s, sig, s.HashFunc(), digest, func(vm *protobundle.VerificationMaterial) *protobundle.Bundle {
+	return w.finish(ctx, s, sig, s.HashFunc(), digest, func(vm *protobundle.VerificationMaterial) *protobundle.Bundle {
 		return bundle.NewDSSEBundle(vm, env)
 	})
+}
+
+// signAttestation is SignStatement for a statement kept in parts: it returns the bundle JSON
+// with the envelope's payload encoded as the document is read, never held whole.
+func signAttestation(ctx context.Context, statement parts, s signer.Signer, w *Witness) (*splicedJSON, error) {
+	b, err := signStatementParts(ctx, statement, s, w)
 	if err != nil {
 		return nil, err
 	}
+	env := b.GetDsseEnvelope()
 	return spliceBase64(statement, func(placeholder []byte) ([]byte, error) {
 		env.Payload = placeholder
 		defer func() { env.Payload = nil }()

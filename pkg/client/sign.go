@@ -105,19 +105,12 @@ func signOne(ctx context.Context, d name.Digest, desc v1.Descriptor, o SignOptio
 // SignStatement signs an in-toto statement into a DSSE envelope and returns it as a bundle, with
 // the witness's certificate, timestamp and log entry when a witness is given.
 func SignStatement(ctx context.Context, statement []byte, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
-	pae := bundle.PAE(bundle.PayloadTypeInToto, statement)
-	digest, err := hashBytes(s.HashFunc(), pae)
+	b, err := signStatementParts(ctx, parts{statement}, s, w)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := s.SignDigest(ctx, digest)
-	if err != nil {
-		return nil, fmt.Errorf("signing the statement: %w", err)
-	}
-	env := bundle.NewEnvelope(bundle.PayloadTypeInToto, statement, sig)
-	return w.finish(ctx, s, sig, s.HashFunc(), digest, func(vm *protobundle.VerificationMaterial) *protobundle.Bundle {
-		return bundle.NewDSSEBundle(vm, env)
-	})
+	b.GetDsseEnvelope().Payload = statement
+	return b, nil
 }
 
 // SignBlob signs the content of r, streamed through the hash, and returns the bundle.
