@@ -33,8 +33,9 @@ const (
 	DataDir = "data"
 )
 
-// TrustedRootMediaType is the media type of the trusted root Init writes.
-const TrustedRootMediaType = "application/vnd.dev.sigstore.trustedroot.v0.2+json"
+// TrustedRootMediaType is the media type of the trusted root Init writes: the one every
+// Sigstore client reads (cosign v3.1 and sigstore-go up to v1.3 read no other).
+const TrustedRootMediaType = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 
 // ErrNotInitialized reports a log directory without the files Init writes.
 var ErrNotInitialized = errors.New("log directory is not initialized (run log init)")

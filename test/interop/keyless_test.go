@@ -41,11 +41,9 @@ func stack(t *testing.T) (*devstack.Stack, []byte) {
 // transparency log and signed timestamp thresholds of 1 that its conformance client sets.
 func sigstoreGoKeylessVerifier(t *testing.T, trustedRoot []byte) *sgverify.Verifier {
 	t.Helper()
-	// sigstore-go v1.3 (the newest that builds with this Go) reads only the v0.1 media type of
-	// trusted roots; the v0.2 document our stack writes has the same fields.
-	v01 := bytes.Replace(trustedRoot, []byte(`"application/vnd.dev.sigstore.trustedroot.v0.2+json"`),
-		[]byte(`"application/vnd.dev.sigstore.trustedroot+json;version=0.1"`), 1)
-	tr, err := root.NewTrustedRootFromJSON(v01)
+	// Exactly the bytes the stack wrote: sigstore-go v1.3 reads only the media type
+	// application/vnd.dev.sigstore.trustedroot+json;version=0.1, which is the one we write.
+	tr, err := root.NewTrustedRootFromJSON(trustedRoot)
 	if err != nil {
 		t.Fatalf("sigstore-go cannot read our trusted root: %v", err)
 	}

@@ -42,13 +42,25 @@ func TestMergeTrustedRoots(t *testing.T) {
 	if len(tr.CertificateAuthorities) != 1 || len(tr.Ctlogs) != 1 || len(tr.TimestampAuthorities) != 1 || len(tr.Tlogs) != 0 {
 		t.Fatalf("merged: %d CAs %d ctlogs %d TSAs %d tlogs", len(tr.CertificateAuthorities), len(tr.Ctlogs), len(tr.TimestampAuthorities), len(tr.Tlogs))
 	}
-	for _, want := range []string{`"mediaType": "application/vnd.dev.sigstore.trustedroot.v0.2+json"`, `"certificateAuthorities"`, `"ctlogs"`, `"timestampAuthorities"`, `"validFor"`, `"logId"`} {
+	for _, want := range []string{`"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"`, `"certificateAuthorities"`, `"ctlogs"`, `"timestampAuthorities"`, `"validFor"`, `"logId"`} {
 		if !strings.Contains(string(merged), want) {
 			t.Errorf("merged trusted root lacks %s", want)
 		}
 	}
 	if _, err := MergeTrustedRoots([]byte(`{"mediaType":"application/json"}`)); err == nil || !strings.Contains(err.Error(), `trusted root media type "application/json"`) {
 		t.Fatalf("foreign media type: %v", err)
+	}
+	// Parts written by other tools under the later spellings are read; the merge is written
+	// under the one every client reads.
+	for _, mt := range []string{"application/vnd.dev.sigstore.trustedroot.v0.1+json", "application/vnd.dev.sigstore.trustedroot.v0.2+json"} {
+		other := strings.Replace(string(caPart), TrustedRootMediaType, mt, 1)
+		out, err := MergeTrustedRoots([]byte(other))
+		if err != nil {
+			t.Fatalf("part with media type %s: %v", mt, err)
+		}
+		if tr, err := UnmarshalTrustedRoot(out); err != nil || tr.MediaType != TrustedRootMediaType {
+			t.Fatalf("merge of a %s part: %v, media type %q", mt, err, tr.GetMediaType())
+		}
 	}
 	if _, err := MergeTrustedRoots([]byte(`{`)); err == nil || !strings.Contains(err.Error(), "part 1: decoding trusted root") {
 		t.Fatalf("bad JSON: %v", err)

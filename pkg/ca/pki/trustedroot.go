@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -17,11 +18,20 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Media types of the trust material files.
+// Media types of the trust material files. TrustedRootMediaType is the one written: the media
+// type the public-good TUF repository serves, and the only one cosign v3.1 and sigstore-go up to
+// v1.3 read. UnmarshalTrustedRoot reads it and the two later spellings.
 const (
-	TrustedRootMediaType   = "application/vnd.dev.sigstore.trustedroot.v0.2+json"
+	TrustedRootMediaType   = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 	SigningConfigMediaType = "application/vnd.dev.sigstore.signingconfig.v0.2+json"
 )
+
+// trustedRootMediaTypes are the trusted root media types UnmarshalTrustedRoot reads.
+var trustedRootMediaTypes = []string{
+	TrustedRootMediaType,
+	"application/vnd.dev.sigstore.trustedroot.v0.1+json",
+	"application/vnd.dev.sigstore.trustedroot.v0.2+json",
+}
 
 // MaxTrustFileSize bounds the trusted-root and signing-config files read.
 const MaxTrustFileSize = 4 << 20
@@ -108,8 +118,8 @@ func UnmarshalTrustedRoot(data []byte) (*prototrustroot.TrustedRoot, error) {
 	if err := protojson.Unmarshal(data, &tr); err != nil {
 		return nil, fmt.Errorf("decoding trusted root: %w", err)
 	}
-	if tr.MediaType != TrustedRootMediaType {
-		return nil, fmt.Errorf("trusted root media type %q, want %q", tr.MediaType, TrustedRootMediaType)
+	if !slices.Contains(trustedRootMediaTypes, tr.MediaType) {
+		return nil, fmt.Errorf("trusted root media type %q, want one of %q", tr.MediaType, trustedRootMediaTypes)
 	}
 	return &tr, nil
 }

@@ -68,9 +68,9 @@ func chain(certs ...*x509.Certificate) *protocommon.X509CertificateChain {
 	return c
 }
 
-// JSON renders the trusted root as application/vnd.dev.sigstore.trustedroot.v0.2+json.
+// JSON renders the trusted root as application/vnd.dev.sigstore.trustedroot+json;version=0.1.
 func (r TrustedRoot) JSON() ([]byte, error) {
-	tr := &prototrustroot.TrustedRoot{MediaType: "application/vnd.dev.sigstore.trustedroot.v0.2+json"}
+	tr := &prototrustroot.TrustedRoot{MediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}
 	for _, c := range r.CAs {
 		tr.CertificateAuthorities = append(tr.CertificateAuthorities, &prototrustroot.CertificateAuthority{
 			Uri: "https://ca.example.test", CertChain: chain(c.CA.Intermediate, c.CA.Root), ValidFor: c.Window.proto(),

@@ -1,0 +1,171 @@
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ourBinary is the cosign-like binary built for this test run from the checkout.
+var ourBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cosign-like-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ourBinary = filepath.Join(dir, "cosign-like")
+	build := exec.Command("go", "build", "-o", ourBinary, "github.com/cosign-like/cosign-like/cmd/cosign-like")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building cosign-like:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireAll reports whether a missing peer fails the test instead of skipping it (CI).
+func requireAll() bool {
+	return os.Getenv("CI") != "" || os.Getenv("COSIGN_LIKE_REQUIRE_ALL") != ""
+}
+
+// peerDir is where scripts/peers.sh builds the peer binaries and installs the npm peers.
+func peerDir() string {
+	if d := os.Getenv("COSIGN_LIKE_PEERS"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "cosign-like", "peers")
+	}
+	return filepath.Join(os.TempDir(), "cosign-like-peers")
+}
+
+// peer returns the path of a peer program, built by scripts/peers.sh as <peerDir>/<name>, or
+// skips the test (fails it in CI) when it is missing.
+func peer(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(peerDir(), name)
+	if _, err := os.Stat(p); err != nil {
+		if requireAll() {
+			t.Fatalf("peer %s is missing (run scripts/peers.sh): %v", p, err)
+		}
+		t.Skipf("peer %s is missing (run scripts/peers.sh)", p)
+	}
+	return p
+}
+
+// devStack is `cosign-like dev up --detach` run as a user runs it, with the environment it
+// printed.
+type devStack struct {
+	dir string
+	env map[string]string
+}
+
+// startDevStack starts the local stack in its own process and stops it when t ends.
+func startDevStack(t *testing.T) *devStack {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ourBinary, "dev", "up", "--detach", "--dir", dir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dev up: %v\n%s%s", err, out.String(), errb.String())
+	}
+	st := &devStack{dir: dir, env: map[string]string{}}
+	t.Cleanup(func() {
+		down := exec.Command(ourBinary, "dev", "down", "--dir", dir)
+		if b, err := down.CombinedOutput(); err != nil {
+			t.Errorf("dev down: %v\n%s", err, b)
+		}
+	})
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "export ")
+		if !ok {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		st.env[name] = strings.ReplaceAll(strings.Trim(value, "'"), `'\''`, "'")
+	}
+	for _, name := range []string{"COSIGN_LIKE_REGISTRY", "COSIGN_LIKE_TRUSTED_ROOT", "COSIGN_LIKE_SIGNING_CONFIG", "COSIGN_LIKE_OIDC_ISSUER", "COSIGN_LIKE_TUF_MIRROR", "COSIGN_LIKE_TUF_ROOT"} {
+		if st.env[name] == "" {
+			t.Fatalf("dev up printed no %s:\n%s", name, out.String())
+		}
+	}
+	return st
+}
+
+// token asks the stack's OIDC dev issuer for an identity token naming email.
+func (s *devStack) token(t *testing.T, email string) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, nil, ourBinary, "dev", "token", "--issuer", s.env["COSIGN_LIKE_OIDC_ISSUER"], "--email", email).stdout)
+}
+
+// environ is the process environment with the stack's variables and extra added.
+func (s *devStack) environ(extra ...string) []string {
+	env := os.Environ()
+	for k, v := range s.env {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+// result is what one run of a program produced.
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("err=%v\nstdout:\n%s\nstderr:\n%s", r.err, r.stdout, r.stderr)
+}
+
+// execute runs a program with env (nil: this process's) and a bound on its time.
+func execute(env []string, dir, prog string, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env, cmd.Dir = env, dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return result{out.String(), errb.String(), err}
+}
+
+// run runs a program and fails the test unless it succeeds.
+func run(t *testing.T, env []string, prog string, args ...string) result {
+	t.Helper()
+	r := execute(env, "", prog, args...)
+	if r.err != nil {
+		t.Fatalf("%s %s: %v", filepath.Base(prog), strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// refuse runs a program and fails the test unless it exits non-zero with want in its output.
+func refuse(t *testing.T, env []string, want, prog string, args ...string) result {
+	t.Helper()
+	r := execute(env, "", prog, args...)
+	if r.err == nil {
+		t.Fatalf("%s %s succeeded, want a failure with %q: %v", filepath.Base(prog), strings.Join(args, " "), want, r)
+	}
+	if !strings.Contains(r.stderr+r.stdout, want) {
+		t.Fatalf("%s %s: output lacks %q: %v", filepath.Base(prog), strings.Join(args, " "), want, r)
+	}
+	return r
+}
