@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/client"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 )
 
@@ -113,61 +114,59 @@ func newDownloadCmd() *cobra.Command {
 		Use:   "download",
 		Short: "Download what is attached to an image",
 	}
-	cmd.AddCommand(newDownloadKindCmd(oci.KindSignature, "signature"), newDownloadAttestationCmd())
+	cmd.AddCommand(newDownloadSignatureCmd(), newDownloadAttestationCmd())
 	return cmd
 }
 
-// downloadedLegacy is one legacy-layout artifact as `download` prints it: the payload (base64)
-// and the layer's annotations, as cosign prints them.
-type downloadedLegacy struct {
-	Payload     string            `json:"Payload"`
-	MediaType   string            `json:"MediaType"`
-	Annotations map[string]string `json:"Annotations,omitempty"`
-	Tag         string            `json:"Tag"`
-}
-
-func newDownloadKindCmd(kind oci.Kind, use string) *cobra.Command {
+func newDownloadSignatureCmd() *cobra.Command {
 	var reg registryOptions
 	cmd := &cobra.Command{
-		Use:   use + " IMAGE",
-		Short: fmt.Sprintf("Print each %s attached to an image as one JSON line (bundle, or legacy payload)", kind),
-		Args:  cobra.ExactArgs(1),
+		Use:   "signature IMAGE",
+		Short: "Print each signature attached to an image as one JSON line, as cosign does",
+		Long: `Prints, one JSON line each, the Sigstore bundles attached to IMAGE (every bundle, attestations
+included, as cosign v3 prints them) or, when it has none, the signatures of its legacy .sig tag
+as cosign's {Base64Signature, Payload, Cert, Chain, Bundle, RFC3161Timestamp} objects, with
+Cert and Chain as PEM strings.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, found, err := reg.listAttached(cmd, args[0], []oci.Kind{kind})
+			opts, err := reg.ociOptions()
 			if err != nil {
 				return err
 			}
-			return writeAttachedLines(cmd.OutOrStdout(), found)
+			d, err := client.DownloadSignatures(cmd.Context(), args[0], opts...)
+			if err != nil {
+				return err
+			}
+			return writeDownloaded(cmd.OutOrStdout(), d)
 		},
 	}
 	reg.addFlags(cmd.Flags())
 	return cmd
 }
 
-// writeAttachedLines prints bundles as compact JSON lines and legacy layers as objects holding
-// the payload and annotations.
-func writeAttachedLines(w io.Writer, found []oci.Attached) error {
-	for _, a := range found {
-		if a.Layout == oci.LayoutBundle {
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, a.Bytes); err != nil {
-				return fmt.Errorf("bundle %s is not JSON: %w", a.Descriptor.Digest, err)
-			}
-			fmt.Fprintln(w, buf.String())
-			continue
-		}
-		line, err := json.Marshal(downloadedLegacy{
-			Payload:     base64.StdEncoding.EncodeToString(a.Bytes),
-			MediaType:   string(a.Descriptor.MediaType),
-			Annotations: a.Annotations,
-			Tag:         a.Tag,
-		})
+// writeDownloaded prints each bundle as cosign v3 does (its protojson, compact, HTML-escaped as
+// encoding/json leaves it) or each legacy signature as its SignedPayload JSON, one a line.
+// Every line is encoded before the first is written.
+func writeDownloaded(w io.Writer, d *client.DownloadedSignatures) error {
+	var out bytes.Buffer
+	for _, b := range d.Bundles {
+		line, err := bundle.Marshal(b)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(w, string(line))
+		json.HTMLEscape(&out, line)
+		out.WriteByte('\n')
 	}
-	return nil
+	for _, p := range d.Legacy {
+		line, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		out.Write(line)
+		out.WriteByte('\n')
+	}
+	_, err := w.Write(out.Bytes())
+	return err
 }
 
 func newCleanCmd() *cobra.Command {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/cosign-like/cosign-like/pkg/devstack"
-	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
 // TestKeylessAttestCLI attests with no key through the embedded stack (token, CA with SCT, TSA,
@@ -16,19 +15,8 @@ import (
 // with policies, on the registry and from a saved layout.
 func TestKeylessAttestCLI(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	t.Setenv("COSIGN_LIKE_TRUSTED_ROOT", st.TrustedRootPath)
-	t.Setenv("COSIGN_LIKE_SIGNING_CONFIG", st.SigningConfigPath)
-	t.Setenv("HOME", t.TempDir()) // the log's checkpoint state goes under it
+	st, token := startKeylessStack(t)
 	img, err := devstack.PushSample(ctx, st.RegistryHost+"/demo/attest:v1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

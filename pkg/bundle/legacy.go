@@ -24,25 +24,8 @@ const (
 	AnnotationTimestamp   = "dev.sigstore.cosign/rfc3161timestamp"
 )
 
-// maxLegacyAnnotation bounds each annotation value FromLegacy decodes.
+// maxLegacyAnnotation bounds each annotation value FromLegacy and ParseSignedPayload decode.
 const maxLegacyAnnotation = 1 << 20
-
-// legacyRekorBundle is cosign's dev.sigstore.cosign/bundle annotation: a Rekor v1 entry with
-// its signed entry timestamp.
-type legacyRekorBundle struct {
-	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
-	Payload              struct {
-		Body           string `json:"body"`
-		IntegratedTime int64  `json:"integratedTime"`
-		LogIndex       int64  `json:"logIndex"`
-		LogID          string `json:"logID"`
-	} `json:"Payload"`
-}
-
-// legacyTimestamp is cosign's dev.sigstore.cosign/rfc3161timestamp annotation.
-type legacyTimestamp struct {
-	SignedRFC3161Timestamp []byte `json:"SignedRFC3161Timestamp"`
-}
 
 // FromLegacy turns a legacy cosign signature layer (its payload and annotations) into a bundle
 // v0.1 that the verifier checks like any other: a messageSignature over SHA-256(payload),
@@ -171,7 +154,7 @@ func legacyMaterial(annotations map[string]string) (*protobundle.VerificationMat
 		vm.TlogEntries = []*protorekor.TransparencyLogEntry{entry}
 	}
 	if ts := annotations[AnnotationTimestamp]; ts != "" {
-		var lt legacyTimestamp
+		var lt RFC3161Timestamp
 		if err := json.Unmarshal([]byte(ts), &lt); err != nil || len(lt.SignedRFC3161Timestamp) == 0 {
 			return nil, fmt.Errorf("%w: %s is not a timestamp document", ErrInvalidBundle, AnnotationTimestamp)
 		}
@@ -185,14 +168,15 @@ func legacyMaterial(annotations map[string]string) (*protobundle.VerificationMat
 // legacyTlogEntry converts cosign's Rekor bundle annotation into a tlog entry with an inclusion
 // promise; kind and version come from the entry body.
 func legacyTlogEntry(data []byte) (*protorekor.TransparencyLogEntry, error) {
-	var rb legacyRekorBundle
+	var rb RekorBundle
 	if err := json.Unmarshal(data, &rb); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidBundle, AnnotationBundle, err)
 	}
 	if len(rb.SignedEntryTimestamp) == 0 {
 		return nil, fmt.Errorf("%w: %s has no SignedEntryTimestamp", ErrInvalidBundle, AnnotationBundle)
 	}
-	body, err := base64.StdEncoding.DecodeString(rb.Payload.Body)
+	bodyB64, _ := rb.Payload.Body.(string)
+	body, err := base64.StdEncoding.DecodeString(bodyB64)
 	if err != nil || len(body) == 0 {
 		return nil, fmt.Errorf("%w: %s: body is not base64", ErrInvalidBundle, AnnotationBundle)
 	}

@@ -30,6 +30,8 @@ type SimpleSigning struct {
 		} `json:"image"`
 		Type string `json:"type"`
 	} `json:"critical"`
+	// Optional holds the annotations. ParseSimpleSigning keeps each number as the json.Number
+	// it was written as, so 1796227528 stays 1796227528 (not a float64).
 	Optional map[string]any `json:"optional"`
 }
 
@@ -63,6 +65,7 @@ func ParseSimpleSigning(data []byte) (*SimpleSigning, error) {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d allowed", ErrInvalidSimpleSigning, len(data), MaxSimpleSigningSize)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
 	var s SimpleSigning
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSimpleSigning, err)

@@ -1,9 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -183,6 +185,10 @@ func VerifyBlob(r io.Reader, b *protobundle.Bundle, v *verify.Verifier, p verify
 	return v.Verify(b, art, p)
 }
 
+// stringMap turns signed annotations into strings: a string as it is, any other value as its
+// compact JSON, so a number keeps the digits it was written with (a json.Number from
+// ParseSimpleSigning) or, from a protobuf Struct, reads as encoding/json writes it (1796227528,
+// not 1.796227528e+09).
 func stringMap(m map[string]any) map[string]string {
 	if len(m) == 0 {
 		return nil
@@ -191,9 +197,16 @@ func stringMap(m map[string]any) map[string]string {
 	for k, v := range m {
 		if s, ok := v.(string); ok {
 			out[k] = s
-		} else {
-			out[k] = fmt.Sprint(v)
+			continue
 		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			out[k] = fmt.Sprint(v)
+			continue
+		}
+		out[k] = strings.TrimSuffix(buf.String(), "\n")
 	}
 	return out
 }

@@ -67,9 +67,10 @@ func TestKeyedImageFlow(t *testing.T) {
 			if !strings.Contains(tree, "Signatures (2)") || !strings.Contains(tree, ".sig") {
 				t.Fatalf("tree output:\n%s", tree)
 			}
+			// As cosign v3 does, download prints the bundles and, with one attached, no legacy signature.
 			lines := strings.Split(strings.TrimSpace(c.ok("download", "signature", img).stdout), "\n")
-			if len(lines) != 2 {
-				t.Fatalf("download printed %d lines, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"`) {
+				t.Fatalf("download printed %d lines, want the bundle alone:\n%s", len(lines), strings.Join(lines, "\n"))
 			}
 
 			c.fails("annotation team", "verify", "--key", "cosign.pub", "--insecure-ignore-tlog", "-a", "team=red", img)
