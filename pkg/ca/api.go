@@ -114,10 +114,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Handler serves the Fulcio v2 API (wrap with srv.Instrumented for /healthz and /metrics).
+// Handler serves the Fulcio v2 API and Fulcio's legacy v1 API (wrap with srv.Instrumented for
+// /healthz and /metrics).
 func (a *Authority) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+SigningCertPath, a.handleSigningCert)
+	mux.HandleFunc("POST "+LegacySigningCertPath, a.handleLegacySigningCert)
+	mux.HandleFunc("GET "+RootCertPath, a.handleRootCert)
 	bundle := pemChain(a.chain)
 	mux.HandleFunc("GET "+TrustBundlePath, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"chains": []CertificateChain{bundle}})

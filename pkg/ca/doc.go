@@ -13,5 +13,7 @@
 // poison, and signs the final certificate; without an SCT there is no certificate.
 //
 // The HTTP API is Fulcio's v2: POST /api/v2/signingCert (token in credentials.oidcIdentityToken
-// or an Authorization: Bearer header), GET /api/v2/trustBundle and GET /api/v2/configuration.
+// or an Authorization: Bearer header), GET /api/v2/trustBundle and GET /api/v2/configuration;
+// and beside it Fulcio's legacy v1, which containers/image calls: POST /api/v1/signingCert (the
+// same issuance, answered 201 with the PEM chain) and GET /api/v1/rootCert.
 package ca

@@ -113,7 +113,29 @@ func (e *testEnv) token(t testing.TB, r oidc.TokenRequest) string {
 // post sends a raw signingCert body and returns the status and body.
 func (e *testEnv) post(t testing.TB, body []byte) (int, string) {
 	t.Helper()
-	resp, err := http.Post(e.caTS.URL+SigningCertPath, "application/json", bytes.NewReader(body))
+	resp, data := e.send(t, http.MethodPost, SigningCertPath, "", body)
+	var ae apiError
+	if json.Unmarshal([]byte(data), &ae) == nil && ae.Message != "" {
+		return resp.StatusCode, ae.Message
+	}
+	return resp.StatusCode, data
+}
+
+// send asks the CA for path, with body as JSON when there is one and the token in an
+// Authorization: Bearer header when there is one, and returns the answer with its body read.
+func (e *testEnv) send(t testing.TB, method, path, token string, body []byte) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.caTS.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +144,7 @@ func (e *testEnv) post(t testing.TB, body []byte) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ae apiError
-	if json.Unmarshal(data, &ae) == nil && ae.Message != "" {
-		return resp.StatusCode, ae.Message
-	}
-	return resp.StatusCode, string(data)
+	return resp, string(data)
 }
 
 // ctBatchAge is the CT log batch age of tests and benchmarks: the log's default unless

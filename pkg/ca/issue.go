@@ -92,7 +92,10 @@ func (a *Authority) Tokens() *TokenVerifier { return a.tokens }
 type KeyProof struct {
 	// PublicKey and Signature: the key and its signature over the email or sub (see VerifyProof).
 	PublicKey crypto.PublicKey
-	Signature []byte
+	// PublicKeyContent is the key as PEM or DER PKIX, instead of PublicKey: Issue parses it
+	// only once the token has verified, the order in which Fulcio checks a request.
+	PublicKeyContent []byte
+	Signature        []byte
 	// CSR is a PEM or DER PKCS#10 request signed by the key (instead of PublicKey/Signature).
 	CSR []byte
 }
@@ -105,24 +108,26 @@ func (a *Authority) Issue(ctx context.Context, token string, proof KeyProof) ([]
 	if err != nil {
 		return nil, err
 	}
-	var pub crypto.PublicKey
+	pub := proof.PublicKey
 	switch {
-	case len(proof.CSR) > 0 && proof.PublicKey != nil:
+	case len(proof.CSR) > 0 && (pub != nil || len(proof.PublicKeyContent) > 0):
 		return nil, fmt.Errorf("%w: give either a public key with its proof or a CSR, not both", ErrProof)
 	case len(proof.CSR) > 0:
 		if pub, err = ParseCSR(proof.CSR); err != nil {
 			return nil, err
 		}
-	case proof.PublicKey != nil:
-		if err := CheckPublicKey(proof.PublicKey); err != nil {
-			return nil, err
-		}
-		if err := VerifyProof(proof.PublicKey, principal.Subject, proof.Signature); err != nil {
-			return nil, err
-		}
-		pub = proof.PublicKey
 	default:
-		return nil, fmt.Errorf("%w: no public key or CSR", ErrProof)
+		if pub == nil {
+			// With no content either, this names the missing key.
+			if pub, err = ParsePublicKeyPEM(proof.PublicKeyContent); err != nil {
+				return nil, err
+			}
+		} else if err := CheckPublicKey(pub); err != nil {
+			return nil, err
+		}
+		if err := VerifyProof(pub, principal.Subject, proof.Signature); err != nil {
+			return nil, err
+		}
 	}
 	return a.issue(ctx, principal, pub)
 }

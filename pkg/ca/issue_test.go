@@ -82,12 +82,25 @@ func TestIssueEmailIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkEmailCertificate(t, e, chain, "alice@example.com")
+}
+
+// checkEmailCertificate checks an issued chain for an email identity: leaf then the CA's
+// chain, the SAN, validity, code-signing EKU, the issuer extensions, no poison, an embedded SCT
+// that verifies under the CT log's key, and a chain that Go and openssl verify.
+func checkEmailCertificate(t *testing.T, e *testEnv, chain []*x509.Certificate, email string) {
+	t.Helper()
 	if len(chain) != 3 {
 		t.Fatalf("chain of %d certificates, want leaf, intermediate, root", len(chain))
 	}
+	for i, c := range e.chain {
+		if !c.Equal(chain[i+1]) {
+			t.Fatalf("certificate %d of the chain is not the CA's", i+1)
+		}
+	}
 	leaf := chain[0]
-	if len(leaf.EmailAddresses) != 1 || leaf.EmailAddresses[0] != "alice@example.com" || len(leaf.URIs) != 0 {
-		t.Errorf("SAN = %v %v, want alice@example.com", leaf.EmailAddresses, leaf.URIs)
+	if len(leaf.EmailAddresses) != 1 || leaf.EmailAddresses[0] != email || len(leaf.URIs) != 0 {
+		t.Errorf("SAN = %v %v, want %s", leaf.EmailAddresses, leaf.URIs, email)
 	}
 	if got := leaf.NotAfter.Sub(leaf.NotBefore); got != CertificateValidity {
 		t.Errorf("validity %v, want %v", got, CertificateValidity)

@@ -16,8 +16,12 @@ import (
 
 // Errors about the key a certificate is requested for; the API answers them with 400.
 var (
+	// ErrUnsupportedKey: the key (or the CSR carrying it) is missing, does not parse, or is refused.
 	ErrUnsupportedKey = errors.New("unsupported public key")
-	ErrProof          = errors.New("proof of possession failed")
+	// ErrWeakKey wraps ErrUnsupportedKey (and reads the same) for a key that parses but whose
+	// type, curve or size is refused (CheckPublicKey).
+	ErrWeakKey = fmt.Errorf("%w", ErrUnsupportedKey)
+	ErrProof   = errors.New("proof of possession failed")
 )
 
 // CheckPublicKey accepts ECDSA P-256/P-384/P-521, Ed25519 and RSA keys of 2048 to 4096 bits.
@@ -32,22 +36,25 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 		if k.Curve != nil && k.Curve.Params() != nil {
 			name = k.Curve.Params().Name
 		}
-		return fmt.Errorf("%w: ECDSA curve %s (P-256, P-384 or P-521 required)", ErrUnsupportedKey, name)
+		return fmt.Errorf("%w: ECDSA curve %s (P-256, P-384 or P-521 required)", ErrWeakKey, name)
 	case ed25519.PublicKey:
 		return nil
 	case *rsa.PublicKey:
 		if bits := k.N.BitLen(); bits < 2048 || bits > 4096 {
-			return fmt.Errorf("%w: RSA key of %d bits (2048 to 4096 required)", ErrUnsupportedKey, bits)
+			return fmt.Errorf("%w: RSA key of %d bits (2048 to 4096 required)", ErrWeakKey, bits)
 		}
 		return nil
 	default:
-		return fmt.Errorf("%w: %T", ErrUnsupportedKey, pub)
+		return fmt.Errorf("%w: %T", ErrWeakKey, pub)
 	}
 }
 
 // ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX), as the Fulcio API carries it. DER is
 // accepted too.
 func ParsePublicKeyPEM(content []byte) (crypto.PublicKey, error) {
+	if len(content) == 0 {
+		return nil, fmt.Errorf("%w: no public key given", ErrUnsupportedKey)
+	}
 	der := content
 	if block, _ := pem.Decode(content); block != nil {
 		if block.Type != "PUBLIC KEY" {
@@ -114,7 +121,7 @@ func ParseCSR(data []byte) (crypto.PublicKey, error) {
 	der := data
 	if block, _ := pem.Decode(data); block != nil {
 		if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
-			return nil, fmt.Errorf("%w: PEM type %q, want CERTIFICATE REQUEST", ErrProof, block.Type)
+			return nil, fmt.Errorf("%w: certificate request of PEM type %q, want CERTIFICATE REQUEST", ErrUnsupportedKey, block.Type)
 		}
 		der = block.Bytes
 	}

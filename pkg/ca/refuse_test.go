@@ -226,6 +226,11 @@ func TestCTLogDownFailsClosed(t *testing.T) {
 		!strings.Contains(err.Error(), "certificate transparency log submission failed: CT log unavailable") {
 		t.Fatalf("RequestCertificate with the CT log down = %v, %d certificates", err, len(chain))
 	}
+	// v1 answers as Fulcio's legacy endpoint does.
+	key := mustP256(t)
+	body := mustJSON(t, imageRequest{PublicKey: imageKey{Content: []byte(pubPEM(t, key.Public()))}, SignedEmailAddress: signSubject(t, key, "alice@example.com")})
+	resp, text := postLegacy(t, e, e.token(t, oidc.TokenRequest{Email: "alice@example.com"}), body)
+	checkLegacyError(t, resp, text, http.StatusInternalServerError, 13, "Error entering certificate in CTL")
 }
 
 func TestIssuerConfig(t *testing.T) {
