@@ -6,11 +6,12 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"strconv"
 
 	bundlev1 "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
 // ErrEntryMismatch reports a log entry that does not record the bundle's signature.
@@ -121,7 +122,7 @@ func matchBundle(b *bundlev1.Bundle, tle *rekorv1.TransparencyLogEntry) error {
 		if h == 0 {
 			return fmt.Errorf("%w: key details %s", ErrEntryMismatch, e.KeyDetails)
 		}
-		digest = hashOf(h, dssePAE(env.GetPayloadType(), env.GetPayload()))
+		digest = hashOf(h, bundle.PAE(env.GetPayloadType(), env.GetPayload()))
 	default:
 		return fmt.Errorf("%w: bundle has neither a message signature nor a DSSE envelope", ErrEntryMismatch)
 	}
@@ -142,20 +143,6 @@ func matchBundle(b *bundlev1.Bundle, tle *rekorv1.TransparencyLogEntry) error {
 		return fmt.Errorf("%w: the entry records another certificate or key", ErrEntryMismatch)
 	}
 	return nil
-}
-
-// dssePAE is the DSSE v1 pre-authentication encoding.
-func dssePAE(payloadType string, payload []byte) []byte {
-	var buf bytes.Buffer
-	buf.WriteString("DSSEv1 ")
-	buf.WriteString(strconv.Itoa(len(payloadType)))
-	buf.WriteByte(' ')
-	buf.WriteString(payloadType)
-	buf.WriteByte(' ')
-	buf.WriteString(strconv.Itoa(len(payload)))
-	buf.WriteByte(' ')
-	buf.Write(payload)
-	return buf.Bytes()
 }
 
 func hashOf(h crypto.Hash, data []byte) []byte {

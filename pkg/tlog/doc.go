@@ -12,8 +12,10 @@
 // # Server
 //
 // NewServer opens a log directory written by Init and serves, under /api/v2/:
-// POST log/entries (hashedRekordRequestV002, as rekor-tiles accepts it; the signature is
-// verified before the entry is accepted; identical entries are answered 409 with X-Log-Index),
+// POST log/entries (hashedRekordRequestV002, as rekor-tiles accepts it, or dsseRequestV002 with
+// one signature and one verifier, logged as the hashedrekord 0.0.2 entry over the digest of the
+// envelope's pre-authentication encoding that verifiers rebuild; the signature is verified before
+// the entry is accepted; identical entries are answered 409 with X-Log-Index),
 // and the tlog-tiles resources checkpoint, tile/<L>/<N>[.p/<W>] and tile/entries/<N>[.p/<W>].
 // Entries reach Tessera in groups: all requests that arrive while one group is written form the
 // next, so a batch costs a fixed number of fsyncs whatever its size and a lone request is not

@@ -2,10 +2,15 @@ package tlog
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
+	"crypto/sha512"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"testing"
+
+	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
 // fuzzKey is a fixed Ed25519 key so that fuzz inputs can carry valid signatures.
@@ -130,6 +135,9 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func FuzzParseCreateEntryRequest(f *testing.F) {
 	f.Add([]byte(`{"hashedRekordRequestV002": {"digest": "AQID", "signature": {"content": "BAU=", "verifier": {"publicKey": {"rawBytes": "Bg=="}, "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}}`))
 	f.Add([]byte(`{"hashed_rekord_request_v002": {"digest": "AQID", "signature": {"content": "BAU", "verifier": {"x509_certificate": {"raw_bytes": "Bg"}, "key_details": 5}}}}`))
+	f.Add(fuzzDSSERequest(f))
+	f.Add([]byte(`{"dsse_request_v002": {"envelope": {"payload": "e30", "payloadType": "t", "signatures": [{"sig": "AQI", "keyid": ""}]}, "verifiers": [{"public_key": {"raw_bytes": "Bg"}, "key_details": "PKIX_ED25519_PH"}]}}`))
+	f.Add([]byte(`{"dsseRequestV002": {"envelope": {"payload": "e30=", "payloadType": "t", "signatures": [{"sig": "AQI="}, null]}, "verifiers": [null, {}]}}`))
 	f.Add([]byte(`{"dsseRequestV002": {}}`))
 	f.Add([]byte(`[[[[`))
 	f.Add([]byte(`null`))
@@ -165,6 +173,25 @@ func FuzzParseCreateEntryRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzDSSERequest is a dsseRequestV002 whose envelope carries a valid Ed25519ph signature by
+// the fuzz key.
+func fuzzDSSERequest(f testing.TB) []byte {
+	priv, key := fuzzKey()
+	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1"}`)
+	digest := sha512.Sum512(bundle.PAE(bundle.PayloadTypeInToto, payload))
+	sig, err := priv.Sign(nil, digest[:], &ed25519.Options{Hash: crypto.SHA512})
+	if err != nil {
+		f.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.PublicKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return []byte(`{"dsseRequestV002": {"envelope": {"payload": "` + b64(payload) + `", "payloadType": "` + bundle.PayloadTypeInToto +
+		`", "signatures": [{"sig": "` + b64(sig) + `", "keyid": ""}]}, "verifiers": [{"publicKey": {"rawBytes": "` + b64(der) +
+		`"}, "keyDetails": "PKIX_ED25519_PH"}]}}`)
 }
 
 // FuzzParseHashedRekordEntry checks the entry parser (used on log contents by the monitor).

@@ -136,12 +136,9 @@ func (r *HashedRekordRequest) Verify() error {
 	if len(r.Signature) == 0 {
 		return fmt.Errorf("%w: missing signature content", ErrInvalidRequest)
 	}
-	if r.KeyDetails == commonv1.PublicKeyDetails_PUBLIC_KEY_DETAILS_UNSPECIFIED {
-		return fmt.Errorf("%w: missing keyDetails", ErrInvalidRequest)
-	}
-	hash, ok := allowedKeyDetails[r.KeyDetails]
-	if !ok {
-		return fmt.Errorf("%w: keyDetails %s is not accepted", ErrUnsupportedAlgorithm, r.KeyDetails)
+	hash, err := keyDetailsHash(r.KeyDetails)
+	if err != nil {
+		return err
 	}
 	pub, err := parseVerifier(r.Verifier, r.IsCertificate)
 	if err != nil {
@@ -170,6 +167,19 @@ func (r *HashedRekordRequest) Verify() error {
 		return fmt.Errorf("%w: %s signature over the %d-byte digest", ErrSignatureInvalid, r.KeyDetails, len(r.Digest))
 	}
 	return nil
+}
+
+// keyDetailsHash is the digest algorithm of key details the log accepts; other key details are
+// refused.
+func keyDetailsHash(d commonv1.PublicKeyDetails) (crypto.Hash, error) {
+	if d == commonv1.PublicKeyDetails_PUBLIC_KEY_DETAILS_UNSPECIFIED {
+		return 0, fmt.Errorf("%w: missing keyDetails", ErrInvalidRequest)
+	}
+	hash, ok := allowedKeyDetails[d]
+	if !ok {
+		return 0, fmt.Errorf("%w: keyDetails %s is not accepted", ErrUnsupportedAlgorithm, d)
+	}
+	return hash, nil
 }
 
 // PublicKey returns the verifier's public key.

@@ -190,18 +190,25 @@ func (s *testSigner) digest(artifact []byte) []byte {
 	return d[:]
 }
 
-// request signs artifact and builds the log request.
-func (s *testSigner) request(t testing.TB, artifact []byte) *HashedRekordRequest {
+// sign signs the digest of a message as a Sigstore signer does (Ed25519 keys sign Ed25519ph).
+func (s *testSigner) sign(t testing.TB, digest []byte) []byte {
 	t.Helper()
-	d := s.digest(artifact)
 	var opts crypto.SignerOpts = s.hash
 	if _, ok := s.priv.(ed25519.PrivateKey); ok {
 		opts = &ed25519.Options{Hash: crypto.SHA512}
 	}
-	sig, err := s.priv.Sign(rand.Reader, d, opts)
+	sig, err := s.priv.Sign(rand.Reader, digest, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sig
+}
+
+// request signs artifact and builds the log request.
+func (s *testSigner) request(t testing.TB, artifact []byte) *HashedRekordRequest {
+	t.Helper()
+	d := s.digest(artifact)
+	sig := s.sign(t, d)
 	req, err := NewHashedRekordRequest(sig, d, s.hash, s.der, s.cert)
 	if err != nil {
 		t.Fatalf("NewHashedRekordRequest: %v", err)

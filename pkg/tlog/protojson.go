@@ -178,6 +178,20 @@ func (o *jsonObject) done() error {
 	return nil
 }
 
+// array returns the elements of the repeated field named jsonName or protoName; nil when absent
+// or null.
+func (o *jsonObject) array(jsonName, protoName string) ([]any, error) {
+	v, err := o.field(jsonName, protoName)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	a, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s.%s: want an array, got %s", ErrInvalidRequest, o.path, jsonName, jsonKind(v))
+	}
+	return a, nil
+}
+
 // readSignature reads a rekor v2 Signature message into r.
 func readSignature(o *jsonObject, r *HashedRekordRequest) error {
 	sig, err := o.object("signature", "signature")
@@ -200,6 +214,15 @@ func readSignature(o *jsonObject, r *HashedRekordRequest) error {
 	if v == nil {
 		return fmt.Errorf("%w: missing signature.verifier", ErrInvalidRequest)
 	}
+	if err := readVerifier(v, r); err != nil {
+		return err
+	}
+	return sig.done()
+}
+
+// readVerifier reads a rekor v2 Verifier message (a public key or a certificate, and the key
+// details) into r.
+func readVerifier(v *jsonObject, r *HashedRekordRequest) error {
 	if err := v.allow("publicKey", "public_key", "x509Certificate", "x509_certificate", "keyDetails", "key_details"); err != nil {
 		return err
 	}
@@ -236,15 +259,14 @@ func readSignature(o *jsonObject, r *HashedRekordRequest) error {
 		return err
 	}
 	r.KeyDetails = commonv1.PublicKeyDetails(kd)
-	if err := v.done(); err != nil {
-		return err
-	}
-	return sig.done()
+	return v.done()
 }
 
-// ParseCreateEntryRequest reads a create-entry request body as rekor-tiles accepts it:
-// {"hashedRekordRequestV002": {"digest": ..., "signature": {"content": ..., "verifier": {...}}}}.
-// It checks the structure only; call Verify to check the signature.
+// ParseCreateEntryRequest reads a create-entry request body as rekor-tiles defines it: either
+// {"hashedRekordRequestV002": {"digest": ..., "signature": {"content": ..., "verifier": {...}}}}
+// or {"dsseRequestV002": {"envelope": {...}, "verifiers": [{...}]}}. A DSSE request becomes the
+// hashedrekord request a verifier rebuilds from the envelope (see readDSSERequest). It checks the
+// structure only; call Verify to check the signature.
 func ParseCreateEntryRequest(body []byte) (*HashedRekordRequest, error) {
 	top, err := decodeObject("request", body)
 	if err != nil {
@@ -253,18 +275,24 @@ func ParseCreateEntryRequest(body []byte) (*HashedRekordRequest, error) {
 	if top == nil {
 		return nil, fmt.Errorf("%w: empty request", ErrInvalidRequest)
 	}
-	if dsse, err := top.field("dsseRequestV002", "dsse_request_v002"); err != nil || dsse != nil {
-		return nil, fmt.Errorf("%w: kind dsse is not accepted by this log, use hashedrekord", ErrInvalidRequest)
-	}
 	hr, err := top.object("hashedRekordRequestV002", "hashed_rekord_request_v002")
 	if err != nil {
 		return nil, err
 	}
-	if err := top.done(); err != nil {
-		return nil, fmt.Errorf("%w (only hashedRekordRequestV002 is accepted)", err)
+	dsse, err := top.object("dsseRequestV002", "dsse_request_v002")
+	if err != nil {
+		return nil, err
 	}
-	if hr == nil {
-		return nil, fmt.Errorf("%w: missing hashedRekordRequestV002", ErrInvalidRequest)
+	if err := top.done(); err != nil {
+		return nil, fmt.Errorf("%w (hashedRekordRequestV002 and dsseRequestV002 are accepted)", err)
+	}
+	switch {
+	case hr != nil && dsse != nil:
+		return nil, fmt.Errorf("%w: request has both hashedRekordRequestV002 and dsseRequestV002", ErrInvalidRequest)
+	case dsse != nil:
+		return readDSSERequest(dsse)
+	case hr == nil:
+		return nil, fmt.Errorf("%w: missing hashedRekordRequestV002 or dsseRequestV002", ErrInvalidRequest)
 	}
 	if err := hr.allow("digest", "signature"); err != nil {
 		return nil, err

@@ -170,18 +170,13 @@ func TestBadInput(t *testing.T) {
 	}
 	rsa1024 := newRSASigner(t, 1024)
 	pureEd := newEd25519Signer(t)
-	tests := []struct {
-		name   string
-		body   []byte
-		status int
-		msg    string
-	}{
+	expectRefusals(t, tl, []refusal{
 		{"malformed JSON", []byte(`{"hashedRekordRequestV002": {`), 400, "unexpected end of JSON"},
 		{"not an object", []byte(`[1,2]`), 400, "want a JSON object, got an array"},
 		{"empty body", nil, 400, "empty request"},
 		{"empty object", []byte(`{}`), 400, "missing hashedRekordRequestV002"},
 		{"unknown kind", []byte(`{"rekordRequestV001": {}}`), 400, `unknown field "rekordRequestV001"`},
-		{"dsse kind", []byte(`{"dsseRequestV002": {}}`), 400, "kind dsse is not accepted"},
+		{"both kinds", []byte(`{"dsseRequestV002": {}, "hashedRekordRequestV002": {}}`), 400, "both hashedRekordRequestV002 and dsseRequestV002"},
 		{"unknown field", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "extra": 1}}`), 400, `unknown field "extra"`},
 		{"nested 10^5", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), 400, "exceeded max depth"},
 		{"oversized", append([]byte(`{"x":"`), bytes.Repeat([]byte("a"), 300<<10)...), 413, "exceeds"},
@@ -202,7 +197,22 @@ func TestBadInput(t *testing.T) {
 		{"pure Ed25519", mutate(func(r *HashedRekordRequest) { r.Verifier = pureEd.der; r.KeyDetails = 7 }), 400, "PKIX_ED25519 is not accepted"},
 		{"RSA 1024", mutate(func(r *HashedRekordRequest) { r.Verifier = rsa1024.der; r.KeyDetails = 9 }), 400, "RSA key of 1024 bits"},
 		{"unknown key details", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "signature": {"content": "AA==", "verifier": {"publicKey": {"rawBytes": "` + b64(ec.der) + `"}, "keyDetails": "NOPE"}}}}`), 400, `unknown value "NOPE"`},
-	}
+	})
+}
+
+// refusal is a create-entry request the log must refuse, with the status and a part of the
+// error message it must answer.
+type refusal struct {
+	name   string
+	body   []byte
+	status int
+	msg    string
+}
+
+// expectRefusals posts each request to an empty log, checks its answer, and then that the log
+// is still healthy and took nothing.
+func expectRefusals(t *testing.T, tl *testLog, tests []refusal) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			status, msg := postRaw(t, tl.http.URL, tc.body)
@@ -215,7 +225,6 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	// The log is still healthy and took nothing.
 	cp, err := tl.client.Checkpoint(context.Background(), []LogKey{tl.key})
 	if err != nil || cp.Size != 0 {
 		t.Fatalf("after bad input: %v, size %d", err, cpSize(cp))
