@@ -4,11 +4,17 @@ package interop
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
@@ -17,6 +23,7 @@ import (
 	cisignature "go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/signature/signer"
 	"go.podman.io/image/v5/signature/sigstore"
+	"go.podman.io/image/v5/signature/sigstore/fulcio"
 	"go.podman.io/image/v5/types"
 )
 
@@ -115,6 +122,39 @@ func ciCopy(t *testing.T, sys *types.SystemContext, src, dest string, s *signer.
 	return destRef.DockerReference().Name() + "@" + d.String()
 }
 
+// caRoots fetches the CA chain from Fulcio's v1 rootCert endpoint and returns its self-signed
+// certificates as PEM: the trust anchors a containers/image "pki" requirement takes.
+func caRoots(t *testing.T, ca *url.URL) []byte {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(ca.JoinPath("/api/v1/rootCert").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/rootCert: %d %v\n%s", resp.StatusCode, err, body)
+	}
+	var roots []byte
+	for rest := body; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatalf("rootCert: %v", err)
+		}
+		if c.CheckSignatureFrom(c) == nil {
+			roots = append(roots, pem.EncodeToMemory(b)...)
+		}
+	}
+	if roots == nil {
+		t.Fatalf("rootCert holds no self-signed certificate:\n%s", body)
+	}
+	return roots
+}
+
 // sigstoreKeyRequirement is a sigstoreSigned requirement trusting one public key file.
 func sigstoreKeyRequirement(keyPath string, identity map[string]any) map[string]any {
 	r := map[string]any{"type": "sigstoreSigned", "keyPath": keyPath}
@@ -122,6 +162,28 @@ func sigstoreKeyRequirement(keyPath string, identity map[string]any) map[string]
 		r["signedIdentity"] = identity
 	}
 	return r
+}
+
+// caURL is the CA of the stack, as its signing config names it.
+func caURL(t *testing.T, st *devStack) *url.URL {
+	t.Helper()
+	data, err := os.ReadFile(st.env["COSIGN_LIKE_SIGNING_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc struct {
+		CAURLs []struct {
+			URL string `json:"url"`
+		} `json:"caUrls"`
+	}
+	if err := json.Unmarshal(data, &sc); err != nil || len(sc.CAURLs) == 0 {
+		t.Fatalf("signing config names no CA (%v): %s", err, data)
+	}
+	u, err := url.Parse(sc.CAURLs[0].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // TestContainersImageVerifiesOurLegacySignatures: containers/image's sigstoreSigned policy (what
@@ -184,8 +246,9 @@ func TestContainersImageVerifiesOurLegacySignatures(t *testing.T) {
 }
 
 // TestContainersImageSignsThroughOurStack: containers/image signs while it copies an image into
-// the stack's registry, with a key file written by `cosign-like generate-key-pair`, which
-// `cosign-like verify --key` accepts, and refuses under another key.
+// the stack's registry, with a key file written by `cosign-like generate-key-pair` (which
+// `cosign-like verify --key` accepts, and refuses under another key) and keyless through our CA's
+// Fulcio v1 API (which its pki requirement and cosign accept for the right email only).
 func TestContainersImageSignsThroughOurStack(t *testing.T) {
 	st := startDevStack(t)
 	keys := t.TempDir()
@@ -213,6 +276,52 @@ func TestContainersImageSignsThroughOurStack(t *testing.T) {
 		ok, err := ciAllowed(t, sys, ciPolicy(t, sigstoreKeyRequirement(ours+".pub", nil)), signed)
 		if !ok || err != nil {
 			t.Fatalf("containers/image refuses its own signature: allowed=%v, %v", ok, err)
+		}
+	})
+
+	t.Run("keyless", func(t *testing.T) {
+		ca := caURL(t, st)
+		issuer := st.env["COSIGN_LIKE_OIDC_ISSUER"]
+		s, err := sigstore.NewSigner(fulcio.WithFulcioAndPreexistingOIDCIDToken(ca, st.token(t, "alice@example.com")))
+		if err != nil {
+			t.Fatalf("containers/image cannot get a certificate from our CA at %s: %v", ca, err)
+		}
+		defer s.Close()
+		signed := ciCopy(t, sys, src, reg+"/interop/ci-keyless:v1", s)
+
+		// containers/image's own keyless check without a log: the certificate chains to the CA
+		// roots that our CA serves at /api/v1/rootCert, has the code-signing EKU and names the email.
+		roots := filepath.Join(t.TempDir(), "roots.pem")
+		writeCIFile(t, roots, string(caRoots(t, ca)))
+		pki := func(email string) map[string]any {
+			return map[string]any{"type": "sigstoreSigned", "pki": map[string]any{"caRootsPath": roots, "subjectEmail": email}, "signedIdentity": map[string]any{"type": "matchRepository"}}
+		}
+		if ok, err := ciAllowed(t, sys, ciPolicy(t, pki("alice@example.com")), signed); !ok || err != nil {
+			t.Fatalf("containers/image refuses its keyless signature from our CA: allowed=%v, %v", ok, err)
+		}
+		if ok, err := ciAllowed(t, sys, ciPolicy(t, pki("bob@example.com")), signed); ok || err == nil || !strings.Contains(err.Error(), `Required email "bob@example.com" not found (got ["alice@example.com"])`) {
+			t.Fatalf("containers/image, asked for bob@example.com: allowed=%v, %v", ok, err)
+		}
+
+		// The signature carries a certificate with an embedded SCT but neither a signed entry
+		// timestamp nor an RFC 3161 timestamp: our verifier has no trusted signing time and
+		// refuses it, also with --insecure-ignore-tlog (cosign checks the certificate against the
+		// current time instead).
+		refuse(t, env, "no verified signing time: a certificate needs an RFC 3161 timestamp or a Rekor v1 entry with a signed entry timestamp",
+			ourBinary, "verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", issuer, "--insecure-ignore-tlog", signed)
+
+		t.Run("cosign", func(t *testing.T) {
+			cosign := peer(t, "cosign")
+			args := []string{"verify", "--new-bundle-format=false", "--insecure-ignore-tlog", "--trusted-root", st.env["COSIGN_LIKE_TRUSTED_ROOT"], "--certificate-oidc-issuer", issuer}
+			run(t, env, cosign, append(args, "--certificate-identity", "alice@example.com", signed)...)
+			refuse(t, env, "none of the expected identities matched what was in the certificate, got subjects [alice@example.com]", cosign, append(args, "--certificate-identity", "bob@example.com", signed)...)
+		})
+
+		// A token for another audience: our CA answers as Fulcio does, 400 with Fulcio's message.
+		wrongAudience := strings.TrimSpace(run(t, env, ourBinary, "dev", "token", "--email", "alice@example.com", "--audience", "elsewhere").stdout)
+		_, err = sigstore.NewSigner(fulcio.WithFulcioAndPreexistingOIDCIDToken(ca, wrongAudience))
+		if want := `/api/v1/signingCert returned 400 Bad Request: "{\"code\":3,\"message\":\"There was an error processing the identity token\"`; err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("containers/image with a token for another audience: %v, want an error with %s", err, want)
 		}
 	})
 }
