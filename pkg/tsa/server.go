@@ -1,12 +1,15 @@
 package tsa
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -108,32 +111,78 @@ func (a *Authority) Handler() http.Handler {
 // ErrBadRequest wraps every reason a timestamp request is refused.
 var ErrBadRequest = errors.New("bad timestamp request")
 
+// handleTimestamp answers both request forms, refusing what timestamp-authority refuses with
+// the status it gives: 422 for an empty body, 415 or 400 for the Content-Type (requestFormOf),
+// 400 for a request it cannot use. Error bodies are JSON {"code", "message"}, as its are.
 func (a *Authority) handleTimestamp(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != QueryContentType {
-		srv.Error(w, http.StatusUnsupportedMediaType, "content type %q, want %s", ct, QueryContentType)
+	if !bodyPresent(r) {
+		writeError(w, http.StatusUnprocessableEntity, "request body is required")
 		return
 	}
-	body, err := srv.ReadBody(w, r, MaxRequestSize)
+	form, err := requestFormOf(r.Header.Get("Content-Type"))
+	if err != nil {
+		var fe *formError
+		errors.As(err, &fe)
+		writeError(w, fe.status, "%s", fe.msg)
+		return
+	}
+	limit, tooLarge := int64(MaxRequestSize), http.StatusRequestEntityTooLarge
+	if form == formJSON {
+		limit, tooLarge = MaxJSONRequestSize, http.StatusBadRequest
+	}
+	body, err := srv.ReadBody(w, r, limit)
 	if err != nil {
 		if errors.Is(err, srv.ErrBodyTooLarge) {
-			srv.Error(w, http.StatusRequestEntityTooLarge, "%v", err)
+			writeError(w, tooLarge, "%v", err)
 			return
 		}
-		srv.Error(w, http.StatusBadRequest, "%v", err)
+		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	resp, err := a.Respond(body)
+	var req *timestamp.Request
+	if form == formJSON {
+		req, err = ParseJSONRequest(body)
+	} else {
+		req, err = ParseRequest(body)
+	}
 	if err != nil {
-		if errors.Is(err, ErrBadRequest) {
-			srv.Error(w, http.StatusBadRequest, "%v", err)
-			return
-		}
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	resp, err := a.respondTo(req)
+	if err != nil {
 		a.logger.Error("signing timestamp", "error", err)
-		srv.Error(w, http.StatusInternalServerError, "signing timestamp failed")
+		writeError(w, http.StatusInternalServerError, "signing timestamp failed")
 		return
 	}
 	w.Header().Set("Content-Type", ReplyContentType)
 	_, _ = w.Write(resp)
+}
+
+// bodyPresent tells whether r has a body, reading ahead one byte when its length is unknown.
+func bodyPresent(r *http.Request) bool {
+	if r.ContentLength != -1 {
+		return r.ContentLength > 0
+	}
+	var first [1]byte
+	n, _ := io.ReadFull(r.Body, first[:])
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(first[:n]), r.Body), r.Body}
+	return n > 0
+}
+
+// writeError answers an error as timestamp-authority does: JSON {"code": status, "message"}.
+// Messages never echo request bodies.
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{status, fmt.Sprintf(format, args...)})
 }
 
 // ParseRequest parses and checks a DER TimeStampReq: version 1, a SHA-256/384/512 message
@@ -147,25 +196,39 @@ func ParseRequest(der []byte) (*timestamp.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	switch req.HashAlgorithm {
-	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
-	default:
-		return nil, fmt.Errorf("%w: hash algorithm %v not accepted (SHA-256, SHA-384 or SHA-512)", ErrBadRequest, req.HashAlgorithm)
+	if err := checkRequest(req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// checkRequest holds a parsed request, of either form, to what this TSA timestamps.
+func checkRequest(req *timestamp.Request) error {
+	if err := checkHashAlgorithm(req.HashAlgorithm); err != nil {
+		return err
 	}
 	if len(req.HashedMessage) != req.HashAlgorithm.Size() || len(req.HashedMessage) > maxHashedMsgLength {
-		return nil, fmt.Errorf("%w: message imprint of %d bytes for %v, want %d", ErrBadRequest,
+		return fmt.Errorf("%w: message imprint of %d bytes for %v, want %d", ErrBadRequest,
 			len(req.HashedMessage), req.HashAlgorithm, req.HashAlgorithm.Size())
 	}
 	if len(req.TSAPolicyOID) > 0 && !req.TSAPolicyOID.Equal(PolicyOID) {
-		return nil, fmt.Errorf("%w: policy %s not accepted (this TSA uses %s)", ErrBadRequest, req.TSAPolicyOID, PolicyOID)
+		return fmt.Errorf("%w: policy %s not accepted (this TSA uses %s)", ErrBadRequest, req.TSAPolicyOID, PolicyOID)
 	}
 	if len(req.Extensions) > 0 {
-		return nil, fmt.Errorf("%w: request extensions are not accepted", ErrBadRequest)
+		return fmt.Errorf("%w: request extensions are not accepted", ErrBadRequest)
 	}
 	if req.Nonce != nil && (req.Nonce.Sign() < 0 || req.Nonce.BitLen() > 256) {
-		return nil, fmt.Errorf("%w: nonce must be a non-negative integer of at most 256 bits", ErrBadRequest)
+		return fmt.Errorf("%w: nonce must be a non-negative integer of at most 256 bits", ErrBadRequest)
 	}
-	return req, nil
+	return nil
+}
+
+func checkHashAlgorithm(h crypto.Hash) error {
+	switch h {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+		return nil
+	}
+	return fmt.Errorf("%w: hash algorithm %v not accepted (SHA-256, SHA-384 or SHA-512)", ErrBadRequest, h)
 }
 
 // Respond answers a DER TimeStampReq with a DER TimeStampResp (status granted), or an error
@@ -175,6 +238,11 @@ func (a *Authority) Respond(der []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.respondTo(req)
+}
+
+// respondTo signs the timestamp that answers a checked request, whatever form it came in.
+func (a *Authority) respondTo(req *timestamp.Request) ([]byte, error) {
 	ts := timestamp.Timestamp{
 		HashAlgorithm:     req.HashAlgorithm,
 		HashedMessage:     req.HashedMessage,

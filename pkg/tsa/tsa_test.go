@@ -87,12 +87,7 @@ func TestInitWritesChainAndTrustedRoot(t *testing.T) {
 }
 
 func TestTimestampVerifiesWithOpenSSL(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("openssl not installed")
-		}
-		t.Skip("openssl not installed")
-	}
+	needOpenSSL(t)
 	dir, ts := newTestTSA(t)
 	signature := []byte("a signature to timestamp")
 	resp, err := Timestamp(context.Background(), ts.URL+TimestampPath, signature)
@@ -103,31 +98,7 @@ func TestTimestampVerifiesWithOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	work := t.TempDir()
-	write := func(name string, data []byte) string {
-		t.Helper()
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	respPath := write("resp.tsr", resp)
-	dataPath := write("sig.bin", signature)
-	rootPath := write("root.pem", pki.EncodeCertificates(chain[1:]))
-	leafPath := write("leaf.pem", pki.EncodeCertificates(chain[:1]))
-	out, err := exec.Command("openssl", "ts", "-verify", "-in", respPath, "-data", dataPath,
-		"-CAfile", rootPath, "-untrusted", leafPath).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Verification: OK") {
-		t.Fatalf("openssl ts -verify: %v\n%s", err, out)
-	}
-	// The same response must not verify for other data.
-	other := write("other.bin", []byte("another signature"))
-	out, err = exec.Command("openssl", "ts", "-verify", "-in", respPath, "-data", other,
-		"-CAfile", rootPath, "-untrusted", leafPath).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "message imprint mismatch") {
-		t.Fatalf("openssl ts -verify on other data: %v\n%s", err, out)
-	}
+	opensslVerify(t, resp, signature, chain)
 	// The chain endpoint serves the same certificates.
 	res, err := http.Get(ts.URL + CertChainPath)
 	if err != nil {
@@ -138,6 +109,47 @@ func TestTimestampVerifiesWithOpenSSL(t *testing.T) {
 	if !bytes.Equal(body, pki.EncodeCertificates(chain)) {
 		t.Fatalf("certchain endpoint returned %q", body)
 	}
+}
+
+// needOpenSSL skips the test where openssl is missing, and fails it in CI.
+func needOpenSSL(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("openssl not installed")
+		}
+		t.Skip("openssl not installed")
+	}
+}
+
+// opensslVerify has openssl verify resp over data against chain (TSA certificate, root), and
+// refuse it over other data. It returns the path of resp on disk.
+func opensslVerify(t *testing.T, resp, data []byte, chain []*x509.Certificate) string {
+	t.Helper()
+	work := t.TempDir()
+	write := func(name string, b []byte) string {
+		t.Helper()
+		p := filepath.Join(work, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	respPath := write("resp.tsr", resp)
+	rootPath := write("root.pem", pki.EncodeCertificates(chain[1:]))
+	leafPath := write("leaf.pem", pki.EncodeCertificates(chain[:1]))
+	verify := func(dataPath string) (string, error) {
+		out, err := exec.Command("openssl", "ts", "-verify", "-in", respPath, "-data", dataPath,
+			"-CAfile", rootPath, "-untrusted", leafPath).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := verify(write("data.bin", data)); err != nil || !strings.Contains(out, "Verification: OK") {
+		t.Fatalf("openssl ts -verify: %v\n%s", err, out)
+	}
+	if out, err := verify(write("other.bin", append([]byte("other "), data...))); err == nil || !strings.Contains(out, "message imprint mismatch") {
+		t.Fatalf("openssl ts -verify on other data: %v\n%s", err, out)
+	}
+	return respPath
 }
 
 func mustRequest(t *testing.T, r timestamp.Request) []byte {
@@ -160,7 +172,7 @@ func TestBadRequestsRefused(t *testing.T) {
 		code        int
 		want        string
 	}{
-		{"wrong content type", "application/json", mustRequest(t, timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:]}), 415, "want application/timestamp-query"},
+		{"wrong content type", "text/plain", mustRequest(t, timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:]}), 415, "want application/timestamp-query or application/json"},
 		{"garbage", QueryContentType, []byte("not DER"), 400, "bad timestamp request"},
 		{"SHA-1", QueryContentType, mustRequest(t, timestamp.Request{HashAlgorithm: crypto.SHA1, HashedMessage: sum1[:]}), 400, "hash algorithm SHA-1 not accepted"},
 		{"short imprint", QueryContentType, mustRequest(t, timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:20]}), 400, "message imprint of 20 bytes"},
