@@ -23,4 +23,30 @@ go_peer() {
   rm -rf "$tmp"
 }
 
+# npm_peer DIR: npm ci of DIR's package.json and package-lock.json into $peers/<name of DIR>,
+# again whenever the lock file changes. The tests run DIR's scripts with NODE_PATH pointing at
+# that node_modules.
+npm_peer() {
+  local src=$1 dst
+  dst="$peers/$(basename "$src")"
+  if [ -d "$dst/node_modules" ] && cmp -s "$src/package-lock.json" "$dst/package-lock.json"; then
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm is not installed: the npm packages of $src are not installed" >&2
+    return
+  fi
+  echo "installing the npm packages of $src into $dst"
+  local tmp
+  tmp=$(mktemp -d "$peers/.npm.XXXXXX")
+  cp "$src/package.json" "$src/package-lock.json" "$tmp/"
+  if ! (cd "$tmp" && npm ci --no-audit --no-fund --loglevel=error); then
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -rf "$dst"
+  mv "$tmp" "$dst"
+}
+
 go_peer cosign github.com/sigstore/cosign/v3/cmd/cosign v3.1.3
+npm_peer test/sigstore-js
