@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
@@ -189,6 +191,29 @@ func TestSigstoreJS(t *testing.T) {
 	changedSubject := "artifact does not match: the statement's subjects are [sha256:" + hex.EncodeToString(digest[:]) + "]"
 	wrongIdentity := "identity mismatch: want identity " + jsOtherIdentity + ", certificate has " + jsSigner
 	trustedRoot := st.env["COSIGN_LIKE_TRUSTED_ROOT"]
+	// The bundles sigstore-js makes through our stack must verify in the other clients too:
+	// cosign initialised from our TUF mirror, and sigstore-go on our trusted root.
+	cosign := newCosignPeer(t, st)
+	trBytes, err := os.ReadFile(trustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgo := sigstoreGoKeylessVerifier(t, trBytes)
+	sigstoreGoAccepts := func(t *testing.T, bundlePath, file string) {
+		t.Helper()
+		data, err := os.ReadFile(bundlePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := sgo.Verify(toSigstoreGo(t, data), sgverify.NewPolicy(sgverify.WithArtifact(f), identity(t, issuer, jsSigner))); err != nil {
+			t.Fatalf("sigstore-go refuses the bundle sigstore-js made through our stack: %v", err)
+		}
+	}
 
 	t.Run("sigstore-js signs a blob, cosign-like verifies it", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "blob.sigstore.json")
@@ -202,6 +227,8 @@ func TestSigstoreJS(t *testing.T) {
 		run(t, nil, ourBinary, verify(jsSigner, artifact)...)
 		refuse(t, nil, wrongIdentity, ourBinary, verify(jsOtherIdentity, artifact)...)
 		refuse(t, nil, changedBlob, ourBinary, verify(jsSigner, changed)...)
+		cosign.ok(t, "verify-blob", "--bundle", out, "--certificate-identity", jsSigner, "--certificate-oidc-issuer", issuer, artifact)
+		sigstoreGoAccepts(t, out, artifact)
 	})
 
 	t.Run("sigstore-js signs an attestation, cosign-like verifies it", func(t *testing.T) {
@@ -231,6 +258,8 @@ func TestSigstoreJS(t *testing.T) {
 		run(t, nil, ourBinary, verify(jsSigner, artifact)...)
 		refuse(t, nil, wrongIdentity, ourBinary, verify(jsOtherIdentity, artifact)...)
 		refuse(t, nil, changedSubject, ourBinary, verify(jsSigner, changed)...)
+		cosign.ok(t, "verify-blob-attestation", "--bundle", out, "--type", jsPredicateType, "--certificate-identity", jsSigner, "--certificate-oidc-issuer", issuer, artifact)
+		sigstoreGoAccepts(t, out, artifact)
 	})
 
 	t.Run("sigstore-js verifies a keyless blob signature of cosign-like", func(t *testing.T) {
