@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cosign-like/cosign-like/internal/testutil"
 )
 
 // ourBinary is the cosign-like binary built for this test run from the checkout.
@@ -22,11 +24,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ourBinary = filepath.Join(dir, "cosign-like")
-	build := exec.Command("go", "build", "-o", ourBinary, "github.com/cosign-like/cosign-like/cmd/cosign-like")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building cosign-like:", err)
+	if ourBinary, err = testutil.BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -35,9 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 // requireAll reports whether a missing peer fails the test instead of skipping it (CI).
-func requireAll() bool {
-	return os.Getenv("CI") != "" || os.Getenv("COSIGN_LIKE_REQUIRE_ALL") != ""
-}
+func requireAll() bool { return testutil.RequireAll() }
 
 // peerDir is where scripts/peers.sh builds the peer binaries and installs the npm peers.
 func peerDir() string {

@@ -1,0 +1,20 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// BuildBinary builds the cosign-like command into dir, as the tests that run the binary the way
+// a user runs it need, and returns its path. The build's output goes to stderr.
+func BuildBinary(dir string) (string, error) {
+	bin := filepath.Join(dir, "cosign-like")
+	build := exec.Command("go", "build", "-o", bin, "github.com/cosign-like/cosign-like/cmd/cosign-like")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building cosign-like: %w", err)
+	}
+	return bin, nil
+}
