@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 )
 
@@ -133,7 +133,7 @@ Cert and Chain as PEM strings.`,
 			if err != nil {
 				return err
 			}
-			d, err := client.DownloadSignatures(cmd.Context(), args[0], opts...)
+			d, err := cosign.DownloadSignatures(cmd.Context(), args[0], opts...)
 			if err != nil {
 				return err
 			}
@@ -147,7 +147,7 @@ Cert and Chain as PEM strings.`,
 // writeDownloaded prints each bundle as cosign v3 does (its protojson, compact, HTML-escaped as
 // encoding/json leaves it) or each legacy signature as its SignedPayload JSON, one a line.
 // Every line is encoded before the first is written.
-func writeDownloaded(w io.Writer, d *client.DownloadedSignatures) error {
+func writeDownloaded(w io.Writer, d *cosign.DownloadedSignatures) error {
 	var out bytes.Buffer
 	for _, b := range d.Bundles {
 		line, err := bundle.Marshal(b)

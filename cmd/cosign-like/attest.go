@@ -17,7 +17,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/attest"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
@@ -45,8 +45,8 @@ func (o *predicateOptions) addFlags(fs *pflag.FlagSet) {
 }
 
 // options reads the predicate or statement into attestation options.
-func (o *predicateOptions) options(cmd *cobra.Command, fs *pflag.FlagSet) (client.AttestOptions, error) {
-	var ao client.AttestOptions
+func (o *predicateOptions) options(cmd *cobra.Command, fs *pflag.FlagSet) (cosign.AttestOptions, error) {
+	var ao cosign.AttestOptions
 	if (o.predicate == "") == (o.statement == "") {
 		return ao, errors.New("give exactly one of --predicate and --statement")
 	}
@@ -134,14 +134,14 @@ func runAttest(cmd *cobra.Command, o *attestOptions, ref string) error {
 	if ao.Registry, err = o.registry.ociOptions(); err != nil {
 		return err
 	}
-	if ao.Signer, ao.Witness, err = o.signing.setup(cmd); err != nil {
+	if ao.Signer, ao.BundleOptions, err = o.signing.setup(cmd); err != nil {
 		return err
 	}
 	if _, err := name.NewDigest(ref); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %q is a tag, which can be moved to another image: attesting the digest it points to now.\n", ref)
 	}
 	ao.Legacy = !o.newBundleFormat
-	a, err := client.AttestImage(ctx, ref, ao)
+	a, err := cosign.AttestImage(ctx, ref, ao)
 	if err != nil {
 		return err
 	}
@@ -221,8 +221,8 @@ IMAGE is an OCI layout directory written by save, and nothing else is read.`,
 
 // attestationVerifyOptions turns --type, --policy and --max-attestation-size plus the
 // verification flags into client options.
-func attestationVerifyOptions(cmd *cobra.Command, ver *verificationOptions, rules *ruleOptions, typ string, maxSize int64) (client.VerifyAttestationOptions, error) {
-	var vo client.VerifyAttestationOptions
+func attestationVerifyOptions(cmd *cobra.Command, ver *verificationOptions, rules *ruleOptions, typ string, maxSize int64) (cosign.VerifyAttestationOptions, error) {
+	var vo cosign.VerifyAttestationOptions
 	uri, err := attest.PredicateType(typ)
 	if err != nil {
 		return vo, fmt.Errorf("--type: %w", err)
@@ -235,7 +235,7 @@ func attestationVerifyOptions(cmd *cobra.Command, ver *verificationOptions, rule
 	if err != nil {
 		return vo, err
 	}
-	return client.VerifyAttestationOptions{Verifier: v, Policy: policy, PredicateType: uri, MaxAttestationSize: maxSize, Rules: policies}, nil
+	return cosign.VerifyAttestationOptions{Verifier: v, Policy: policy, PredicateType: uri, MaxAttestationSize: maxSize, Rules: policies}, nil
 }
 
 func runVerifyAttestation(cmd *cobra.Command, o *verifyAttestationOptions, ref string) error {
@@ -255,11 +255,11 @@ func runVerifyAttestation(cmd *cobra.Command, o *verifyAttestationOptions, ref s
 		return err
 	}
 	vo.Registry = regOpts
-	var verified []client.VerifiedAttestation
+	var verified []cosign.VerifiedAttestation
 	if o.localImage {
-		verified, err = client.VerifyLocalImageAttestations(ctx, ref, vo)
+		verified, err = cosign.VerifyLocalImageAttestations(ctx, ref, vo)
 	} else {
-		verified, err = client.VerifyImageAttestations(ctx, ref, vo)
+		verified, err = cosign.VerifyImageAttestations(ctx, ref, vo)
 	}
 	if errors.Is(err, oci.ErrLimitExceeded) {
 		return fmt.Errorf("%w (at most --max-signatures=%d attestations are considered)", err, o.registry.maxArtifacts)
@@ -281,7 +281,7 @@ func runVerifyAttestation(cmd *cobra.Command, o *verifyAttestationOptions, ref s
 	return printAttestations(cmd.OutOrStdout(), cmd.ErrOrStderr(), o.output, verified)
 }
 
-func describeVerified(va client.VerifiedAttestation) string {
+func describeVerified(va cosign.VerifiedAttestation) string {
 	if va.Digest.String() != "" && va.Digest.DigestStr() != "" {
 		return fmt.Sprintf("%s attestation of %s (%s layout)", va.PredicateType, va.Digest, va.Layout)
 	}
@@ -290,7 +290,7 @@ func describeVerified(va client.VerifiedAttestation) string {
 
 // printAttestations writes each verified attestation: as cosign does with -o json, its DSSE
 // envelope on one line; with -o text, a summary.
-func printAttestations(out, errOut io.Writer, format string, vs []client.VerifiedAttestation) error {
+func printAttestations(out, errOut io.Writer, format string, vs []cosign.VerifiedAttestation) error {
 	for _, va := range vs {
 		if format == "text" {
 			fmt.Fprintf(out, "Verified %s\n", describeVerified(va))
@@ -359,10 +359,10 @@ func runAttestBlob(cmd *cobra.Command, o *attestBlobOptions, path string) error 
 		return err
 	}
 	defer f.Close()
-	if ao.Signer, ao.Witness, err = o.signing.setup(cmd); err != nil {
+	if ao.Signer, ao.BundleOptions, err = o.signing.setup(cmd); err != nil {
 		return err
 	}
-	a, err := client.AttestBlob(cmd.Context(), f, filepath.Base(path), ao)
+	a, err := cosign.AttestBlob(cmd.Context(), f, filepath.Base(path), ao)
 	if err != nil {
 		return err
 	}
@@ -423,7 +423,7 @@ func runVerifyBlobAttestation(cmd *cobra.Command, o *verifyBlobAttestationOption
 		return err
 	}
 	defer f.Close()
-	va, err := client.VerifyBlobAttestation(cmd.Context(), f, b, vo)
+	va, err := cosign.VerifyBlobAttestation(cmd.Context(), f, b, vo)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -75,7 +75,7 @@ func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	b, err := client.SignBlob(ctx, f, s, witness)
+	b, err := cosign.SignBlob(ctx, f, s, witness)
 	if err != nil {
 		return err
 	}
@@ -162,5 +162,5 @@ func verifyBlobArtifact(arg string, b *protobundle.Bundle, v *verify.Verifier, p
 		return nil, err
 	}
 	defer f.Close()
-	return client.VerifyBlob(f, b, v, p)
+	return cosign.VerifyBlob(f, b, v, p)
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 )
 
 func init() { addCommand(newSignCmd) }
@@ -63,13 +63,13 @@ func runSign(cmd *cobra.Command, o *signOptions, ref string) error {
 	if _, err := name.NewDigest(ref); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %q is a tag, which can be moved to another image: signing the digest it points to now. Sign by digest (IMAGE@sha256:...) to be sure what you sign.\n", ref)
 	}
-	signed, err := client.SignImage(ctx, ref, client.SignOptions{
-		Signer:      s,
-		Witness:     witness,
-		Annotations: ann,
-		Recursive:   o.recursive,
-		Legacy:      !o.newBundleFormat,
-		Registry:    regOpts,
+	signed, err := cosign.SignImage(ctx, ref, cosign.SignOptions{
+		Signer:        s,
+		BundleOptions: witness,
+		Annotations:   ann,
+		Recursive:     o.recursive,
+		Legacy:        !o.newBundleFormat,
+		Registry:      regOpts,
 	})
 	for _, sd := range signed {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Signed %s (%s layout)\n", sd.Digest, sd.Layout)

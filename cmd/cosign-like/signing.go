@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
@@ -53,18 +53,18 @@ func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
 	o.trust.addFlags(fs)
 }
 
-// setup returns the signer and the witness the flags describe: the key, or an ephemeral key
+// setup returns the signer and the bundle options the flags describe: the key, or an ephemeral key
 // with a certificate for the identity token; the timestamp authority; the transparency log, whose
 // entries are checked against the trusted root when one is given.
-func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witness, error) {
+func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.BundleOptions, error) {
 	ctx := cmd.Context()
-	var services client.Services
+	var services cosign.Services
 	scData, err := trustFile(ctx, o.keyless.signingConfig, false, pickSigningConfig)
 	if err != nil {
 		return nil, nil, err
 	}
 	if scData != nil {
-		sc, err := client.ParseSigningConfig(scData, time.Now())
+		sc, err := cosign.ParseSigningConfig(scData, time.Now())
 		if err != nil {
 			return nil, nil, fmt.Errorf("signing config: %w", err)
 		}
@@ -74,7 +74,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 	override(&services.TSAURL, o.keyless.tsaURL)
 	override(&services.RekorURL, o.tlog.rekorURL)
 
-	w := &client.Witness{TSAURL: services.TSAURL}
+	w := &cosign.BundleOptions{TSAURL: services.TSAURL}
 	if o.tlog.upload {
 		if services.RekorURL == "" {
 			return nil, nil, fmt.Errorf("no transparency log configured: pass --rekor-url or --signing-config, or --tlog-upload=false to sign without a log entry")
@@ -106,7 +106,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 	}
 
 	if w.TSAURL == "" {
-		return nil, nil, client.ErrNoTimestampAuthority
+		return nil, nil, cosign.ErrNoTimestampAuthority
 	}
 	override(&services.OIDCURL, o.keyless.oidcIssuer)
 	token, err := oidc.GetToken(ctx, oidc.Options{
@@ -122,7 +122,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *client.Witne
 	if err != nil {
 		return nil, nil, fmt.Errorf("getting an identity token: %w", err)
 	}
-	s, chain, err := client.Keyless(ctx, services.CAURL, token)
+	s, chain, err := cosign.Keyless(ctx, services.CAURL, token)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -68,15 +68,15 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 	if err != nil {
 		return err
 	}
-	vo := client.VerifyOptions{Verifier: v, Policy: policy, Annotations: ann, Registry: regOpts}
+	vo := cosign.VerifyOptions{Verifier: v, Policy: policy, Annotations: ann, Registry: regOpts}
 	if o.localImage {
-		verified, err := client.VerifyLocalImage(ctx, ref, vo)
+		verified, err := cosign.VerifyLocalImage(ctx, ref, vo)
 		if err != nil {
 			return err
 		}
 		return o.print(cmd, verified)
 	}
-	verified, err := client.VerifyImage(ctx, ref, vo)
+	verified, err := cosign.VerifyImage(ctx, ref, vo)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
 }
 
 // print writes what was verified to standard output, or to --output-file.
-func (o *verifyOptions) print(cmd *cobra.Command, verified []client.VerifiedSignature) error {
+func (o *verifyOptions) print(cmd *cobra.Command, verified []cosign.VerifiedSignature) error {
 	if o.outputFile == "" {
 		return printVerified(cmd.OutOrStdout(), o.output, verified)
 	}
@@ -114,7 +114,7 @@ type verifiedOutput struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-func printVerified(w io.Writer, format string, vs []client.VerifiedSignature) error {
+func printVerified(w io.Writer, format string, vs []cosign.VerifiedSignature) error {
 	outs := make([]verifiedOutput, 0, len(vs))
 	for _, v := range vs {
 		outs = append(outs, toOutput(v))
@@ -140,7 +140,7 @@ func printVerified(w io.Writer, format string, vs []client.VerifiedSignature) er
 	return writeJSON(w, outs)
 }
 
-func toOutput(v client.VerifiedSignature) verifiedOutput {
+func toOutput(v cosign.VerifiedSignature) verifiedOutput {
 	o := verifiedOutput{Image: v.Digest.String(), Layout: string(v.Layout), Annotations: v.Annotations}
 	if r := v.Result; r != nil {
 		if r.KeyHint != "" {

@@ -10,8 +10,8 @@ const module = "github.com/cosign-like/cosign-like"
 
 // forbidden lists, per package, imports it must not have directly.
 var forbidden = map[string][]string{
-	module + "/pkg/verify":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/client", module + "/pkg/ca", module + "/pkg/tsa"},
-	module + "/pkg/bundle":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/client"},
+	module + "/pkg/verify":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/cosign", module + "/pkg/ca", module + "/pkg/tsa"},
+	module + "/pkg/bundle":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/cosign"},
 	module + "/pkg/oci":     {"crypto/x509", module + "/pkg/signer", module + "/pkg/verify", module + "/pkg/bundle", module + "/pkg/ca"},
 	module + "/pkg/certext": {"net/http", "net"},
 	module + "/pkg/signer":  {module + "/pkg/oci", "github.com/google/go-containerregistry/pkg/v1/remote"},

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
@@ -58,21 +58,21 @@ func BenchmarkKeylessPhases(b *testing.B) {
 			b.Fatal(err)
 		}
 		t = lap("token", t)
-		s, chain, err := client.Keyless(ctx, st.CAURL, token)
+		s, chain, err := cosign.Keyless(ctx, st.CAURL, token)
 		if err != nil {
 			b.Fatal(err)
 		}
 		t = lap("cert", t)
 		statement, _ := bundle.NewImageStatement(img.Context().Name(), desc.Digest.Hex, nil)
-		if _, err := client.SignStatement(ctx, statement, s, &client.Witness{Chain: chain, TSAURL: st.TSAURL}); err != nil {
+		if _, err := cosign.SignStatement(ctx, statement, s, &cosign.BundleOptions{Chain: chain, TSAURL: st.TSAURL}); err != nil {
 			b.Fatal(err)
 		}
 		t = lap("sign+timestamp", t)
-		if _, err := client.SignStatement(ctx, statement, s, &client.Witness{Chain: chain, RekorURL: st.LogURL, LogKeys: keys}); err != nil {
+		if _, err := cosign.SignStatement(ctx, statement, s, &cosign.BundleOptions{Chain: chain, RekorURL: st.LogURL, LogKeys: keys}); err != nil {
 			b.Fatal(err)
 		}
 		t = lap("sign+log", t)
-		bnd, err := client.SignStatement(ctx, statement, s, &client.Witness{Chain: chain, TSAURL: st.TSAURL, RekorURL: st.LogURL, LogKeys: keys})
+		bnd, err := cosign.SignStatement(ctx, statement, s, &cosign.BundleOptions{Chain: chain, TSAURL: st.TSAURL, RekorURL: st.LogURL, LogKeys: keys})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func BenchmarkKeylessPhases(b *testing.B) {
 			b.Fatal(err)
 		}
 		t = lap("registry", t)
-		if _, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: policy}); err != nil {
+		if _, err := cosign.VerifyImage(ctx, img.String(), cosign.VerifyOptions{Verifier: v, Policy: policy}); err != nil {
 			b.Fatalf("verify: %v", err)
 		}
 		lap("verify", t)
@@ -133,7 +133,7 @@ func BenchmarkKeylessConcurrent100(b *testing.B) {
 					errs <- err
 					return
 				}
-				s, chain, err := client.Keyless(ctx, st.CAURL, token)
+				s, chain, err := cosign.Keyless(ctx, st.CAURL, token)
 				if err != nil {
 					errs <- err
 					return
@@ -141,14 +141,14 @@ func BenchmarkKeylessConcurrent100(b *testing.B) {
 				t1 := time.Now()
 				record("cert", t1.Sub(t0))
 				data := fmt.Sprint("artifact ", i)
-				if _, err := client.SignBlob(ctx, strings.NewReader(data), s, &client.Witness{Chain: chain, TSAURL: st.TSAURL}); err != nil {
+				if _, err := cosign.SignBlob(ctx, strings.NewReader(data), s, &cosign.BundleOptions{Chain: chain, TSAURL: st.TSAURL}); err != nil {
 					errs <- err
 					return
 				}
 				t2 := time.Now()
 				record("timestamp", t2.Sub(t1))
-				w := &client.Witness{Chain: chain, RekorURL: st.LogURL, LogKeys: keys}
-				if _, err := client.SignBlob(ctx, strings.NewReader(data), s, w); err != nil {
+				w := &cosign.BundleOptions{Chain: chain, RekorURL: st.LogURL, LogKeys: keys}
+				if _, err := cosign.SignBlob(ctx, strings.NewReader(data), s, w); err != nil {
 					errs <- err
 					return
 				}

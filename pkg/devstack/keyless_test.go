@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/verify"
@@ -28,7 +28,7 @@ func TestKeylessSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	services, err := client.LoadSigningConfig(st.SigningConfigPath, time.Now())
+	services, err := cosign.LoadSigningConfig(st.SigningConfigPath, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +44,12 @@ func TestKeylessSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, chain, err := client.Keyless(ctx, services.CAURL, token)
+	s, chain, err := cosign.Keyless(ctx, services.CAURL, token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &client.Witness{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
-	if _, err := client.SignImage(ctx, img.String(), client.SignOptions{Signer: s, Witness: w}); err != nil {
+	w := &cosign.BundleOptions{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
+	if _, err := cosign.SignImage(ctx, img.String(), cosign.SignOptions{Signer: s, BundleOptions: w}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -62,7 +62,7 @@ func TestKeylessSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	policy := verify.Policy{Identity: &verify.Identity{Subject: "alice@example.com", Issuer: st.OIDCURL}}
-	got, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: policy})
+	got, err := cosign.VerifyImage(ctx, img.String(), cosign.VerifyOptions{Verifier: v, Policy: policy})
 	if err != nil {
 		t.Fatalf("keyless verify: %v", err)
 	}
@@ -76,12 +76,12 @@ func TestKeylessSignVerify(t *testing.T) {
 		"other issuer":        {Subject: "alice@example.com", Issuer: "https://accounts.example.com"},
 		"regexp not anchored": {SubjectRegexp: `lice@example\.com`, Issuer: st.OIDCURL},
 	} {
-		_, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: verify.Policy{Identity: id}})
-		if !errors.Is(err, client.ErrNoValidSignature) || !strings.Contains(err.Error(), "identity") && !strings.Contains(err.Error(), "issuer") {
+		_, err := cosign.VerifyImage(ctx, img.String(), cosign.VerifyOptions{Verifier: v, Policy: verify.Policy{Identity: id}})
+		if !errors.Is(err, cosign.ErrNoValidSignature) || !strings.Contains(err.Error(), "identity") && !strings.Contains(err.Error(), "issuer") {
 			t.Errorf("%s: err = %v, want an identity mismatch", name, err)
 		}
 	}
-	if _, err := client.VerifyImage(ctx, img.String(), client.VerifyOptions{Verifier: v, Policy: verify.Policy{Identity: &verify.Identity{SubjectRegexp: `.*@example\.com`, Issuer: st.OIDCURL}}}); err != nil {
+	if _, err := cosign.VerifyImage(ctx, img.String(), cosign.VerifyOptions{Verifier: v, Policy: verify.Policy{Identity: &verify.Identity{SubjectRegexp: `.*@example\.com`, Issuer: st.OIDCURL}}}); err != nil {
 		t.Errorf("regexp identity: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
@@ -73,7 +73,7 @@ func TestSigstoreGoVerifiesOurBlobBundles(t *testing.T) {
 	data := []byte("an artifact signed by cosign-like\n")
 	for name, s := range ourKeys(t) {
 		t.Run(name, func(t *testing.T) {
-			b, err := client.SignBlob(context.Background(), bytes.NewReader(data), s, nil)
+			b, err := cosign.SignBlob(context.Background(), bytes.NewReader(data), s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +102,7 @@ func TestSigstoreGoVerifiesOurImageBundles(t *testing.T) {
 	}
 	for name, s := range ourKeys(t) {
 		t.Run(name, func(t *testing.T) {
-			b, err := client.SignStatement(context.Background(), statement, s, nil)
+			b, err := cosign.SignStatement(context.Background(), statement, s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
-	"github.com/cosign-like/cosign-like/pkg/client"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
@@ -76,17 +76,17 @@ func TestSigstoreGoVerifiesOurKeylessBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, chain, err := client.Keyless(ctx, st.CAURL, token)
+	s, chain, err := cosign.Keyless(ctx, st.CAURL, token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &client.Witness{Chain: chain, TSAURL: st.TSAURL, RekorURL: st.LogURL, LogKeys: keys}
+	w := &cosign.BundleOptions{Chain: chain, TSAURL: st.TSAURL, RekorURL: st.LogURL, LogKeys: keys}
 	v := sigstoreGoKeylessVerifier(t, trBytes)
 	who := identity(t, st.OIDCURL, "alice@example.com")
 
 	t.Run("blob", func(t *testing.T) {
 		data := []byte("keyless artifact\n")
-		b, err := client.SignBlob(ctx, bytes.NewReader(data), s, w)
+		b, err := cosign.SignBlob(ctx, bytes.NewReader(data), s, w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestSigstoreGoVerifiesOurKeylessBundles(t *testing.T) {
 	t.Run("image", func(t *testing.T) {
 		digest := sha256.Sum256([]byte("an image manifest"))
 		statement, _ := bundle.NewImageStatement("registry.example/app", hex.EncodeToString(digest[:]), nil)
-		b, err := client.SignStatement(ctx, statement, s, w)
+		b, err := cosign.SignStatement(ctx, statement, s, w)
 		if err != nil {
 			t.Fatal(err)
 		}

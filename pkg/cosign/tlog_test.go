@@ -1,4 +1,4 @@
-package client
+package cosign
 
 import (
 	"bytes"
@@ -62,8 +62,8 @@ func TestSignWithLogEntryVerifies(t *testing.T) {
 	host, _ := testutil.NewRegistry(t)
 	img := testutil.PushRandomImage(t, host, "test/logged")
 	s := newSigner(t)
-	w := &Witness{RekorURL: logURL, LogKeys: keys, StateDir: t.TempDir()}
-	if _, err := SignImage(ctx, img.String(), SignOptions{Signer: s, Witness: w}); err != nil {
+	w := &BundleOptions{RekorURL: logURL, LogKeys: keys, StateDir: t.TempDir()}
+	if _, err := SignImage(ctx, img.String(), SignOptions{Signer: s, BundleOptions: w}); err != nil {
 		t.Fatal(err)
 	}
 	v, err := verify.New(tr)
@@ -92,7 +92,7 @@ func TestSignBlobWithLogEntryVerifies(t *testing.T) {
 	logURL, tr, keys := startLog(t)
 	s := newSigner(t)
 	data := []byte("logged blob")
-	b, err := SignBlob(ctx, bytes.NewReader(data), s, &Witness{RekorURL: logURL, LogKeys: keys})
+	b, err := SignBlob(ctx, bytes.NewReader(data), s, &BundleOptions{RekorURL: logURL, LogKeys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestSignBlobWithLogEntryVerifies(t *testing.T) {
 func TestLegacyLayoutRefusesLogEntry(t *testing.T) {
 	host, _ := testutil.NewRegistry(t)
 	img := testutil.PushRandomImage(t, host, "test/legacylog")
-	_, err := SignImage(context.Background(), img.String(), SignOptions{Signer: newSigner(t), Legacy: true, Witness: &Witness{RekorURL: "http://127.0.0.1:1"}})
+	_, err := SignImage(context.Background(), img.String(), SignOptions{Signer: newSigner(t), Legacy: true, BundleOptions: &BundleOptions{RekorURL: "http://127.0.0.1:1"}})
 	if !errors.Is(err, ErrLegacyNoLog) {
 		t.Fatalf("err = %v, want ErrLegacyNoLog", err)
 	}

@@ -1,4 +1,4 @@
-package client
+package cosign
 
 import (
 	"context"
@@ -20,10 +20,10 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
-// Witness gathers what makes a signature checkable by others: the signer's certificate chain
-// (keyless signing), an RFC 3161 timestamp and a transparency log entry. A nil *Witness adds
+// BundleOptions gathers what makes a signature checkable by others: the signer's certificate chain
+// (keyless signing), an RFC 3161 timestamp and a transparency log entry. A nil *BundleOptions adds
 // none of them: the bundle then carries the signature and the public key only.
-type Witness struct {
+type BundleOptions struct {
 	// Chain is the signing key's certificate chain, leaf first, from the CA. Nil signs with the
 	// public key alone (keyed signing).
 	Chain []*x509.Certificate
@@ -45,17 +45,17 @@ type Witness struct {
 var ErrLegacyNoLog = errors.New("the legacy layout (--new-bundle-format=false) cannot carry a Rekor v2 log entry: sign with the new bundle format, or with --tlog-upload=false")
 
 // material is the bundle's verification material for the signer: its certificate when the
-// witness has a chain, else its public key.
-func (w *Witness) material(s signer.Signer) (*protobundle.VerificationMaterial, error) {
+// options carry a chain, else its public key.
+func (w *BundleOptions) material(s signer.Signer) (*protobundle.VerificationMaterial, error) {
 	if w != nil && len(w.Chain) > 0 {
 		return bundle.CertificateMaterial(w.Chain[0]), nil
 	}
 	return bundle.KeyMaterial(s.Public())
 }
 
-// finish builds the bundle with build and adds the witness's timestamp and log entry to it.
+// finish builds the bundle with build and adds the timestamp and log entry the options ask for.
 // digest is what sig signs, made with h.
-func (w *Witness) finish(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte,
+func (w *BundleOptions) finish(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte,
 	build func(*protobundle.VerificationMaterial) *protobundle.Bundle) (*protobundle.Bundle, error) {
 	vm, err := w.material(s)
 	if err != nil {
@@ -86,7 +86,7 @@ func (w *Witness) finish(ctx context.Context, s signer.Signer, sig []byte, h cry
 
 // logSignature writes the signature to the transparency log as a hashedrekord entry and checks
 // the entry the log returns.
-func (w *Witness) logSignature(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*rekorv1.TransparencyLogEntry, error) {
+func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*rekorv1.TransparencyLogEntry, error) {
 	verifier, isCert := []byte(nil), false
 	if len(w.Chain) > 0 {
 		verifier, isCert = w.Chain[0].Raw, true
@@ -120,7 +120,7 @@ func (w *Witness) logSignature(ctx context.Context, s signer.Signer, sig []byte,
 
 // legacyAnnotations returns the layer annotations of a legacy signature: the signature, and the
 // certificate and chain for keyless signing.
-func (w *Witness) legacyAnnotations(ctx context.Context, sig []byte) (map[string]string, error) {
+func (w *BundleOptions) legacyAnnotations(ctx context.Context, sig []byte) (map[string]string, error) {
 	ann := map[string]string{oci.AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}
 	if w == nil {
 		return ann, nil

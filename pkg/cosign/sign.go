@@ -1,4 +1,4 @@
-package client
+package cosign
 
 import (
 	"context"
@@ -21,9 +21,9 @@ import (
 type SignOptions struct {
 	// Signer holds the key. Required.
 	Signer signer.Signer
-	// Witness gets the signature certified, timestamped and logged. Nil writes a bundle that has
+	// BundleOptions gets the signature certified, timestamped and logged. Nil writes a bundle that has
 	// only the signature and the public key (what --tlog-upload=false asks for).
-	Witness *Witness
+	BundleOptions *BundleOptions
 	// Annotations go into the statement's subject[0].annotations (new layout) or the
 	// simple-signing payload's optional map (legacy layout).
 	Annotations map[string]string
@@ -83,7 +83,7 @@ func signOne(ctx context.Context, d name.Digest, desc v1.Descriptor, o SignOptio
 	if err != nil {
 		return Signed{}, err
 	}
-	b, err := SignStatement(ctx, statement, o.Signer, o.Witness)
+	b, err := SignStatement(ctx, statement, o.Signer, o.BundleOptions)
 	if err != nil {
 		return Signed{}, err
 	}
@@ -103,8 +103,8 @@ func signOne(ctx context.Context, d name.Digest, desc v1.Descriptor, o SignOptio
 }
 
 // SignStatement signs an in-toto statement into a DSSE envelope and returns it as a bundle, with
-// the witness's certificate, timestamp and log entry when a witness is given.
-func SignStatement(ctx context.Context, statement []byte, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
+// the certificate, timestamp and log entry that opts ask for.
+func SignStatement(ctx context.Context, statement []byte, s signer.Signer, w *BundleOptions) (*protobundle.Bundle, error) {
 	b, err := signStatementParts(ctx, parts{statement}, s, w)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func SignStatement(ctx context.Context, statement []byte, s signer.Signer, w *Wi
 }
 
 // SignBlob signs the content of r, streamed through the hash, and returns the bundle.
-func SignBlob(ctx context.Context, r io.Reader, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
+func SignBlob(ctx context.Context, r io.Reader, s signer.Signer, w *BundleOptions) (*protobundle.Bundle, error) {
 	if s == nil {
 		return nil, errors.New("signing a blob: no signer")
 	}
@@ -152,7 +152,7 @@ func signLegacy(ctx context.Context, d name.Digest, o SignOptions) (Signed, erro
 	if err != nil {
 		return Signed{}, fmt.Errorf("signing the payload: %w", err)
 	}
-	ann, err := o.Witness.legacyAnnotations(ctx, sig)
+	ann, err := o.BundleOptions.legacyAnnotations(ctx, sig)
 	if err != nil {
 		return Signed{}, err
 	}

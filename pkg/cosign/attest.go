@@ -1,4 +1,4 @@
-package client
+package cosign
 
 import (
 	"context"
@@ -26,9 +26,9 @@ import (
 type AttestOptions struct {
 	// Signer holds the key. Required.
 	Signer signer.Signer
-	// Witness gets the attestation certified, timestamped and logged (the log entry is a
+	// BundleOptions gets the attestation certified, timestamped and logged (the log entry is a
 	// hashedrekord over the DSSE pre-authentication encoding). Nil signs with the key alone.
-	Witness *Witness
+	BundleOptions *BundleOptions
 	// PredicateType is the predicate type URI (attest.PredicateType maps cosign's --type names).
 	// With Statement it is optional and, when given, must be the statement's.
 	PredicateType string
@@ -143,7 +143,7 @@ func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, er
 	if o.Legacy {
 		return attestLegacy(ctx, subject, o, out)
 	}
-	if out.document, err = signAttestation(ctx, st, o.Signer, o.Witness); err != nil {
+	if out.document, err = signAttestation(ctx, st, o.Signer, o.BundleOptions); err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
 	blob, err := out.document.blob()
@@ -163,7 +163,7 @@ func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, er
 }
 
 func attestLegacy(ctx context.Context, subject name.Digest, o AttestOptions, out Attested) (Attested, error) {
-	if o.Witness != nil && o.Witness.RekorURL != "" {
+	if o.BundleOptions != nil && o.BundleOptions.RekorURL != "" {
 		return out, ErrLegacyNoLog
 	}
 	sig, _, err := signPAE(ctx, out.statement, o.Signer)
@@ -180,7 +180,7 @@ func attestLegacy(ctx context.Context, subject name.Digest, o AttestOptions, out
 	if err != nil {
 		return out, err
 	}
-	ann, err := o.Witness.legacyAnnotations(ctx, sig)
+	ann, err := o.BundleOptions.legacyAnnotations(ctx, sig)
 	if err != nil {
 		return out, err
 	}
@@ -212,7 +212,7 @@ func AttestBlob(ctx context.Context, r io.Reader, subjectName string, o AttestOp
 	}
 	o.Predicate = nil
 	out := Attested{PredicateType: predType, statement: st, Layout: oci.LayoutBundle}
-	if out.document, err = signAttestation(ctx, st, o.Signer, o.Witness); err != nil {
+	if out.document, err = signAttestation(ctx, st, o.Signer, o.BundleOptions); err != nil {
 		return Attested{}, fmt.Errorf("attesting %s: %w", subjectName, err)
 	}
 	return out, nil
@@ -237,10 +237,10 @@ func signPAE(ctx context.Context, statement parts, s signer.Signer) (sig, digest
 	return sig, digest, nil
 }
 
-// signStatementParts signs a statement kept in parts and gets the signature witnessed. The
+// signStatementParts signs a statement kept in parts and adds what opts ask for. The
 // bundle's envelope is left without its payload: SignStatement puts the statement there, and
 // signAttestation encodes it into the bundle JSON as that is read.
-func signStatementParts(ctx context.Context, statement parts, s signer.Signer, w *Witness) (*protobundle.Bundle, error) {
+func signStatementParts(ctx context.Context, statement parts, s signer.Signer, w *BundleOptions) (*protobundle.Bundle, error) {
 	sig, digest, err := signPAE(ctx, statement, s)
 	if err != nil {
 		return nil, err
@@ -253,7 +253,7 @@ func signStatementParts(ctx context.Context, statement parts, s signer.Signer, w
 
 // signAttestation is SignStatement for a statement kept in parts: it returns the bundle JSON
 // with the envelope's payload encoded as the document is read, never held whole.
-func signAttestation(ctx context.Context, statement parts, s signer.Signer, w *Witness) (*splicedJSON, error) {
+func signAttestation(ctx context.Context, statement parts, s signer.Signer, w *BundleOptions) (*splicedJSON, error) {
 	b, err := signStatementParts(ctx, statement, s, w)
 	if err != nil {
 		return nil, err
