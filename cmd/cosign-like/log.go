@@ -15,6 +15,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 )
 
 func init() { addCommand(newLogCmd) }
@@ -77,7 +79,7 @@ func (o *logClientOptions) state() (string, error) {
 	if o.stateDir != "" {
 		return o.stateDir, nil
 	}
-	return tlog.DefaultStateDir()
+	return logclient.DefaultStateDir()
 }
 
 // readPublicKeyPEM returns the DER of the PEM PUBLIC KEY in path.
@@ -103,12 +105,12 @@ func newLogInitCmd() *cobra.Command {
 			if dir == "" || url == "" {
 				return fmt.Errorf("--dir and --url are required")
 			}
-			cfg, err := tlog.Init(dir, url, time.Now())
+			cfg, err := logserver.Init(dir, url, time.Now())
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "origin: %s\nlog ID: %s\ntrusted root: %s\n", cfg.Origin, cfg.LogID, strings.TrimSuffix(dir, "/")+"/"+tlog.TrustedRootFile)
+			fmt.Fprintf(w, "origin: %s\nlog ID: %s\ntrusted root: %s\n", cfg.Origin, cfg.LogID, strings.TrimSuffix(dir, "/")+"/"+logserver.TrustedRootFile)
 			return nil
 		},
 	}
@@ -147,7 +149,7 @@ func newLogServeCmd() *cobra.Command {
 				debug.SetMemoryLimit(o.memoryLimit)
 			}
 			ctx := cmd.Context()
-			srv, err := tlog.NewServer(ctx, tlog.ServerConfig{
+			srv, err := logserver.NewServer(ctx, logserver.ServerConfig{
 				Dir: o.dir, Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
@@ -166,11 +168,11 @@ func newLogServeCmd() *cobra.Command {
 	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, or mysql://user:pw@tcp(host:port)/db")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.DurationVar(&o.batchMaxAge, "batch-max-age", tlog.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")
-	fs.UintVar(&o.batchMaxSize, "batch-max-size", tlog.DefaultBatchMaxSize, "most entries in one sequencing batch")
-	fs.Int64Var(&o.maxBodySize, "max-body-size", tlog.DefaultMaxBodySize, "largest request body accepted (413 beyond)")
-	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", tlog.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
-	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", tlog.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
+	fs.DurationVar(&o.batchMaxAge, "batch-max-age", logserver.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")
+	fs.UintVar(&o.batchMaxSize, "batch-max-size", logserver.DefaultBatchMaxSize, "most entries in one sequencing batch")
+	fs.Int64Var(&o.maxBodySize, "max-body-size", logserver.DefaultMaxBodySize, "largest request body accepted (413 beyond)")
+	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", logserver.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
+	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", logserver.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 112<<20, "soft memory limit of the Go runtime in bytes (0: none; GOMEMLIMIT overrides)")
 	return cmd
 }
@@ -201,7 +203,7 @@ func newLogFsckCmd() *cobra.Command {
 			if dir == "" {
 				return fmt.Errorf("--dir is required")
 			}
-			res, err := tlog.Fsck(cmd.Context(), dir, storage)
+			res, err := logserver.Fsck(cmd.Context(), dir, storage)
 			if err != nil {
 				return err
 			}

@@ -15,10 +15,11 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 // currentCheckpoint fetches the log's checkpoint, verifies it and checks it against the kept one.
-func (o *logClientOptions) currentCheckpoint(cmd *cobra.Command) (*tlog.Client, tlog.LogKey, *tlog.Checkpoint, error) {
+func (o *logClientOptions) currentCheckpoint(cmd *cobra.Command) (*logclient.Client, tlog.LogKey, *tlog.Checkpoint, error) {
 	keys, err := o.keys()
 	if err != nil {
 		return nil, tlog.LogKey{}, nil, err
@@ -27,7 +28,7 @@ func (o *logClientOptions) currentCheckpoint(cmd *cobra.Command) (*tlog.Client, 
 	if err != nil {
 		return nil, tlog.LogKey{}, nil, err
 	}
-	c, err := tlog.NewClient(o.rekorURL)
+	c, err := logclient.NewClient(o.rekorURL)
 	if err != nil {
 		return nil, tlog.LogKey{}, nil, err
 	}
@@ -40,7 +41,7 @@ func (o *logClientOptions) currentCheckpoint(cmd *cobra.Command) (*tlog.Client, 
 	if err != nil {
 		return nil, tlog.LogKey{}, nil, fmt.Errorf("checkpoint of %s: %w", o.rekorURL, err)
 	}
-	if err := tlog.RecordCheckpoint(ctx, c, *key, state, cp); err != nil {
+	if err := logclient.RecordCheckpoint(ctx, c, *key, state, cp); err != nil {
 		return nil, tlog.LogKey{}, nil, err
 	}
 	return c, *key, cp, nil
@@ -124,7 +125,7 @@ func printEntry(w io.Writer, index uint64, body []byte) {
 	}
 	fmt.Fprintf(w, "kind:      hashedrekord 0.0.2\nalgorithm: %s\ndigest:    %s\nsignature: %s\n",
 		e.KeyDetails, hex.EncodeToString(e.Digest), base64.StdEncoding.EncodeToString(e.Signature))
-	m, _ := tlog.DescribeEntry(index, body)
+	m, _ := logclient.DescribeEntry(index, body)
 	if e.IsCertificate {
 		fmt.Fprintf(w, "identity:  %s\nissuer:    %s\n", strings.Join(m.Identities, ", "), m.Issuer)
 	} else {
@@ -155,7 +156,7 @@ func newLogVerifyCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("reading bundle: %w", err)
 			}
-			res, err := tlog.VerifyBundleInLog(cmd.Context(), raw, o.rekorURL, keys, state)
+			res, err := logclient.VerifyBundleInLog(cmd.Context(), raw, o.rekorURL, keys, state)
 			if err != nil {
 				return err
 			}
@@ -173,7 +174,7 @@ func newLogVerifyCmd() *cobra.Command {
 
 func newLogMonitorCmd() *cobra.Command {
 	var o logClientOptions
-	var q tlog.MonitorQuery
+	var q logclient.MonitorQuery
 	var keyPath string
 	var from uint64
 	var follow bool
@@ -209,9 +210,9 @@ func newLogMonitorCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			n := 0
-			cp, err := tlog.Monitor(cmd.Context(), tlog.MonitorOptions{
+			cp, err := logclient.Monitor(cmd.Context(), logclient.MonitorOptions{
 				BaseURL: o.rekorURL, Key: keys[0], StateDir: state, From: from, Follow: follow, Interval: interval,
-			}, q, func(m tlog.MonitorMatch) error {
+			}, q, func(m logclient.MonitorMatch) error {
 				n++
 				if m.Entry.IsCertificate {
 					_, err := fmt.Fprintf(w, "%d\tidentity=%s\tissuer=%s\tdigest=%x\n", m.Index, strings.Join(m.Identities, ","), m.Issuer, m.Entry.Digest)
@@ -223,7 +224,7 @@ func newLogMonitorCmd() *cobra.Command {
 			if cp != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "examined entries up to %d (checkpoint %s); %d matched\n", cp.Size, cp, n)
 			}
-			if errors.Is(err, tlog.ErrLogInconsistent) {
+			if errors.Is(err, logclient.ErrLogInconsistent) {
 				return fmt.Errorf("LOG INCONSISTENCY: %w", err)
 			}
 			return err

@@ -26,6 +26,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 )
 
 func runLogCmd(t *testing.T, args ...string) (string, error) {
@@ -56,7 +58,7 @@ func startLogServer(t *testing.T) (dir, url string) {
 		t.Fatalf("log init: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := tlog.NewServer(ctx, tlog.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +102,11 @@ func TestLogCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last, err = tlog.Submit(ctx, url, req); err != nil {
+		if last, err = logclient.Submit(ctx, url, req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tr := filepath.Join(dir, tlog.TrustedRootFile)
+	tr := filepath.Join(dir, logserver.TrustedRootFile)
 	state := t.TempDir()
 	common := []string{"--rekor-url", url, "--trusted-root", tr, "--state-dir", state}
 
@@ -117,7 +119,7 @@ func TestLogCommands(t *testing.T) {
 	if err != nil || protojson.Unmarshal([]byte(out), &got) != nil || got.LogIndex != 1 || len(got.CanonicalizedBody) == 0 {
 		t.Fatalf("log get -o json: %v\n%s", err, out)
 	}
-	out, err = runLogCmd(t, append([]string{"log", "get", "--index", "2", "--log-key", filepath.Join(dir, tlog.PublicKeyFile)}, "--rekor-url", url, "--state-dir", state)...)
+	out, err = runLogCmd(t, append([]string{"log", "get", "--index", "2", "--log-key", filepath.Join(dir, logserver.PublicKeyFile)}, "--rekor-url", url, "--state-dir", state)...)
 	if err != nil || !strings.Contains(out, "PKIX_ECDSA_P256_SHA_256") || !strings.Contains(out, "inclusion proof: verified") {
 		t.Fatalf("log get: %v\n%s", err, out)
 	}
@@ -168,7 +170,7 @@ func TestLogCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"log", "info", "--rekor-url", url, "--trusted-root", filepath.Join(otherDir, tlog.TrustedRootFile), "--state-dir", state}, "no signature from a trusted log key"},
+		{[]string{"log", "info", "--rekor-url", url, "--trusted-root", filepath.Join(otherDir, logserver.TrustedRootFile), "--state-dir", state}, "no signature from a trusted log key"},
 		{[]string{"log", "info", "--rekor-url", url, "--state-dir", state}, "pass --trusted-root or --log-key"},
 		{append([]string{"log", "get", "--index", "3"}, common...), "not found"},
 		{append([]string{"log", "monitor"}, common...), "either --certificate-identity"},

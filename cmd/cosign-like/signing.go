@@ -12,6 +12,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 // keylessOptions are the flags that say where keyless signing gets its certificate and
@@ -88,7 +89,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 			if w.LogKeys, err = tlog.LogKeysFromTrustedRoot(data, w.RekorURL); err != nil {
 				return nil, nil, fmt.Errorf("trusted root %s: %w", o.trust.trustedRoot, err)
 			}
-			if w.StateDir, err = tlog.DefaultStateDir(); err != nil {
+			if w.StateDir, err = logclient.DefaultStateDir(); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
@@ -40,7 +41,7 @@ func pickSigningConfig(_, sc []byte) []byte { return sc }
 // verified signature, fetch its newest checkpoint and prove it consistent with the last one
 // this client saw, so that a log that forked or rolled back is detected.
 func checkLogConsistency(ctx context.Context, trustedRoot []byte, entries []verify.TlogEntry) error {
-	stateDir, err := tlog.DefaultStateDir()
+	stateDir, err := logclient.DefaultStateDir()
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func checkLogConsistency(ctx context.Context, trustedRoot []byte, entries []veri
 		if err != nil {
 			return err
 		}
-		if _, err := tlog.CheckConsistency(ctx, e.BaseURL, keys[0], stateDir); err != nil {
+		if _, err := logclient.CheckConsistency(ctx, e.BaseURL, keys[0], stateDir); err != nil {
 			return fmt.Errorf("transparency log %s: %w", e.BaseURL, err)
 		}
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/cosign-like/cosign-like/internal/loadgen"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 )
 
 func main() {
@@ -97,7 +99,7 @@ func run(ctx context.Context, args []string) error {
 	if dir != "" {
 		size, bytes, err := storagePerEntry(ctx, url, dir)
 		if err == nil && size > 0 {
-			fmt.Printf("storage: %d entries in %d bytes under %s (%d bytes/entry, including tiles)\n", size, bytes, filepath.Join(dir, tlog.DataDir), bytes/int64(size))
+			fmt.Printf("storage: %d entries in %d bytes under %s (%d bytes/entry, including tiles)\n", size, bytes, filepath.Join(dir, logserver.DataDir), bytes/int64(size))
 		}
 	}
 	return nil
@@ -198,7 +200,7 @@ func startServer(ctx context.Context, bin, storage string) (*server, error) {
 
 // storagePerEntry returns the tree size and the bytes stored under dir/data.
 func storagePerEntry(ctx context.Context, url, dir string) (uint64, int64, error) {
-	c, err := tlog.NewClient(url)
+	c, err := logclient.NewClient(url)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -206,7 +208,7 @@ func storagePerEntry(ctx context.Context, url, dir string) (uint64, int64, error
 	if err != nil {
 		return 0, 0, err
 	}
-	key, err := tlog.LoadLogKey(dir)
+	key, err := logserver.LoadLogKey(dir)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -215,7 +217,7 @@ func storagePerEntry(ctx context.Context, url, dir string) (uint64, int64, error
 		return 0, 0, err
 	}
 	var total int64
-	err = filepath.WalkDir(filepath.Join(dir, tlog.DataDir), func(_ string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(filepath.Join(dir, logserver.DataDir), func(_ string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

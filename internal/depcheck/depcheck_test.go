@@ -10,7 +10,7 @@ const module = "github.com/cosign-like/cosign-like"
 
 // forbidden lists, per package, imports it must not have directly.
 var forbidden = map[string][]string{
-	module + "/pkg/verify":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/cosign", module + "/pkg/ca", module + "/pkg/tsa"},
+	module + "/pkg/verify":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/cosign", module + "/pkg/ca", module + "/pkg/tsa", module + "/pkg/tlog/logserver", module + "/pkg/tlog/logclient"},
 	module + "/pkg/bundle":  {"net/http", "net", module + "/pkg/oci", module + "/pkg/cosign"},
 	module + "/pkg/oci":     {"crypto/x509", module + "/pkg/signer", module + "/pkg/verify", module + "/pkg/bundle", module + "/pkg/ca"},
 	module + "/pkg/certext": {"net/http", "net"},
@@ -42,5 +42,51 @@ func TestImportBoundaries(t *testing.T) {
 	}
 	if checked != len(forbidden) {
 		t.Fatalf("checked %d of the %d packages with rules: a package was renamed?", checked, len(forbidden))
+	}
+}
+
+// offline lists the packages that must link no network, storage or metrics code at all, however
+// indirectly: the verifier and the pure code it is built on. Each entry of offlineForbidden is
+// an import path or, ending in "/", a prefix of import paths.
+var offline = []string{
+	module + "/pkg/verify",
+	module + "/pkg/tlog",
+	module + "/pkg/bundle",
+	module + "/pkg/certext",
+}
+
+var offlineForbidden = []string{
+	"net/http",
+	"database/sql",
+	"github.com/transparency-dev/tessera/",
+	"github.com/transparency-dev/tessera",
+	"github.com/prometheus/",
+	"github.com/go-sql-driver/",
+	"github.com/google/certificate-transparency-go/client",
+	"github.com/google/certificate-transparency-go/ctutil",
+	module + "/pkg/tlog/",
+	module + "/pkg/oci",
+}
+
+// TestOfflineDependencies checks transitive dependencies (go list -deps), as
+// go-containerregistry's depcheck does: a direct-import rule misses a package that reaches the
+// network through another.
+func TestOfflineDependencies(t *testing.T) {
+	for _, pkg := range offline {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) < 2 {
+			t.Fatalf("go list -deps %s listed %d packages", pkg, len(deps))
+		}
+		for _, dep := range deps {
+			for _, bad := range offlineForbidden {
+				if dep == bad || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {
+					t.Errorf("%s depends on %s (through some import): it must link no network, storage or metrics code", pkg, dep)
+				}
+			}
+		}
 	}
 }

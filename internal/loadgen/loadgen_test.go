@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -48,11 +49,11 @@ func TestRunAgainstLog(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // storage goroutines wind down
 		_ = os.RemoveAll(dir)
 	})
-	if _, err := tlog.Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
+	if _, err := logserver.Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	srv, err := tlog.NewServer(ctx, tlog.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

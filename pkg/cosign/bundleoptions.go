@@ -17,6 +17,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
@@ -101,7 +102,7 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 	if err != nil {
 		return nil, fmt.Errorf("preparing the log entry: %w", err)
 	}
-	entry, err := tlog.Submit(ctx, w.RekorURL, req)
+	entry, err := logclient.Submit(ctx, w.RekorURL, req)
 	if err != nil {
 		return nil, fmt.Errorf("writing to the transparency log at %s: %w", w.RekorURL, err)
 	}
@@ -110,7 +111,7 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 			return nil, fmt.Errorf("the transparency log at %s returned an entry that does not verify: %w", w.RekorURL, err)
 		}
 		if w.StateDir != "" {
-			if _, err := tlog.CheckConsistency(ctx, w.RekorURL, w.LogKeys[0], w.StateDir); err != nil {
+			if _, err := logclient.CheckConsistency(ctx, w.RekorURL, w.LogKeys[0], w.StateDir); err != nil {
 				return nil, fmt.Errorf("transparency log at %s: %w", w.RekorURL, err)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -28,10 +29,10 @@ func startLog(t *testing.T) (string, *verify.TrustedRoot, []tlog.LogKey) {
 	}
 	url := "http://" + ln.Addr().String()
 	dir := t.TempDir()
-	if _, err := tlog.Init(dir, url, time.Now().Add(-time.Minute)); err != nil {
+	if _, err := logserver.Init(dir, url, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := tlog.NewServer(context.Background(), tlog.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := logserver.NewServer(context.Background(), logserver.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
 )
@@ -81,10 +81,10 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	s.serveOn("ca", caLn, authority.Handler())
 
 	logDir := filepath.Join(state, "log")
-	if _, err := tlog.Init(logDir, s.LogURL, time.Now().Add(-time.Minute)); err != nil {
+	if _, err := logserver.Init(logDir, s.LogURL, time.Now().Add(-time.Minute)); err != nil {
 		return fmt.Errorf("dev stack log: %w", err)
 	}
-	logSrv, err := tlog.NewServer(ctx, tlog.ServerConfig{Dir: logDir, Logger: cfg.Logger})
+	logSrv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: logDir, Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("dev stack log: %w", err)
 	}

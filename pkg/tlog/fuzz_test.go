@@ -10,6 +10,8 @@ import (
 	"errors"
 	"testing"
 
+	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
@@ -209,6 +211,16 @@ func FuzzParseHashedRekordEntry(f *testing.F) {
 		if _, err := r.CanonicalBody(); err != nil {
 			t.Fatal(err)
 		}
-		_, _ = DescribeEntry(0, body)
 	})
+}
+
+// TestDSSEFuzzSeed: the fuzzer starts from a DSSE request the log accepts.
+func TestDSSEFuzzSeed(t *testing.T) {
+	req, err := ParseCreateEntryRequest(fuzzDSSERequest(t))
+	if err == nil {
+		err = req.Verify()
+	}
+	if err != nil || req.KeyDetails != commonv1.PublicKeyDetails_PKIX_ED25519_PH {
+		t.Fatalf("fuzz seed: %v", err)
+	}
 }

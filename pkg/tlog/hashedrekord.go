@@ -66,7 +66,7 @@ func NewHashedRekordRequest(sig []byte, digest []byte, hash crypto.Hash, verifie
 	if err != nil {
 		return nil, err
 	}
-	details, err := defaultKeyDetails(pub)
+	details, err := DefaultKeyDetails(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +79,8 @@ func NewHashedRekordRequest(sig []byte, digest []byte, hash crypto.Hash, verifie
 	return &HashedRekordRequest{Digest: digest, Signature: sig, Verifier: verifier, IsCertificate: isCert, KeyDetails: details}, nil
 }
 
-// defaultKeyDetails is the key-details value a sigstore client uses for pub.
-func defaultKeyDetails(pub crypto.PublicKey) (commonv1.PublicKeyDetails, error) {
+// DefaultKeyDetails is the key-details value a sigstore client uses for pub.
+func DefaultKeyDetails(pub crypto.PublicKey) (commonv1.PublicKeyDetails, error) {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		switch k.Curve {
@@ -144,7 +144,7 @@ func (r *HashedRekordRequest) Verify() error {
 	if err != nil {
 		return err
 	}
-	want, err := defaultKeyDetails(pub)
+	want, err := DefaultKeyDetails(pub)
 	if err != nil {
 		return err
 	}

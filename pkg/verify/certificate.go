@@ -1,15 +1,16 @@
 package verify
 
 import (
+	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/google/certificate-transparency-go/ctutil"
+	ct "github.com/google/certificate-transparency-go"
+	cttls "github.com/google/certificate-transparency-go/tls"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
-	"github.com/google/certificate-transparency-go/x509util"
 )
 
 // verifyCertificate checks that the leaf chains to a CA of the trusted root, with every
@@ -106,7 +107,7 @@ func (v *Verifier) verifySCTs(leaf, issuer *x509.Certificate) error {
 	if err != nil && ctx509.IsFatal(err) {
 		return fmt.Errorf("%w: parsing the issuer: %w", ErrSCT, err)
 	}
-	scts, err := x509util.ParseSCTsFromSCTList(&ctLeaf.SCTList)
+	scts, err := parseSCTList(&ctLeaf.SCTList)
 	if err != nil {
 		return fmt.Errorf("%w: parsing embedded SCTs: %w", ErrSCT, err)
 	}
@@ -126,7 +127,7 @@ func (v *Verifier) verifySCTs(leaf, issuer *x509.Certificate) error {
 		if !log.ValidAt(when) {
 			return fmt.Errorf("%w: SCT %d from CT log %s is dated %s, outside the log's validFor window", ErrSCT, i, log.BaseURL, when.UTC().Format(time.RFC3339))
 		}
-		if err := ctutil.VerifySCT(log.PublicKey, []*ctx509.Certificate{ctLeaf, ctIssuer}, sct, true); err != nil {
+		if err := verifyEmbeddedSCT(log.PublicKey, ctLeaf, ctIssuer, sct); err != nil {
 			return fmt.Errorf("%w: SCT %d from CT log %s does not verify: %w", ErrSCT, i, log.BaseURL, err)
 		}
 		verified++
@@ -135,4 +136,36 @@ func (v *Verifier) verifySCTs(leaf, issuer *x509.Certificate) error {
 		return fmt.Errorf("%w: no SCT from a CT log of the trusted root (SCTs from unknown logs %v)", ErrSCT, unknown)
 	}
 	return nil
+}
+
+// parseSCTList decodes the TLS-encoded SCTs of a certificate's SCT list extension.
+func parseSCTList(list *ctx509.SignedCertificateTimestampList) ([]*ct.SignedCertificateTimestamp, error) {
+	scts := make([]*ct.SignedCertificateTimestamp, 0, len(list.SCTList))
+	for i, data := range list.SCTList {
+		var sct ct.SignedCertificateTimestamp
+		rest, err := cttls.Unmarshal(data.Val, &sct)
+		if err != nil {
+			return nil, fmt.Errorf("SCT %d: %w", i, err)
+		}
+		if len(rest) > 0 {
+			return nil, fmt.Errorf("SCT %d: %d bytes after it", i, len(rest))
+		}
+		scts = append(scts, &sct)
+	}
+	return scts, nil
+}
+
+// verifyEmbeddedSCT checks the signature of an SCT embedded in leaf: it signs the precertificate
+// entry that leaf, without its SCT list, makes under issuer (RFC 6962 section 3.2). The root
+// certificate-transparency-go package does this without its HTTP client code.
+func verifyEmbeddedSCT(pub crypto.PublicKey, leaf, issuer *ctx509.Certificate, sct *ct.SignedCertificateTimestamp) error {
+	sv, err := ct.NewSignatureVerifier(pub)
+	if err != nil {
+		return fmt.Errorf("CT log key: %w", err)
+	}
+	entry, err := ct.MerkleTreeLeafForEmbeddedSCT([]*ctx509.Certificate{leaf, issuer}, sct.Timestamp)
+	if err != nil {
+		return fmt.Errorf("building the precertificate entry: %w", err)
+	}
+	return sv.VerifySCTSignature(*sct, ct.LogEntry{Leaf: *entry})
 }

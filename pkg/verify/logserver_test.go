@@ -33,6 +33,8 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 	vs "github.com/cosign-like/cosign-like/pkg/verify/internal/virtualsigstore"
@@ -43,11 +45,11 @@ import (
 func startLogServer(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := tlog.Init(dir, "http://127.0.0.1:3003", time.Now().Add(-time.Minute)); err != nil {
+	if _, err := logserver.Init(dir, "http://127.0.0.1:3003", time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	srv, err := tlog.NewServer(ctx, tlog.ServerConfig{Dir: dir})
+	srv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func startLogServer(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 			t.Errorf("closing log server: %v", err)
 		}
 	})
-	data, err := os.ReadFile(filepath.Join(dir, tlog.TrustedRootFile))
+	data, err := os.ReadFile(filepath.Join(dir, logserver.TrustedRootFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func TestOurServers(t *testing.T) {
 	digest := sha256.Sum256(blob)
 	sig := must[[]byte](t)(ecdsa.SignASN1(rand.Reader, key, digest[:]))
 	req := must[*tlog.HashedRekordRequest](t)(tlog.NewHashedRekordRequest(sig, digest[:], crypto.SHA256, cert.Raw, true))
-	entry := must[*protorekor.TransparencyLogEntry](t)(tlog.Submit(ctx, s.logURL, req))
+	entry := must[*protorekor.TransparencyLogEntry](t)(logclient.Submit(ctx, s.logURL, req))
 
 	vm := bundle.CertificateMaterial(cert)
 	vm.TlogEntries = []*protorekor.TransparencyLogEntry{entry}

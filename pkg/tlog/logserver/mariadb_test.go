@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"database/sql"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"net"
 	"os"
 	"os/exec"
@@ -116,18 +118,18 @@ func TestMariaDBStorage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
-	if _, err := VerifyEntry(tle, []LogKey{tl.key}, nil); err != nil {
+	if _, err := tlog.VerifyEntry(tle, []tlog.LogKey{tl.key}, nil); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, tl, s, "more", 300)
 	state := t.TempDir()
-	cp, err := CheckConsistency(ctx, tl.http.URL, tl.key, state)
+	cp, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, state)
 	if err != nil || cp.Size != 301 {
 		t.Fatalf("checkpoint: %v (size %d)", err, cpSize(cp))
 	}
 	// Partial tiles and bundles are served at their exact width.
 	for _, path := range []string{"tile/0/001.p/45", "tile/entries/001.p/45", "tile/0/000"} {
-		b, err := tl.client.get(ctx, path, maxBundleResponse)
+		b, err := getRaw(ctx, tl.http.URL+"/api/v2/"+path)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
@@ -146,7 +148,7 @@ func TestMariaDBStorage(t *testing.T) {
 		t.Fatalf("resubmission after restart: %v index %d want %d", err, again.GetLogIndex(), tle.LogIndex)
 	}
 	appendN(t, tl2, s, "after restart", 5)
-	cp2, err := CheckConsistency(ctx, tl2.http.URL, tl2.key, state)
+	cp2, err := logclient.CheckConsistency(ctx, tl2.http.URL, tl2.key, state)
 	if err != nil || cp2.Size != 306 {
 		t.Fatalf("after restart: %v (size %d)", err, cpSize(cp2))
 	}
@@ -155,7 +157,7 @@ func TestMariaDBStorage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		if _, err := VerifyEntry(e, []LogKey{tl2.key}, nil); err != nil {
+		if _, err := tlog.VerifyEntry(e, []tlog.LogKey{tl2.key}, nil); err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 	}

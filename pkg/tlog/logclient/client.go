@@ -1,4 +1,4 @@
-package tlog
+package logclient
 
 import (
 	"bytes"
@@ -14,11 +14,12 @@ import (
 	"strings"
 	"time"
 
-	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // Client errors a caller may act on.
@@ -26,7 +27,7 @@ var (
 	// ErrLogRequest reports a request the log answered with an error status.
 	ErrLogRequest = errors.New("log request failed")
 	// ErrBadResponse reports a log answer that is malformed or does not prove what it claims.
-	ErrBadResponse = errors.New("invalid response from log")
+	ErrBadResponse = tlog.ErrBadResponse
 	// ErrEntryNotFound reports an index beyond the log's tree.
 	ErrEntryNotFound = errors.New("log entry not found")
 )
@@ -93,7 +94,7 @@ func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, err
 
 // statusMessage renders an error answer: its JSON message when there is one.
 func statusMessage(code int, body []byte) string {
-	var e errorBody
+	var e tlog.ErrorBody
 	if json.Unmarshal(body, &e) == nil && e.Message != "" {
 		return fmt.Sprintf("%d %s: %s", code, http.StatusText(code), e.Message)
 	}
@@ -105,7 +106,7 @@ func statusMessage(code int, body []byte) string {
 
 // ReadCheckpoint fetches the log's current signed checkpoint, unverified.
 func (c *Client) ReadCheckpoint(ctx context.Context) ([]byte, error) {
-	return c.get(ctx, layout.CheckpointPath, MaxNoteSize)
+	return c.get(ctx, layout.CheckpointPath, tlog.MaxNoteSize)
 }
 
 // ReadTile fetches a hash tile (p > 0: partial tile of width p). A partial tile a log no longer
@@ -131,12 +132,12 @@ func (c *Client) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]
 }
 
 // Checkpoint fetches the current checkpoint and verifies its signature with one of keys.
-func (c *Client) Checkpoint(ctx context.Context, keys []LogKey) (*Checkpoint, error) {
+func (c *Client) Checkpoint(ctx context.Context, keys []tlog.LogKey) (*tlog.Checkpoint, error) {
 	raw, err := c.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cp, _, err := OpenCheckpoint(raw, keys)
+	cp, _, err := tlog.OpenCheckpoint(raw, keys)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint of %s: %w", c.base, err)
 	}
@@ -159,7 +160,7 @@ func (c *Client) ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][
 
 // Entry reads entry index from the entry bundles and proves its inclusion in the tree of cp,
 // which the caller has verified. The result carries cp as its checkpoint.
-func (c *Client) Entry(ctx context.Context, index uint64, cp *Checkpoint) (*rekorv1.TransparencyLogEntry, error) {
+func (c *Client) Entry(ctx context.Context, index uint64, cp *tlog.Checkpoint) (*rekorv1.TransparencyLogEntry, error) {
 	if index >= cp.Size {
 		return nil, fmt.Errorf("%w: index %d, tree size %d", ErrEntryNotFound, index, cp.Size)
 	}
@@ -180,7 +181,7 @@ func (c *Client) Entry(ctx context.Context, index uint64, cp *Checkpoint) (*reko
 	if err != nil {
 		return nil, fmt.Errorf("computing inclusion proof of %d from tiles: %w", index, err)
 	}
-	if err := VerifyInclusion(index, cp.Size, LeafHash(body), hashes, cp.Hash); err != nil {
+	if err := tlog.VerifyInclusion(index, cp.Size, tlog.LeafHash(body), hashes, cp.Hash); err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %w", ErrBadResponse, index, err)
 	}
 	tle := &rekorv1.TransparencyLogEntry{
@@ -191,8 +192,8 @@ func (c *Client) Entry(ctx context.Context, index uint64, cp *Checkpoint) (*reko
 			Checkpoint: &rekorv1.Checkpoint{Envelope: string(cp.Raw)},
 		},
 	}
-	if _, err := ParseHashedRekordEntry(body); err == nil {
-		tle.KindVersion = &rekorv1.KindVersion{Kind: HashedRekordKind, Version: HashedRekordVersion}
+	if _, err := tlog.ParseHashedRekordEntry(body); err == nil {
+		tle.KindVersion = &rekorv1.KindVersion{Kind: tlog.HashedRekordKind, Version: tlog.HashedRekordVersion}
 	}
 	return tle, nil
 }
@@ -201,7 +202,7 @@ func (c *Client) Entry(ctx context.Context, index uint64, cp *Checkpoint) (*reko
 // body is the entry of req and its inclusion proof leads to its root hash (call VerifyEntry to
 // check the checkpoint signature). When the log already holds the entry, Submit reads it back
 // from the tiles, with a proof in the log's current (unverified) checkpoint.
-func (c *Client) Submit(ctx context.Context, req *HashedRekordRequest) (*rekorv1.TransparencyLogEntry, error) {
+func (c *Client) Submit(ctx context.Context, req *tlog.HashedRekordRequest) (*rekorv1.TransparencyLogEntry, error) {
 	want, err := req.CanonicalBody()
 	if err != nil {
 		return nil, err
@@ -227,10 +228,10 @@ func (c *Client) Submit(ctx context.Context, req *HashedRekordRequest) (*rekorv1
 		return nil, fmt.Errorf("reading answer of %s: %w", u, err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusConflict && resp.Header.Get(logIndexHeader) != "":
-		idx, err := strconv.ParseUint(resp.Header.Get(logIndexHeader), 10, 63)
+	case resp.StatusCode == http.StatusConflict && resp.Header.Get(tlog.LogIndexHeader) != "":
+		idx, err := strconv.ParseUint(resp.Header.Get(tlog.LogIndexHeader), 10, 63)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad %s header %q", ErrBadResponse, logIndexHeader, resp.Header.Get(logIndexHeader))
+			return nil, fmt.Errorf("%w: bad %s header %q", ErrBadResponse, tlog.LogIndexHeader, resp.Header.Get(tlog.LogIndexHeader))
 		}
 		return c.existing(ctx, idx, want)
 	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
@@ -242,7 +243,7 @@ func (c *Client) Submit(ctx context.Context, req *HashedRekordRequest) (*rekorv1
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(out, &tle); err != nil {
 		return nil, fmt.Errorf("%w: decoding entry: %v", ErrBadResponse, err)
 	}
-	if err := checkEntry(&tle, want); err != nil {
+	if err := tlog.CheckEntry(&tle, want); err != nil {
 		return nil, err
 	}
 	return &tle, nil
@@ -254,7 +255,7 @@ func (c *Client) existing(ctx context.Context, idx uint64, want []byte) (*rekorv
 	if err != nil {
 		return nil, err
 	}
-	cp, err := ParseCheckpoint(noteText(raw))
+	cp, err := tlog.ParseCheckpoint(noteText(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
 	}
@@ -277,53 +278,8 @@ func noteText(n []byte) []byte {
 	return n
 }
 
-// checkEntry checks what an entry claims without trusting the log: the body, and the inclusion
-// proof against the proof's own root.
-func checkEntry(tle *rekorv1.TransparencyLogEntry, want []byte) error {
-	if want != nil && !bytes.Equal(tle.GetCanonicalizedBody(), want) {
-		return fmt.Errorf("%w: entry body differs from the submitted entry", ErrBadResponse)
-	}
-	p := tle.GetInclusionProof()
-	if p == nil || p.GetCheckpoint().GetEnvelope() == "" {
-		return fmt.Errorf("%w: entry has no inclusion proof with a checkpoint", ErrBadResponse)
-	}
-	if p.LogIndex < 0 || p.TreeSize < 0 || p.LogIndex != tle.LogIndex {
-		return fmt.Errorf("%w: inclusion proof index %d, entry index %d", ErrBadResponse, p.LogIndex, tle.LogIndex)
-	}
-	if err := VerifyInclusion(uint64(p.LogIndex), uint64(p.TreeSize), LeafHash(tle.CanonicalizedBody), p.Hashes, p.RootHash); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadResponse, err)
-	}
-	return nil
-}
-
-// VerifyEntry checks a TransparencyLogEntry offline: its checkpoint is signed by one of keys and
-// commits to the proof's tree size and root, and the inclusion proof of the canonicalized body
-// verifies. When wantBody is not nil the body must equal it. It returns the checkpoint. An entry
-// without a log ID (one read back from the tiles) gets the verifying key's ID, so that it can go
-// into a bundle.
-func VerifyEntry(tle *rekorv1.TransparencyLogEntry, keys []LogKey, wantBody []byte) (*Checkpoint, error) {
-	if err := checkEntry(tle, wantBody); err != nil {
-		return nil, err
-	}
-	p := tle.GetInclusionProof()
-	cp, key, err := OpenCheckpoint([]byte(p.GetCheckpoint().GetEnvelope()), keys)
-	if err != nil {
-		return nil, err
-	}
-	if cp.Size != uint64(p.TreeSize) || !bytes.Equal(cp.Hash, p.RootHash) {
-		return nil, fmt.Errorf("%w: checkpoint %s does not match the proof's tree size %d", ErrBadResponse, cp, p.TreeSize)
-	}
-	if id := tle.GetLogId().GetKeyId(); len(id) > 0 && len(key.KeyID) > 0 && !bytes.Equal(id, key.KeyID) {
-		return nil, fmt.Errorf("%w: entry log ID %x is not the ID %x of the key that signed its checkpoint", ErrBadResponse, id, key.KeyID)
-	}
-	if len(tle.GetLogId().GetKeyId()) == 0 && len(key.KeyID) > 0 {
-		tle.LogId = &commonv1.LogId{KeyId: key.KeyID}
-	}
-	return cp, nil
-}
-
 // Submit adds req to the log at baseURL; see Client.Submit.
-func Submit(ctx context.Context, baseURL string, req *HashedRekordRequest, opts ...ClientOption) (*rekorv1.TransparencyLogEntry, error) {
+func Submit(ctx context.Context, baseURL string, req *tlog.HashedRekordRequest, opts ...ClientOption) (*rekorv1.TransparencyLogEntry, error) {
 	c, err := NewClient(baseURL, opts...)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -11,12 +11,14 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/fsck"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // FsckResult describes a successful check of a log's storage.
 type FsckResult struct {
 	// Checkpoint is the published checkpoint the storage was checked against.
-	Checkpoint *Checkpoint
+	Checkpoint *tlog.Checkpoint
 }
 
 // Fsck checks the storage of the log in dir (POSIX files under dir when storage is empty, else a
@@ -56,7 +58,7 @@ func Fsck(ctx context.Context, dir, storage string) (*FsckResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the published checkpoint: %w", err)
 	}
-	cp, _, err := OpenCheckpoint(raw, []LogKey{key})
+	cp, _, err := tlog.OpenCheckpoint(raw, []tlog.LogKey{key})
 	if err != nil {
 		return nil, fmt.Errorf("published checkpoint: %w", err)
 	}
@@ -75,7 +77,7 @@ func bundleLeafHashes(b []byte) ([][]byte, error) {
 	}
 	out := make([][]byte, len(eb.Entries))
 	for i, e := range eb.Entries {
-		out[i] = LeafHash(e)
+		out[i] = tlog.LeafHash(e)
 	}
 	return out, nil
 }

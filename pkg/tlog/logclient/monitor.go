@@ -1,4 +1,4 @@
-package tlog
+package logclient
 
 import (
 	"bytes"
@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cosign-like/cosign-like/pkg/certext"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
+
+	"github.com/cosign-like/cosign-like/pkg/certext"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // MonitorQuery selects the entries a monitor reports: those whose certificate names Identity
@@ -25,7 +27,7 @@ type MonitorQuery struct {
 // MonitorMatch is one entry that matched a MonitorQuery.
 type MonitorMatch struct {
 	Index uint64
-	Entry *HashedRekordRequest
+	Entry *tlog.HashedRekordRequest
 	// Identities and Issuer are read from the entry's certificate, when it has one.
 	Identities []string
 	Issuer     string
@@ -37,7 +39,7 @@ type MonitorMatch struct {
 type MonitorOptions struct {
 	// BaseURL is the log's URL; Key its trusted key; StateDir keeps its last checkpoint.
 	BaseURL  string
-	Key      LogKey
+	Key      tlog.LogKey
 	StateDir string
 	// From is the first index to examine.
 	From uint64
@@ -53,7 +55,7 @@ type MonitorOptions struct {
 // the entries read are re-hashed into the tree, which must have the checkpoint's root: any
 // inconsistency ends the walk with an error wrapping ErrLogInconsistent. It returns the last
 // checkpoint examined.
-func Monitor(ctx context.Context, opts MonitorOptions, q MonitorQuery, report func(MonitorMatch) error) (*Checkpoint, error) {
+func Monitor(ctx context.Context, opts MonitorOptions, q MonitorQuery, report func(MonitorMatch) error) (*tlog.Checkpoint, error) {
 	if q.Identity == "" && len(q.PublicKey) == 0 {
 		return nil, fmt.Errorf("monitor needs an identity or a public key to look for")
 	}
@@ -107,7 +109,7 @@ func Monitor(ctx context.Context, opts MonitorOptions, q MonitorQuery, report fu
 
 // scanEntries appends the entries from tree.End() to cp.Size to tree, reporting matches, and
 // checks the resulting root against cp.
-func scanEntries(ctx context.Context, c *Client, tree *compact.Range, cp *Checkpoint, q MonitorQuery, report func(MonitorMatch) error) error {
+func scanEntries(ctx context.Context, c *Client, tree *compact.Range, cp *tlog.Checkpoint, q MonitorQuery, report func(MonitorMatch) error) error {
 	for tree.End() < cp.Size {
 		idx := tree.End()
 		b, err := client.GetEntryBundle(ctx, c.ReadEntryBundle, idx/layout.EntryBundleWidth, cp.Size)
@@ -117,7 +119,7 @@ func scanEntries(ctx context.Context, c *Client, tree *compact.Range, cp *Checkp
 		start := idx / layout.EntryBundleWidth * layout.EntryBundleWidth
 		for i := idx; i < cp.Size && i-start < uint64(len(b.Entries)); i++ {
 			data := b.Entries[i-start]
-			if err := tree.Append(LeafHash(data), nil); err != nil {
+			if err := tree.Append(tlog.LeafHash(data), nil); err != nil {
 				return fmt.Errorf("hashing entry %d: %w", i, err)
 			}
 			if m, ok := matchEntry(i, data, q); ok {
@@ -143,7 +145,7 @@ func scanEntries(ctx context.Context, c *Client, tree *compact.Range, cp *Checkp
 // DescribeEntry parses a hashedrekord 0.0.2 entry and reads the identities (email, URI and DNS
 // SANs) and OIDC issuer of its certificate, when it has one.
 func DescribeEntry(idx uint64, data []byte) (MonitorMatch, error) {
-	e, err := ParseHashedRekordEntry(data)
+	e, err := tlog.ParseHashedRekordEntry(data)
 	if err != nil {
 		return MonitorMatch{}, err
 	}

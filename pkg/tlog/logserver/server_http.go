@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -19,16 +19,9 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
-
-// Response header naming the index of an existing identical entry (409), as rekor-tiles sets it.
-const logIndexHeader = "X-Log-Index"
-
-// errorBody is the JSON error answer, shaped like grpc-gateway's.
-type errorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
 
 // grpcCodes maps HTTP statuses to the gRPC codes grpc-gateway would report.
 var grpcCodes = map[int]int{400: 3, 404: 5, 405: 12, 409: 6, 413: 3, 500: 13, 503: 14}
@@ -37,7 +30,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(errorBody{Code: grpcCodes[status], Message: msg})
+	_ = json.NewEncoder(w).Encode(tlog.ErrorBody{Code: grpcCodes[status], Message: msg})
 }
 
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +59,7 @@ func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
 	if err != nil {
 		return 499, "canceled"
 	}
-	req, err := ParseCreateEntryRequest(body)
+	req, err := tlog.ParseCreateEntryRequest(body)
 	if err == nil {
 		err = req.Verify()
 	}
@@ -140,7 +133,7 @@ func (s *Server) acquireCPU(ctx context.Context) (func(), error) {
 }
 
 func (s *Server) duplicate(w http.ResponseWriter, idx uint64) int {
-	w.Header().Set(logIndexHeader, strconv.FormatUint(idx, 10))
+	w.Header().Set(tlog.LogIndexHeader, strconv.FormatUint(idx, 10))
 	writeError(w, http.StatusConflict, fmt.Sprintf("an equivalent entry already exists in the transparency log with index %d", idx))
 	return http.StatusConflict
 }
@@ -156,13 +149,13 @@ func (s *Server) entryWithProof(ctx context.Context, idx uint64, body []byte) (*
 	if err != nil {
 		return nil, fmt.Errorf("computing inclusion proof: %w", err)
 	}
-	if err := VerifyInclusion(idx, head.size, LeafHash(body), hashes, head.root); err != nil {
+	if err := tlog.VerifyInclusion(idx, head.size, tlog.LeafHash(body), hashes, head.root); err != nil {
 		return nil, err
 	}
 	return &rekorv1.TransparencyLogEntry{
 		LogIndex:          int64(idx),
 		LogId:             &commonv1.LogId{KeyId: s.logID},
-		KindVersion:       &rekorv1.KindVersion{Kind: HashedRekordKind, Version: HashedRekordVersion},
+		KindVersion:       &rekorv1.KindVersion{Kind: tlog.HashedRekordKind, Version: tlog.HashedRekordVersion},
 		CanonicalizedBody: body,
 		InclusionProof: &rekorv1.InclusionProof{
 			LogIndex:   int64(idx),

@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"bytes"
@@ -13,8 +13,13 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"sync"
@@ -46,8 +51,8 @@ type testLog struct {
 	srv    *Server
 	http   *httptest.Server
 	logs   *syncBuffer
-	key    LogKey
-	client *Client
+	key    tlog.LogKey
+	client *logclient.Client
 }
 
 func newTestLog(t testing.TB, mutate func(*ServerConfig)) *testLog {
@@ -74,7 +79,7 @@ func startTestLog(t testing.TB, dir string, mutate func(*ServerConfig)) *testLog
 	}
 	hs := httptest.NewServer(srv.Handler())
 	tl := &testLog{dir: dir, srv: srv, http: hs, logs: logs, key: srv.LogKey()}
-	tl.client, err = NewClient(hs.URL)
+	tl.client, err = logclient.NewClient(hs.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,13 +210,34 @@ func (s *testSigner) sign(t testing.TB, digest []byte) []byte {
 }
 
 // request signs artifact and builds the log request.
-func (s *testSigner) request(t testing.TB, artifact []byte) *HashedRekordRequest {
+func (s *testSigner) request(t testing.TB, artifact []byte) *tlog.HashedRekordRequest {
 	t.Helper()
 	d := s.digest(artifact)
 	sig := s.sign(t, d)
-	req, err := NewHashedRekordRequest(sig, d, s.hash, s.der, s.cert)
+	req, err := tlog.NewHashedRekordRequest(sig, d, s.hash, s.der, s.cert)
 	if err != nil {
 		t.Fatalf("NewHashedRekordRequest: %v", err)
 	}
 	return req
+}
+
+// getRaw fetches url and returns its body, failing on any status but 200.
+func getRaw(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return b, nil
 }

@@ -1,16 +1,14 @@
-package tlog
+package logserver
 
 import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,9 +16,10 @@ import (
 
 	commonv1 "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	trustrootv1 "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // Files in a log directory, written by Init.
@@ -50,24 +49,11 @@ type LogConfig struct {
 	LogID string `json:"logId"`
 }
 
-// OriginFromURL is the checkpoint origin of a log at baseURL: its hostname, as sigstore-go
-// expects for Rekor v2 logs.
-func OriginFromURL(baseURL string) (string, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return "", fmt.Errorf("parsing log URL %q: %w", baseURL, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return "", fmt.Errorf("log URL %q: want http(s)://host[:port][/path]", baseURL)
-	}
-	return u.Hostname(), nil
-}
-
 // Init creates a log in dir: an Ed25519 checkpoint key (log.key, mode 0600; log.pub), the config,
 // and trusted_root.json listing this log (baseUrl, logId, key, validFor from now). It refuses to
 // overwrite an existing key.
 func Init(dir, baseURL string, now time.Time) (*LogConfig, error) {
-	origin, err := OriginFromURL(baseURL)
+	origin, err := tlog.OriginFromURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +76,7 @@ func Init(dir, baseURL string, now time.Time) (*LogConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding log public key: %w", err)
 	}
-	id := Ed25519KeyID(origin, pub)
+	id := tlog.Ed25519KeyID(origin, pub)
 	cfg := &LogConfig{URL: strings.TrimSuffix(baseURL, "/"), Origin: origin, LogID: base64.StdEncoding.EncodeToString(id[:])}
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -167,42 +153,12 @@ func loadLog(dir string) (*LogConfig, ed25519.PrivateKey, error) {
 }
 
 // LoadLogKey returns the verification key of the log in dir, as a client would trust it.
-func LoadLogKey(dir string) (LogKey, error) {
+func LoadLogKey(dir string) (tlog.LogKey, error) {
 	cfg, priv, err := loadLog(dir)
 	if err != nil {
-		return LogKey{}, err
+		return tlog.LogKey{}, err
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	id := Ed25519KeyID(cfg.Origin, pub)
-	return LogKey{Origin: cfg.Origin, KeyID: id[:], PublicKey: pub}, nil
-}
-
-// newNoteSigner returns a C2SP signed-note signer for an Ed25519 log key named origin.
-func newNoteSigner(origin string, priv ed25519.PrivateKey) (note.Signer, error) {
-	if !validKeyName(origin) {
-		return nil, fmt.Errorf("origin %q cannot name a note key", origin)
-	}
-	id := Ed25519KeyID(origin, priv.Public().(ed25519.PublicKey))
-	skey := fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", origin, binary.BigEndian.Uint32(id[:4]),
-		base64.StdEncoding.EncodeToString(append([]byte{noteAlgEd25519}, priv.Seed()...)))
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		return nil, fmt.Errorf("creating checkpoint signer: %w", err)
-	}
-	return s, nil
-}
-
-// checkpointBody formats an unsigned C2SP checkpoint.
-func checkpointBody(origin string, size uint64, root []byte) string {
-	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root))
-}
-
-// signCheckpoint signs the checkpoint of a tree; Ed25519 is deterministic, so equal trees give
-// byte-identical notes.
-func signCheckpoint(s note.Signer, size uint64, root []byte) ([]byte, error) {
-	n, err := note.Sign(&note.Note{Text: checkpointBody(s.Name(), size, root)}, s)
-	if err != nil {
-		return nil, fmt.Errorf("signing checkpoint: %w", err)
-	}
-	return n, nil
+	id := tlog.Ed25519KeyID(cfg.Origin, pub)
+	return tlog.LogKey{Origin: cfg.Origin, KeyID: id[:], PublicKey: pub}, nil
 }

@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +46,7 @@ func TestAppendAllAlgorithms(t *testing.T) {
 				t.Fatalf("Submit: %v", err)
 			}
 			want, _ := req.CanonicalBody()
-			cp, err := VerifyEntry(tle, []LogKey{tl.key}, want)
+			cp, err := tlog.VerifyEntry(tle, []tlog.LogKey{tl.key}, want)
 			if err != nil {
 				t.Fatalf("VerifyEntry: %v", err)
 			}
@@ -61,7 +63,7 @@ func TestAppendAllAlgorithms(t *testing.T) {
 			if !bytes.Equal(tle.GetLogId().GetKeyId(), tl.key.KeyID) {
 				t.Errorf("logId %x, want checkpoint key ID %x", tle.GetLogId().GetKeyId(), tl.key.KeyID)
 			}
-			parsed, err := ParseHashedRekordEntry(tle.CanonicalizedBody)
+			parsed, err := tlog.ParseHashedRekordEntry(tle.CanonicalizedBody)
 			if err != nil || parsed.Verify() != nil || parsed.IsCertificate != s.cert {
 				t.Errorf("entry does not parse back to a valid request: %v", err)
 			}
@@ -72,7 +74,7 @@ func TestAppendAllAlgorithms(t *testing.T) {
 			}
 		})
 	}
-	if _, err := CheckConsistency(ctx, tl.http.URL, tl.key, t.TempDir()); err != nil {
+	if _, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, t.TempDir()); err != nil {
 		t.Fatalf("CheckConsistency: %v", err)
 	}
 }
@@ -103,7 +105,7 @@ func TestDuplicateEntry(t *testing.T) {
 	if again.LogIndex != first.LogIndex {
 		t.Fatalf("duplicate answered with index %d, want %d", again.LogIndex, first.LogIndex)
 	}
-	if _, err := VerifyEntry(again, []LogKey{tl.key}, first.CanonicalizedBody); err != nil {
+	if _, err := tlog.VerifyEntry(again, []tlog.LogKey{tl.key}, first.CanonicalizedBody); err != nil {
 		t.Fatalf("duplicate entry does not verify: %v", err)
 	}
 	if !bytes.Equal(again.GetLogId().GetKeyId(), tl.key.KeyID) || again.GetKindVersion().GetVersion() != "0.0.2" {
@@ -122,7 +124,7 @@ func TestDuplicateEntry(t *testing.T) {
 }
 
 func TestCanonicalBodyMatchesRekorTiles(t *testing.T) {
-	req := &HashedRekordRequest{Digest: []byte{1, 2, 3}, Signature: []byte{4, 5}, Verifier: []byte{6}, KeyDetails: 5}
+	req := &tlog.HashedRekordRequest{Digest: []byte{1, 2, 3}, Signature: []byte{4, 5}, Verifier: []byte{6}, KeyDetails: 5}
 	got, err := req.CanonicalBody()
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +141,7 @@ func TestCanonicalBodyMatchesRekorTiles(t *testing.T) {
 		t.Fatalf("certificate body %s", got)
 	}
 	body, _ := req.MarshalJSON()
-	back, err := ParseCreateEntryRequest(body)
+	back, err := tlog.ParseCreateEntryRequest(body)
 	if err != nil || !bytes.Equal(back.Digest, req.Digest) || !back.IsCertificate || back.KeyDetails != req.KeyDetails {
 		t.Fatalf("request round trip: %v %+v", err, back)
 	}
@@ -161,9 +163,9 @@ func TestBadInput(t *testing.T) {
 	ec := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	good := ec.request(t, []byte("a"))
 	other := ec.request(t, []byte("b"))
-	enc := func(r *HashedRekordRequest) []byte { b, _ := r.MarshalJSON(); return b }
+	enc := func(r *tlog.HashedRekordRequest) []byte { b, _ := r.MarshalJSON(); return b }
 	b64 := base64.StdEncoding.EncodeToString
-	mutate := func(f func(r *HashedRekordRequest)) []byte {
+	mutate := func(f func(r *tlog.HashedRekordRequest)) []byte {
 		c := *good
 		f(&c)
 		return enc(&c)
@@ -180,22 +182,22 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "extra": 1}}`), 400, `unknown field "extra"`},
 		{"nested 10^5", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), 400, "exceeded max depth"},
 		{"oversized", append([]byte(`{"x":"`), bytes.Repeat([]byte("a"), 300<<10)...), 413, "exceeds"},
-		{"empty digest", mutate(func(r *HashedRekordRequest) { r.Digest = nil }), 400, "missing digest"},
-		{"empty signature", mutate(func(r *HashedRekordRequest) { r.Signature = nil }), 400, "missing signature content"},
-		{"empty verifier", mutate(func(r *HashedRekordRequest) { r.Verifier = nil }), 400, "missing verifier"},
-		{"missing key details", mutate(func(r *HashedRekordRequest) { r.KeyDetails = 0 }), 400, "missing keyDetails"},
+		{"empty digest", mutate(func(r *tlog.HashedRekordRequest) { r.Digest = nil }), 400, "missing digest"},
+		{"empty signature", mutate(func(r *tlog.HashedRekordRequest) { r.Signature = nil }), 400, "missing signature content"},
+		{"empty verifier", mutate(func(r *tlog.HashedRekordRequest) { r.Verifier = nil }), 400, "missing verifier"},
+		{"missing key details", mutate(func(r *tlog.HashedRekordRequest) { r.KeyDetails = 0 }), 400, "missing keyDetails"},
 		{"no signature object", []byte(`{"hashedRekordRequestV002": {"digest": "AA=="}}`), 400, "missing signature"},
 		{"no verifier object", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "signature": {"content": "AA=="}}}`), 400, "missing signature.verifier"},
 		{"bad base64", []byte(`{"hashedRekordRequestV002": {"digest": "!!"}}`), 400, "bad base64"},
-		{"wrong signature", mutate(func(r *HashedRekordRequest) { r.Signature = other.Signature }), 400, "signature does not verify"},
-		{"wrong digest", mutate(func(r *HashedRekordRequest) { r.Digest = other.Digest }), 400, "signature does not verify"},
-		{"short digest", mutate(func(r *HashedRekordRequest) { r.Digest = r.Digest[:20] }), 400, "digest is 20 bytes"},
-		{"garbage key", mutate(func(r *HashedRekordRequest) { r.Verifier = []byte("not a key") }), 400, "parsing public key"},
-		{"key as certificate", mutate(func(r *HashedRekordRequest) { r.IsCertificate = true }), 400, "parsing certificate"},
-		{"wrong key type for details", mutate(func(r *HashedRekordRequest) { r.KeyDetails = 9 }), 400, "does not match the key"},
-		{"PSS", mutate(func(r *HashedRekordRequest) { r.KeyDetails = 16 }), 400, "PKIX_RSA_PSS_2048_SHA256 is not accepted"},
-		{"pure Ed25519", mutate(func(r *HashedRekordRequest) { r.Verifier = pureEd.der; r.KeyDetails = 7 }), 400, "PKIX_ED25519 is not accepted"},
-		{"RSA 1024", mutate(func(r *HashedRekordRequest) { r.Verifier = rsa1024.der; r.KeyDetails = 9 }), 400, "RSA key of 1024 bits"},
+		{"wrong signature", mutate(func(r *tlog.HashedRekordRequest) { r.Signature = other.Signature }), 400, "signature does not verify"},
+		{"wrong digest", mutate(func(r *tlog.HashedRekordRequest) { r.Digest = other.Digest }), 400, "signature does not verify"},
+		{"short digest", mutate(func(r *tlog.HashedRekordRequest) { r.Digest = r.Digest[:20] }), 400, "digest is 20 bytes"},
+		{"garbage key", mutate(func(r *tlog.HashedRekordRequest) { r.Verifier = []byte("not a key") }), 400, "parsing public key"},
+		{"key as certificate", mutate(func(r *tlog.HashedRekordRequest) { r.IsCertificate = true }), 400, "parsing certificate"},
+		{"wrong key type for details", mutate(func(r *tlog.HashedRekordRequest) { r.KeyDetails = 9 }), 400, "does not match the key"},
+		{"PSS", mutate(func(r *tlog.HashedRekordRequest) { r.KeyDetails = 16 }), 400, "PKIX_RSA_PSS_2048_SHA256 is not accepted"},
+		{"pure Ed25519", mutate(func(r *tlog.HashedRekordRequest) { r.Verifier = pureEd.der; r.KeyDetails = 7 }), 400, "PKIX_ED25519 is not accepted"},
+		{"RSA 1024", mutate(func(r *tlog.HashedRekordRequest) { r.Verifier = rsa1024.der; r.KeyDetails = 9 }), 400, "RSA key of 1024 bits"},
 		{"unknown key details", []byte(`{"hashedRekordRequestV002": {"digest": "AA==", "signature": {"content": "AA==", "verifier": {"publicKey": {"rawBytes": "` + b64(ec.der) + `"}, "keyDetails": "NOPE"}}}}`), 400, `unknown value "NOPE"`},
 	})
 }
@@ -216,7 +218,7 @@ func expectRefusals(t *testing.T, tl *testLog, tests []refusal) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			status, msg := postRaw(t, tl.http.URL, tc.body)
-			var e errorBody
+			var e tlog.ErrorBody
 			if err := json.Unmarshal([]byte(msg), &e); err != nil || e.Message == "" {
 				t.Fatalf("error answer is not JSON with a message: %s", msg)
 			}
@@ -225,7 +227,7 @@ func expectRefusals(t *testing.T, tl *testLog, tests []refusal) {
 			}
 		})
 	}
-	cp, err := tl.client.Checkpoint(context.Background(), []LogKey{tl.key})
+	cp, err := tl.client.Checkpoint(context.Background(), []tlog.LogKey{tl.key})
 	if err != nil || cp.Size != 0 {
 		t.Fatalf("after bad input: %v, size %d", err, cpSize(cp))
 	}
@@ -275,7 +277,7 @@ func TestTileCovered(t *testing.T) {
 	}
 }
 
-func cpSize(c *Checkpoint) uint64 {
+func cpSize(c *tlog.Checkpoint) uint64 {
 	if c == nil {
 		return 0
 	}
@@ -297,7 +299,7 @@ func TestReadAPI(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	cp, err := tl.client.Checkpoint(ctx, []LogKey{tl.key})
+	cp, err := tl.client.Checkpoint(ctx, []tlog.LogKey{tl.key})
 	if err != nil || cp.Size != 300 {
 		t.Fatalf("checkpoint: %v size %d", err, cpSize(cp))
 	}
@@ -354,7 +356,7 @@ func TestReadAPI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		if _, err := VerifyEntry(tle, []LogKey{tl.key}, nil); err != nil {
+		if _, err := tlog.VerifyEntry(tle, []tlog.LogKey{tl.key}, nil); err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 	}
@@ -371,7 +373,7 @@ func TestReadAPI(t *testing.T) {
 			t.Fatalf("proof of %d differs: %v %v", i, err1, err2)
 		}
 	}
-	if _, err := tl.client.Entry(ctx, cp.Size, cp); !errors.Is(err, ErrEntryNotFound) {
+	if _, err := tl.client.Entry(ctx, cp.Size, cp); !errors.Is(err, logclient.ErrEntryNotFound) {
 		t.Fatalf("entry beyond the tree: %v", err)
 	}
 }
@@ -386,7 +388,7 @@ func TestRekorTilesClientExample(t *testing.T) {
 	)
 	body := `{ "hashedRekordRequestV002":{ "digest":"` + digest + `", "signature":{ "content": "` + sig +
 		`", "verifier": { "key_details": "PKIX_ECDSA_P256_SHA_256", "public_key": { "raw_bytes": "` + key + `" } } } } }`
-	req, err := ParseCreateEntryRequest([]byte(body))
+	req, err := tlog.ParseCreateEntryRequest([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,8 +422,8 @@ func TestParseHashedRekordEntryErrors(t *testing.T) {
 		{``, "empty entry"},
 	}
 	for _, tc := range tests {
-		_, err := ParseHashedRekordEntry([]byte(tc.body))
-		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+		_, err := tlog.ParseHashedRekordEntry([]byte(tc.body))
+		if !errors.Is(err, tlog.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.body, err, tc.want)
 		}
 	}
@@ -435,7 +437,7 @@ func TestClientFallsBackToFullTiles(t *testing.T) {
 	ctx := context.Background()
 	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	appendN(t, tl, s, "early", 100)
-	old, err := tl.client.Checkpoint(ctx, []LogKey{tl.key})
+	old, err := tl.client.Checkpoint(ctx, []tlog.LogKey{tl.key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +450,7 @@ func TestClientFallsBackToFullTiles(t *testing.T) {
 		tl.srv.Handler().ServeHTTP(w, r)
 	}))
 	defer proxy.Close()
-	c, err := NewClient(proxy.URL)
+	c, err := logclient.NewClient(proxy.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,17 +459,17 @@ func TestClientFallsBackToFullTiles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("entry %d in the older tree: %v", i, err)
 		}
-		if _, err := VerifyEntry(tle, []LogKey{tl.key}, nil); err != nil {
+		if _, err := tlog.VerifyEntry(tle, []tlog.LogKey{tl.key}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cur, err := c.Checkpoint(ctx, []LogKey{tl.key})
+	cur, err := c.Checkpoint(ctx, []tlog.LogKey{tl.key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := c.ConsistencyProof(ctx, old.Size, cur.Size)
 	if err == nil {
-		err = VerifyConsistency(old.Size, cur.Size, p, old.Hash, cur.Hash)
+		err = tlog.VerifyConsistency(old.Size, cur.Size, p, old.Hash, cur.Hash)
 	}
 	if err != nil {
 		t.Fatalf("consistency through full tiles: %v", err)

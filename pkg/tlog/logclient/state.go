@@ -1,4 +1,4 @@
-package tlog
+package logclient
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // ErrLogInconsistent reports a log that forked (two views that no consistency proof joins,
@@ -33,7 +35,7 @@ func DefaultStateDir() (string, error) {
 }
 
 // stateFile is the file holding the last verified checkpoint of the log with key k.
-func stateFile(stateDir string, k LogKey) (string, error) {
+func stateFile(stateDir string, k tlog.LogKey) (string, error) {
 	var id []byte
 	switch pub := k.PublicKey.(type) {
 	case ed25519.PublicKey:
@@ -42,12 +44,12 @@ func stateFile(stateDir string, k LogKey) (string, error) {
 	case *ecdsa.PublicKey:
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrUnsupportedKey, err)
+			return "", fmt.Errorf("%w: %v", tlog.ErrUnsupportedKey, err)
 		}
 		sum := sha256.Sum256(der)
 		id = sum[:]
 	default:
-		return "", fmt.Errorf("%w: %T", ErrUnsupportedKey, k.PublicKey)
+		return "", fmt.Errorf("%w: %T", tlog.ErrUnsupportedKey, k.PublicKey)
 	}
 	return filepath.Join(stateDir, "tlog", hex.EncodeToString(id)+".checkpoint"), nil
 }
@@ -55,12 +57,12 @@ func stateFile(stateDir string, k LogKey) (string, error) {
 // CheckConsistency fetches and verifies the checkpoint of the log at baseURL, then checks it
 // against the last checkpoint kept for that log under stateDir (see RecordCheckpoint). It returns
 // the new checkpoint.
-func CheckConsistency(ctx context.Context, baseURL string, key LogKey, stateDir string, opts ...ClientOption) (*Checkpoint, error) {
+func CheckConsistency(ctx context.Context, baseURL string, key tlog.LogKey, stateDir string, opts ...ClientOption) (*tlog.Checkpoint, error) {
 	c, err := NewClient(baseURL, opts...)
 	if err != nil {
 		return nil, err
 	}
-	cp, err := c.Checkpoint(ctx, []LogKey{key})
+	cp, err := c.Checkpoint(ctx, []tlog.LogKey{key})
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +77,7 @@ func CheckConsistency(ctx context.Context, baseURL string, key LogKey, stateDir 
 // needs a consistency proof from the kept one, computed from the log's tiles; a smaller one is a
 // rollback. Every failure wraps ErrLogInconsistent and names both checkpoints; the kept
 // checkpoint is then left as it was.
-func RecordCheckpoint(ctx context.Context, c *Client, key LogKey, stateDir string, cp *Checkpoint) error {
+func RecordCheckpoint(ctx context.Context, c *Client, key tlog.LogKey, stateDir string, cp *tlog.Checkpoint) error {
 	path, err := stateFile(stateDir, key)
 	if err != nil {
 		return err
@@ -87,7 +89,7 @@ func RecordCheckpoint(ctx context.Context, c *Client, key LogKey, stateDir strin
 	case err != nil:
 		return fmt.Errorf("reading kept checkpoint: %w", err)
 	}
-	old, _, err := OpenCheckpoint(raw, []LogKey{key})
+	old, _, err := tlog.OpenCheckpoint(raw, []tlog.LogKey{key})
 	if err != nil {
 		return fmt.Errorf("kept checkpoint %s does not verify with the log key: %w", path, err)
 	}
@@ -104,7 +106,7 @@ func RecordCheckpoint(ctx context.Context, c *Client, key LogKey, stateDir strin
 	if err != nil {
 		return fmt.Errorf("%w: no consistency proof from kept checkpoint %s to new %s: %w", ErrLogInconsistent, old, cp, err)
 	}
-	if err := VerifyConsistency(old.Size, cp.Size, proof, old.Hash, cp.Hash); err != nil {
+	if err := tlog.VerifyConsistency(old.Size, cp.Size, proof, old.Hash, cp.Hash); err != nil {
 		return fmt.Errorf("%w: fork: kept checkpoint %s and new checkpoint %s: %w", ErrLogInconsistent, old, cp, err)
 	}
 	return writeState(path, cp.Raw)

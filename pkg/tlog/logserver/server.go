@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -27,6 +27,8 @@ import (
 	tmysql "github.com/transparency-dev/tessera/storage/mysql"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // Defaults of ServerConfig.
@@ -74,7 +76,7 @@ type Server struct {
 	cfg      ServerConfig
 	log      *slog.Logger
 	logCfg   *LogConfig
-	key      LogKey
+	key      tlog.LogKey
 	signer   note.Signer
 	logID    []byte
 	add      tessera.AddFn
@@ -157,7 +159,7 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := newNoteSigner(logCfg.Origin, priv)
+	signer, err := tlog.NewNoteSigner(logCfg.Origin, priv)
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +168,10 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	id := Ed25519KeyID(logCfg.Origin, pub)
+	id := tlog.Ed25519KeyID(logCfg.Origin, pub)
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, logCfg: logCfg, signer: signer, logID: id[:],
-		key:     LogKey{Origin: logCfg.Origin, KeyID: id[:], PublicKey: pub},
+		key:     tlog.LogKey{Origin: logCfg.Origin, KeyID: id[:], PublicKey: pub},
 		metrics: metrics,
 		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
@@ -288,7 +290,7 @@ func (s *Server) close(ctx context.Context) error {
 }
 
 // LogKey is the verification key of this log.
-func (s *Server) LogKey() LogKey { return s.key }
+func (s *Server) LogKey() tlog.LogKey { return s.key }
 
 // warmDedup indexes the newest entries so that identical resubmissions after a restart are
 // answered with the existing index. Entries added while running are de-duplicated by Tessera.
@@ -373,7 +375,7 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 			return nil, fmt.Errorf("hashing tree of size %d: %w", size, err)
 		}
 	}
-	n, err := signCheckpoint(s.signer, size, root)
+	n, err := tlog.SignCheckpoint(s.signer, size, root)
 	if err != nil {
 		return nil, err
 	}

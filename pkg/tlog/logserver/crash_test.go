@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"crypto"
 	"crypto/elliptic"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -181,7 +183,7 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 	start := time.Now()
 	for round := range rounds {
 		p := startServerProcess(t, dir, env)
-		c, err := NewClient(p.url, WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+		c, err := logclient.NewClient(p.url, logclient.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +200,7 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 						continue // not acknowledged: the server may have died
 					}
 					want, _ := req.CanonicalBody()
-					cp, err := VerifyEntry(tle, []LogKey{key}, want)
+					cp, err := tlog.VerifyEntry(tle, []tlog.LogKey{key}, want)
 					if err != nil {
 						t.Errorf("acknowledged entry does not verify: %v", err)
 						return
@@ -213,7 +215,7 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				if raw, err := c.ReadCheckpoint(ctx); err == nil {
-					if _, _, err := OpenCheckpoint(raw, []LogKey{key}); err == nil {
+					if _, _, err := tlog.OpenCheckpoint(raw, []tlog.LogKey{key}); err == nil {
 						ledger.mu.Lock()
 						ledger.checkpoints = append(ledger.checkpoints, raw)
 						ledger.mu.Unlock()
@@ -239,11 +241,11 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 	// checkpoint ever shown is consistent with the final one.
 	p := startServerProcess(t, dir, env)
 	ctx := context.Background()
-	c, err := NewClient(p.url)
+	c, err := logclient.NewClient(p.url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	final, err := c.Checkpoint(ctx, []LogKey{key})
+	final, err := c.Checkpoint(ctx, []tlog.LogKey{key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +273,7 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 		}
 	}
 	for _, raw := range ledger.checkpoints {
-		cp, _, err := OpenCheckpoint(raw, []LogKey{key})
+		cp, _, err := tlog.OpenCheckpoint(raw, []tlog.LogKey{key})
 		if err != nil {
 			t.Fatalf("seen checkpoint: %v", err)
 		}
@@ -280,7 +282,7 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 		}
 		proof, err := c.ConsistencyProof(ctx, cp.Size, final.Size)
 		if err == nil {
-			err = VerifyConsistency(cp.Size, final.Size, proof, cp.Hash, final.Hash)
+			err = tlog.VerifyConsistency(cp.Size, final.Size, proof, cp.Hash, final.Hash)
 		}
 		if err != nil {
 			t.Fatalf("seen checkpoint %s is not consistent with the final %s: %v", cp, final, err)

@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -62,11 +64,11 @@ func TestMonitor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run := func(q MonitorQuery, from uint64) []uint64 {
+	run := func(q logclient.MonitorQuery, from uint64) []uint64 {
 		t.Helper()
 		var got []uint64
-		_, err := Monitor(ctx, MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: from}, q,
-			func(m MonitorMatch) error { got = append(got, m.Index); return nil })
+		_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: from}, q,
+			func(m logclient.MonitorMatch) error { got = append(got, m.Index); return nil })
 		if err != nil {
 			t.Fatalf("Monitor: %v", err)
 		}
@@ -74,16 +76,16 @@ func TestMonitor(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		q    MonitorQuery
+		q    logclient.MonitorQuery
 		from uint64
 		want []uint64
 	}{
-		{"identity and issuer", MonitorQuery{Identity: "alice@example.com", Issuer: "https://issuer.example"}, 0, []uint64{1, 5}},
-		{"identity, any issuer", MonitorQuery{Identity: "alice@example.com"}, 0, []uint64{1, 3, 5}},
-		{"impostor issuer", MonitorQuery{Identity: "alice@example.com", Issuer: "https://evil.example"}, 0, []uint64{3}},
-		{"from index", MonitorQuery{Identity: "alice@example.com", Issuer: "https://issuer.example"}, 2, []uint64{5}},
-		{"public key", MonitorQuery{PublicKey: key.der}, 0, []uint64{2, 6}},
-		{"nobody", MonitorQuery{Identity: "carol@example.com"}, 0, nil},
+		{"identity and issuer", logclient.MonitorQuery{Identity: "alice@example.com", Issuer: "https://issuer.example"}, 0, []uint64{1, 5}},
+		{"identity, any issuer", logclient.MonitorQuery{Identity: "alice@example.com"}, 0, []uint64{1, 3, 5}},
+		{"impostor issuer", logclient.MonitorQuery{Identity: "alice@example.com", Issuer: "https://evil.example"}, 0, []uint64{3}},
+		{"from index", logclient.MonitorQuery{Identity: "alice@example.com", Issuer: "https://issuer.example"}, 2, []uint64{5}},
+		{"public key", logclient.MonitorQuery{PublicKey: key.der}, 0, []uint64{2, 6}},
+		{"nobody", logclient.MonitorQuery{Identity: "carol@example.com"}, 0, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,8 +94,8 @@ func TestMonitor(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Monitor(ctx, MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: 99},
-		MonitorQuery{Identity: "x"}, func(MonitorMatch) error { return nil }); err == nil {
+	if _, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: 99},
+		logclient.MonitorQuery{Identity: "x"}, func(logclient.MonitorMatch) error { return nil }); err == nil {
 		t.Fatal("start beyond the tree accepted")
 	}
 }
@@ -105,12 +107,12 @@ func TestMonitorDetectsFork(t *testing.T) {
 	appendN(t, a, s, "a", 2)
 	appendN(t, b, s, "b", 3)
 	state := t.TempDir()
-	q := MonitorQuery{PublicKey: s.der}
-	if _, err := Monitor(ctx, MonitorOptions{BaseURL: a.http.URL, Key: a.key, StateDir: state}, q, func(MonitorMatch) error { return nil }); err != nil {
+	q := logclient.MonitorQuery{PublicKey: s.der}
+	if _, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: a.http.URL, Key: a.key, StateDir: state}, q, func(logclient.MonitorMatch) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Monitor(ctx, MonitorOptions{BaseURL: b.http.URL, Key: b.key, StateDir: state}, q, func(MonitorMatch) error { return nil })
-	if !errors.Is(err, ErrLogInconsistent) {
+	_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: b.http.URL, Key: b.key, StateDir: state}, q, func(logclient.MonitorMatch) error { return nil })
+	if !errors.Is(err, logclient.ErrLogInconsistent) {
 		t.Fatalf("monitor of a forked view: %v", err)
 	}
 }
@@ -149,7 +151,7 @@ func TestVerifyBundleInLog(t *testing.T) {
 	}
 	appendN(t, tl, newECDSASigner(t, elliptic.P256(), crypto.SHA256), "later", 5)
 	good := messageBundle(t, s, artifact, req.Signature, tle)
-	res, err := VerifyBundleInLog(ctx, good, tl.http.URL, []LogKey{tl.key}, t.TempDir())
+	res, err := logclient.VerifyBundleInLog(ctx, good, tl.http.URL, []tlog.LogKey{tl.key}, t.TempDir())
 	if err != nil {
 		t.Fatalf("VerifyBundleInLog: %v", err)
 	}
@@ -159,13 +161,13 @@ func TestVerifyBundleInLog(t *testing.T) {
 
 	other := s.request(t, []byte("something else"))
 	wrongSig := messageBundle(t, s, artifact, other.Signature, tle)
-	if _, err := VerifyBundleInLog(ctx, wrongSig, tl.http.URL, []LogKey{tl.key}, t.TempDir()); !errors.Is(err, ErrEntryMismatch) {
+	if _, err := logclient.VerifyBundleInLog(ctx, wrongSig, tl.http.URL, []tlog.LogKey{tl.key}, t.TempDir()); !errors.Is(err, logclient.ErrEntryMismatch) {
 		t.Fatalf("bundle with another signature: %v", err)
 	}
-	if _, err := VerifyBundleInLog(ctx, good, tl.http.URL, []LogKey{newTestLog(t, nil).key}, t.TempDir()); !errors.Is(err, ErrUnknownKey) {
+	if _, err := logclient.VerifyBundleInLog(ctx, good, tl.http.URL, []tlog.LogKey{newTestLog(t, nil).key}, t.TempDir()); !errors.Is(err, tlog.ErrUnknownKey) {
 		t.Fatalf("untrusted log: %v", err)
 	}
-	if _, err := VerifyBundleInLog(ctx, []byte(`{"mediaType": 3}`), tl.http.URL, []LogKey{tl.key}, t.TempDir()); err == nil {
+	if _, err := logclient.VerifyBundleInLog(ctx, []byte(`{"mediaType": 3}`), tl.http.URL, []tlog.LogKey{tl.key}, t.TempDir()); err == nil {
 		t.Fatal("malformed bundle accepted")
 	}
 }
@@ -209,8 +211,8 @@ func TestMonitorFollow(t *testing.T) {
 	found := make(chan uint64, 10)
 	done := make(chan error, 1)
 	go func() {
-		_, err := Monitor(ctx, MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), Follow: true, Interval: 50 * time.Millisecond},
-			MonitorQuery{PublicKey: s.der}, func(m MonitorMatch) error { found <- m.Index; return nil })
+		_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), Follow: true, Interval: 50 * time.Millisecond},
+			logclient.MonitorQuery{PublicKey: s.der}, func(m logclient.MonitorMatch) error { found <- m.Index; return nil })
 		done <- err
 	}()
 	var got []uint64

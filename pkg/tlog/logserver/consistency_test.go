@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,45 +52,45 @@ func TestSplitViewForkRollback(t *testing.T) {
 	appendN(t, a, s, "a", 3)
 	appendN(t, b, s, "b", 3)
 
-	cpA, err := CheckConsistency(ctx, a.http.URL, a.key, state)
+	cpA, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state)
 	if err != nil {
 		t.Fatalf("first view: %v", err)
 	}
-	if _, err := CheckConsistency(ctx, a.http.URL, a.key, state); err != nil {
+	if _, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state); err != nil {
 		t.Fatalf("same view again: %v", err)
 	}
 	// Same size, different root: a split view.
-	cpB, err := b.client.Checkpoint(ctx, []LogKey{b.key})
+	cpB, err := b.client.Checkpoint(ctx, []tlog.LogKey{b.key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = CheckConsistency(ctx, b.http.URL, b.key, state)
+	_, err = logclient.CheckConsistency(ctx, b.http.URL, b.key, state)
 	wantInconsistent(t, err, "split view", cpA, cpB)
 
 	// B grows: no consistency proof joins it to A's checkpoint.
 	appendN(t, b, s, "b+", 2)
-	cpB, _ = b.client.Checkpoint(ctx, []LogKey{b.key})
-	_, err = CheckConsistency(ctx, b.http.URL, b.key, state)
+	cpB, _ = b.client.Checkpoint(ctx, []tlog.LogKey{b.key})
+	_, err = logclient.CheckConsistency(ctx, b.http.URL, b.key, state)
 	wantInconsistent(t, err, "fork", cpA, cpB)
 
 	// A grows consistently; then B, now smaller, looks like a rollback.
 	appendN(t, a, s, "a+", 3)
-	cpA2, err := CheckConsistency(ctx, a.http.URL, a.key, state)
+	cpA2, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state)
 	if err != nil {
 		t.Fatalf("consistent growth: %v", err)
 	}
-	_, err = CheckConsistency(ctx, b.http.URL, b.key, state)
+	_, err = logclient.CheckConsistency(ctx, b.http.URL, b.key, state)
 	wantInconsistent(t, err, "rollback", cpA2, cpB)
 
 	// The kept checkpoint is still A's latest.
-	if got, err := CheckConsistency(ctx, a.http.URL, a.key, state); err != nil || got.Size != cpA2.Size {
+	if got, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state); err != nil || got.Size != cpA2.Size {
 		t.Fatalf("kept state after refusals: %v", err)
 	}
 }
 
-func wantInconsistent(t *testing.T, err error, kind string, kept, seen *Checkpoint) {
+func wantInconsistent(t *testing.T, err error, kind string, kept, seen *tlog.Checkpoint) {
 	t.Helper()
-	if !errors.Is(err, ErrLogInconsistent) {
+	if !errors.Is(err, logclient.ErrLogInconsistent) {
 		t.Fatalf("%s: got %v, want ErrLogInconsistent", kind, err)
 	}
 	for _, want := range []string{kind, kept.String(), seen.String()} {
@@ -104,22 +106,25 @@ func TestCheckConsistencyBadState(t *testing.T) {
 	ctx := context.Background()
 	state := t.TempDir()
 	// A kept checkpoint that the key does not verify is an error, not silently replaced.
-	path, err := stateFile(state, tl.key)
-	if err != nil {
+	if _, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, state); err != nil {
 		t.Fatal(err)
+	}
+	kept, err := filepath.Glob(filepath.Join(state, "tlog", "*"))
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("state files %v: %v", kept, err)
 	}
 	raw, err := other.client.ReadCheckpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeState(path, raw); err != nil {
+	if err := os.WriteFile(kept[0], raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CheckConsistency(ctx, tl.http.URL, tl.key, state); err == nil || !strings.Contains(err.Error(), "does not verify") {
+	if _, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, state); err == nil || !strings.Contains(err.Error(), "does not verify") {
 		t.Fatalf("got %v", err)
 	}
 	// A log whose checkpoint is signed by another key is refused.
-	if _, err := CheckConsistency(ctx, other.http.URL, tl.key, t.TempDir()); !errors.Is(err, ErrUnknownKey) {
+	if _, err := logclient.CheckConsistency(ctx, other.http.URL, tl.key, t.TempDir()); !errors.Is(err, tlog.ErrUnknownKey) {
 		t.Fatalf("wrong key: %v", err)
 	}
 }
