@@ -18,6 +18,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
@@ -180,7 +181,7 @@ func TestServersFromTheCommandLine(t *testing.T) {
 		"--from", filepath.Join(ctDir, "trusted_root.json"), "--from", filepath.Join(tsaDir, "trusted_root.json"), "--out", merged); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := pki.ReadTrustedRoot(merged)
+	tr, err := root.ReadTrustedRoot(merged)
 	if err != nil || len(tr.CertificateAuthorities) != 1 || len(tr.Ctlogs) != 1 || len(tr.TimestampAuthorities) != 1 {
 		t.Fatalf("merged trusted root: %v %v", tr, err)
 	}

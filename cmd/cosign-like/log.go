@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
@@ -56,11 +57,11 @@ func (o *logClientOptions) keys() ([]tlog.LogKey, error) {
 	case o.trustedRoot != "" && o.logKey != "":
 		return nil, fmt.Errorf("pass either --trusted-root or --log-key, not both")
 	case o.trustedRoot != "":
-		raw, err := os.ReadFile(o.trustedRoot)
+		trusted, err := root.LoadTrustedRoot(o.trustedRoot)
 		if err != nil {
-			return nil, fmt.Errorf("reading trusted root: %w", err)
+			return nil, err
 		}
-		return tlog.LogKeysFromTrustedRoot(raw, o.rekorURL)
+		return trusted.LogKeys(o.rekorURL)
 	case o.logKey != "":
 		der, err := readPublicKeyPEM(o.logKey)
 		if err != nil {

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,7 +11,6 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
@@ -59,60 +58,50 @@ func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
 // entries are checked against the trusted root when one is given.
 func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.BundleOptions, error) {
 	ctx := cmd.Context()
-	var services cosign.Services
-	scData, err := trustFile(ctx, o.keyless.signingConfig, false, pickSigningConfig)
+	sc, err := loadSigningConfig(ctx, o.keyless.signingConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	if scData != nil {
-		sc, err := cosign.ParseSigningConfig(scData, time.Now())
-		if err != nil {
-			return nil, nil, fmt.Errorf("signing config: %w", err)
-		}
-		services = *sc
+	setup := &cosign.SigningSetup{
+		SigningConfig: sc,
+		CAURL:         o.keyless.fulcioURL,
+		TSAURL:        o.keyless.tsaURL,
+		RekorURL:      o.tlog.rekorURL,
+		OIDCURL:       o.keyless.oidcIssuer,
+		Upload:        o.tlog.upload,
 	}
-	override(&services.CAURL, o.keyless.fulcioURL)
-	override(&services.TSAURL, o.keyless.tsaURL)
-	override(&services.RekorURL, o.tlog.rekorURL)
-
-	w := &cosign.BundleOptions{TSAURL: services.TSAURL}
-	if o.tlog.upload {
-		if services.RekorURL == "" {
-			return nil, nil, fmt.Errorf("no transparency log configured: pass --rekor-url or --signing-config, or --tlog-upload=false to sign without a log entry")
-		}
-		w.RekorURL = services.RekorURL
-		data, err := trustFile(ctx, o.trust.trustedRoot, false, pickTrustedRoot)
-		if err != nil {
+	if o.tlog.upload && setup.Services().RekorURL != "" {
+		if setup.TrustedRoot, err = loadTrustedRoot(ctx, o.trust.trustedRoot, false); err != nil {
 			return nil, nil, err
 		}
-		if data != nil {
-			if w.LogKeys, err = tlog.LogKeysFromTrustedRoot(data, w.RekorURL); err != nil {
-				return nil, nil, fmt.Errorf("trusted root %s: %w", o.trust.trustedRoot, err)
-			}
-			if w.StateDir, err = logclient.DefaultStateDir(); err != nil {
+		if setup.TrustedRoot != nil {
+			if setup.StateDir, err = logclient.DefaultStateDir(); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
 
 	if o.key.key != "" {
+		opts, err := setup.BundleOptions()
+		if err != nil {
+			return nil, nil, signingSetupHint(err)
+		}
 		s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd), o.token.interactiveSignerOptions(cmd)...)
 		if err != nil {
 			return nil, nil, err
 		}
-		if w.RekorURL == "" && w.TSAURL == "" {
-			w = nil
-		}
-		return s, w, nil
+		return s, opts, nil
 	}
 
-	if w.TSAURL == "" {
+	if _, err := setup.BundleOptions(); err != nil {
+		return nil, nil, signingSetupHint(err)
+	}
+	if setup.Services().TSAURL == "" {
 		return nil, nil, cosign.ErrNoTimestampAuthority
 	}
-	override(&services.OIDCURL, o.keyless.oidcIssuer)
 	token, err := oidc.GetToken(ctx, oidc.Options{
 		IdentityToken: o.keyless.identityToken,
-		Issuer:        services.OIDCURL,
+		Issuer:        setup.Services().OIDCURL,
 		ClientID:      o.keyless.oidcClientID,
 		DeviceFlow:    o.keyless.deviceFlow,
 		// The browser flow needs a person at a terminal; without one it would only wait.
@@ -123,21 +112,22 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 	if err != nil {
 		return nil, nil, fmt.Errorf("getting an identity token: %w", err)
 	}
-	s, chain, err := cosign.Keyless(ctx, services.CAURL, token)
+	s, opts, err := setup.KeylessSigner(ctx, token)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, signingSetupHint(err)
 	}
-	w.Chain = chain
-	if id := certificateIdentity(chain[0]); id != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Signing as %s with a short-lived certificate from %s\n", id, services.CAURL)
+	if id := certificateIdentity(opts.Chain[0]); id != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Signing as %s with a short-lived certificate from %s\n", id, setup.Services().CAURL)
 	}
-	return s, w, nil
+	return s, opts, nil
 }
 
-func override(dst *string, v string) {
-	if v != "" {
-		*dst = v
+// signingSetupHint adds to a signing setup error the flags that would mend it.
+func signingSetupHint(err error) error {
+	if errors.Is(err, cosign.ErrNoTransparencyLog) {
+		return fmt.Errorf("%w: pass --rekor-url or --signing-config, or --tlog-upload=false to sign without a log entry", err)
 	}
+	return err
 }
 
 // isTerminal reports whether in is an interactive terminal.

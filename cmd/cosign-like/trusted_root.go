@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/root"
 )
 
 func init() {
@@ -32,13 +33,13 @@ func newTrustedRootCmd() *cobra.Command {
 			}
 			var parts [][]byte
 			for _, f := range from {
-				data, err := readTrustPart(f, pki.MaxTrustFileSize)
+				data, err := readTrustPart(f, root.MaxTrustFileSize)
 				if err != nil {
 					return fmt.Errorf("trusted-root create: %w", err)
 				}
 				parts = append(parts, data)
 			}
-			merged, err := pki.MergeTrustedRoots(parts...)
+			merged, err := root.MergeTrustedRoots(parts...)
 			if err != nil {
 				return fmt.Errorf("trusted-root create: %w", err)
 			}
@@ -56,14 +57,14 @@ func newSigningConfigCmd() *cobra.Command {
 		Use:   "signing-config",
 		Short: "Build Sigstore signing configs",
 	}
-	var o pki.SigningConfigOptions
+	var o root.SigningConfigOptions
 	var out string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Write a signing config (v0.2) naming the CA, OIDC, log and TSA URLs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			data, err := pki.NewSigningConfig(o)
+			data, err := root.NewSigningConfig(o)
 			if err != nil {
 				return fmt.Errorf("signing-config create: %w", err)
 			}

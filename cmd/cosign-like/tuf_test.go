@@ -103,12 +103,12 @@ func TestTUFCommandsAndInitialize(t *testing.T) {
 		t.Fatalf("tuf status after rotations:\n%s", out)
 	}
 	// Commands find the cache through $COSIGN_LIKE_HOME and the mirror initialize recorded.
-	trusted, signing, err := tuf.Load(context.Background(), tuf.LoadOptions{})
-	if err != nil || !strings.Contains(string(trusted), "trustedroot") || !strings.Contains(string(signing), "signingconfig") {
-		t.Fatalf("tuf.Load online: %q %q %v", trusted, signing, err)
+	m, err := tuf.Load(context.Background(), tuf.LoadOptions{})
+	if err != nil || m.TrustedRoot == nil || m.SigningConfig == nil {
+		t.Fatalf("tuf.Load online: %+v %v", m, err)
 	}
 	srv.Close()
-	if _, _, err := tuf.Load(context.Background(), tuf.LoadOptions{Offline: true}); err != nil {
+	if _, err := tuf.Load(context.Background(), tuf.LoadOptions{Offline: true}); err != nil {
 		t.Fatalf("tuf.Load offline: %v", err)
 	}
 	out = mustRunTUFCLI(t, "tuf", "remove-target", "--dir", repo, "--name", tuf.SigningConfigTarget, "--no-publish")

@@ -7,7 +7,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cosign-like/cosign-like/pkg/cosign"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/signer"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -46,8 +49,8 @@ type verificationOptions struct {
 	identity identityOptions
 	tlog     tlogOptions
 	trust    trustOptions
-	// trustedRoot is the trusted root JSON that build found.
-	trustedRoot []byte
+	// trustedRoot is the trusted root that build found.
+	trustedRoot *root.TrustedRoot
 }
 
 func (o *verificationOptions) addFlags(fs *pflag.FlagSet) {
@@ -95,19 +98,14 @@ func (o *verificationOptions) build(cmd *cobra.Command) (*verify.Verifier, verif
 	if o.tlog.ignoreTlog {
 		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: --insecure-ignore-tlog: signatures are accepted without a transparency log entry")
 	}
-	var trusted *verify.TrustedRoot
-	data, err := trustFile(cmd.Context(), o.trust.trustedRoot, o.trust.offline, pickTrustedRoot)
+	trusted, err := loadTrustedRoot(cmd.Context(), o.trust.trustedRoot, o.trust.offline)
 	if err != nil {
 		return nil, policy, err
 	}
-	if data != nil {
-		if trusted, err = verify.ParseTrustedRoot(data); err != nil {
-			return nil, policy, err
-		}
-		o.trustedRoot = data
-	} else if policy.Identity != nil || !o.tlog.ignoreTlog {
+	if trusted == nil && (policy.Identity != nil || !o.tlog.ignoreTlog) {
 		return nil, policy, errNoTrustedRoot
 	}
+	o.trustedRoot = trusted
 	v, err := verify.New(trusted)
 	if err != nil {
 		return nil, policy, err
@@ -116,7 +114,7 @@ func (o *verificationOptions) build(cmd *cobra.Command) (*verify.Verifier, verif
 }
 
 // checkLogs runs the online log check after verification (unless offline or the log is
-// ignored): see checkLogConsistency.
+// ignored): see cosign.CheckLogConsistency.
 func (o *verificationOptions) checkLogs(cmd *cobra.Command, results ...*verify.Result) error {
 	if o.trust.offline || o.tlog.ignoreTlog || o.trustedRoot == nil {
 		return nil
@@ -127,7 +125,11 @@ func (o *verificationOptions) checkLogs(cmd *cobra.Command, results ...*verify.R
 			entries = append(entries, r.TlogEntries...)
 		}
 	}
-	return checkLogConsistency(cmd.Context(), o.trustedRoot, entries)
+	stateDir, err := logclient.DefaultStateDir()
+	if err != nil {
+		return err
+	}
+	return cosign.CheckLogConsistency(cmd.Context(), o.trustedRoot, stateDir, entries)
 }
 
 // certificateIdentity returns what a certificate names: its first email or URI SAN.

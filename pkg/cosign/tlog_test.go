@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 // startLog runs a real log server on 127.0.0.1 and returns its URL and trusted root.
-func startLog(t *testing.T) (string, *verify.TrustedRoot, []tlog.LogKey) {
+func startLog(t *testing.T) (string, *root.TrustedRoot, []tlog.LogKey) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,11 +47,15 @@ func startLog(t *testing.T) (string, *verify.TrustedRoot, []tlog.LogKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := verify.ParseTrustedRoot(trBytes)
+	tr, err := root.ParseTrustedRoot(trBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, "")
+	trusted, err := root.ParseTrustedRoot(trBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := trusted.LogKeys("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oci"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -33,11 +33,15 @@ func BenchmarkKeylessPhases(b *testing.B) {
 		b.Fatal(err)
 	}
 	trBytes, _ := os.ReadFile(st.TrustedRootPath)
-	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, st.LogURL)
+	trusted, err := root.ParseTrustedRoot(trBytes)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, _ := verify.ParseTrustedRoot(trBytes)
+	keys, err := trusted.LogKeys(st.LogURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, _ := root.ParseTrustedRoot(trBytes)
 	v, _ := verify.New(tr)
 	policy := verify.Policy{Identity: &verify.Identity{Subject: "alice@example.com", Issuer: st.OIDCURL}}
 	_, desc, err := oci.Resolve(ctx, img.String())
@@ -105,7 +109,11 @@ func BenchmarkKeylessConcurrent100(b *testing.B) {
 	}
 	defer st.Close(ctx)
 	trBytes, _ := os.ReadFile(st.TrustedRootPath)
-	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, st.LogURL)
+	trusted, err := root.ParseTrustedRoot(trBytes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := trusted.LogKeys(st.LogURL)
 	if err != nil {
 		b.Fatal(err)
 	}

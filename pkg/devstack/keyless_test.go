@@ -10,7 +10,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -28,7 +28,7 @@ func TestKeylessSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	services, err := cosign.LoadSigningConfig(st.SigningConfigPath, time.Now())
+	services, err := root.LoadSigningConfig(st.SigningConfigPath, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,11 @@ func TestKeylessSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, services.RekorURL)
+	trusted, err := root.ParseTrustedRoot(trBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := trusted.LogKeys(services.RekorURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +57,7 @@ func TestKeylessSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tr, err := verify.ParseTrustedRoot(trBytes)
+	tr, err := root.ParseTrustedRoot(trBytes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/ca"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
-	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
@@ -109,7 +109,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 		}
 		parts = append(parts, data)
 	}
-	trBytes, err := pki.MergeTrustedRoots(parts...)
+	trBytes, err := root.MergeTrustedRoots(parts...)
 	if err != nil {
 		return fmt.Errorf("dev stack trusted root: %w", err)
 	}
@@ -117,7 +117,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	if err := os.WriteFile(s.TrustedRootPath, trBytes, 0o644); err != nil {
 		return err
 	}
-	sc, err := pki.NewSigningConfig(pki.SigningConfigOptions{
+	sc, err := root.NewSigningConfig(root.SigningConfigOptions{
 		CAURLs: []string{s.CAURL}, OIDCURLs: []string{s.OIDCURL}, RekorURLs: []string{s.LogURL}, TSAURLs: []string{s.TSAURL},
 	})
 	if err != nil {

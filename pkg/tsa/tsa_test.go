@@ -21,9 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitorus/timestamp"
+
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
-	"github.com/digitorus/timestamp"
+	trustroot "github.com/cosign-like/cosign-like/pkg/root"
 )
 
 // newTestTSA initialises a TSA in a temporary directory and serves it over HTTP.
@@ -69,7 +71,7 @@ func TestInitWritesChainAndTrustedRoot(t *testing.T) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
 		t.Fatalf("TSA certificate does not chain: %v", err)
 	}
-	tr, err := pki.ReadTrustedRoot(filepath.Join(dir, TrustedRootFile))
+	tr, err := trustroot.ReadTrustedRoot(filepath.Join(dir, TrustedRootFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkLoad(b *testing.B) {
 			tr := newTestRepo(b, RepoOptions{})
 			cache := initClient(b, tr)
 			for b.Loop() {
-				if _, _, err := Load(context.Background(), LoadOptions{CacheDir: cache, Offline: offline}); err != nil {
+				if _, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache, Offline: offline}); err != nil {
 					b.Fatal(err)
 				}
 			}

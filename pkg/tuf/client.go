@@ -17,6 +17,8 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
+
+	"github.com/cosign-like/cosign-like/pkg/root"
 )
 
 // Targets the client fetches.
@@ -257,13 +259,35 @@ func Initialize(ctx context.Context, opts InitOptions) (trustedRoot, signingConf
 	return trustedRoot, signingConfig, nil
 }
 
-// Load returns the trusted root and signing config from the TUF cache that Initialize made,
+// Load returns the trust material of the TUF cache that Initialize made, refreshed from the
+// mirror unless opts.Offline, parsed: the trusted root, and the signing config's services
+// selected now (nil when the repository has no signing config target). When the mirror cannot be
+// reached, Load falls back to the cache if its metadata has not expired (and tells
+// opts.OnCacheFallback), unless ctx was cancelled; a verification failure (rollback, freeze, bad
+// signatures, hash mismatch) is returned, never papered over.
+func Load(ctx context.Context, opts LoadOptions) (*root.Material, error) {
+	tr, sc, err := loadTargets(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
+	m, err := root.ParseMaterial(tr, sc, now)
+	if err != nil {
+		return nil, fmt.Errorf("TUF target: %w", err)
+	}
+	return m, nil
+}
+
+// loadTargets returns the trusted root and signing config targets from the TUF cache that Initialize made,
 // refreshed from the mirror unless opts.Offline. When the mirror cannot be reached, Load falls
 // back to the cache if its metadata has not expired (and tells opts.OnCacheFallback), unless ctx
 // was cancelled; a
 // verification failure (rollback, freeze, bad signatures, hash mismatch) is returned, never
 // papered over. signingConfig is nil when the repository has no signing config target.
-func Load(ctx context.Context, opts LoadOptions) (trustedRoot, signingConfig []byte, err error) {
+func loadTargets(ctx context.Context, opts LoadOptions) (trustedRoot, signingConfig []byte, err error) {
 	cacheDir := opts.CacheDir
 	if cacheDir == "" {
 		if cacheDir, err = DefaultCacheDir(); err != nil {

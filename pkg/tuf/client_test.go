@@ -31,7 +31,7 @@ func TestInitializeAndLoad(t *testing.T) {
 	}
 	// Load with the mirror Initialize recorded, online then offline.
 	for _, offline := range []bool{false, true} {
-		tr2, sc2, err := Load(ctx, LoadOptions{CacheDir: cache, Offline: offline})
+		tr2, sc2, err := loadTargets(ctx, LoadOptions{CacheDir: cache, Offline: offline})
 		if err != nil {
 			t.Fatalf("Load(offline=%v): %v", offline, err)
 		}
@@ -41,12 +41,12 @@ func TestInitializeAndLoad(t *testing.T) {
 	}
 	// A new target version reaches an online client, and then the offline cache.
 	tr.addTarget(t, `{"mediaType":"application/vnd.dev.sigstore.trustedroot.v0.2+json","v":2}`)
-	got, _, err := Load(ctx, LoadOptions{CacheDir: cache})
+	got, _, err := loadTargets(ctx, LoadOptions{CacheDir: cache})
 	if err != nil || !strings.Contains(string(got), `"v":2`) {
 		t.Fatalf("online Load after update: %q, %v", got, err)
 	}
 	before := tr.requests.Load()
-	got, _, err = Load(ctx, LoadOptions{CacheDir: cache, Offline: true})
+	got, _, err = loadTargets(ctx, LoadOptions{CacheDir: cache, Offline: true})
 	if err != nil || !strings.Contains(string(got), `"v":2`) {
 		t.Fatalf("offline Load after update: %q, %v", got, err)
 	}
@@ -130,7 +130,7 @@ func TestRollbackRefused(t *testing.T) {
 			tc.attack(t, tr, old)
 			// Make the client fetch the new metadata: a newer timestamp is not needed for the
 			// timestamp case; for the others, a new timestamp names the attacked versions.
-			_, _, err := Load(context.Background(), LoadOptions{CacheDir: cache, Mirror: tr.srv.URL})
+			_, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache, Mirror: tr.srv.URL})
 			if tc.name == "older timestamp" {
 				wantErr(t, err, tc.want...)
 				if !errors.Is(err, ErrVerification) {
@@ -155,7 +155,7 @@ func TestFreezeRefused(t *testing.T) {
 	tr := newTestRepo(t, RepoOptions{}) // timestamp valid 7 days, the rest longer
 	cache := initClient(t, tr)
 	// Eight days later the mirror still serves the same timestamp.
-	_, _, err := Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)})
+	_, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)})
 	wantErr(t, err, "timestamp.json is expired")
 	if !errors.Is(err, ErrVerification) {
 		t.Fatalf("error %v is not ErrVerification", err)
@@ -168,11 +168,11 @@ func TestFreezeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.publish(t)
-	if _, _, err := Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)}); err != nil {
+	if _, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)}); err != nil {
 		t.Fatalf("Load after RefreshTimestamp: %v", err)
 	}
 	// The snapshot (valid 30 days) was re-signed so as not to expire before the timestamp.
-	if _, _, err := Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(29 * 24 * time.Hour)}); err != nil {
+	if _, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache, Now: at(29 * 24 * time.Hour)}); err != nil {
 		t.Fatalf("Load 29 days later: %v", err)
 	}
 }
@@ -206,7 +206,7 @@ func TestMixAndMatchRefused(t *testing.T) {
 			tr.addTarget(t, "v3")
 			other.addTarget(t, "v3")
 			tc.attack(t, tr, other)
-			_, _, err := Load(context.Background(), LoadOptions{CacheDir: cache})
+			_, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache})
 			wantErr(t, err, tc.want...)
 			if !errors.Is(err, ErrVerification) {
 				t.Fatalf("error %v is not ErrVerification", err)
@@ -239,7 +239,7 @@ func TestThresholdNotMet(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.replace(t, "2.root.json", staged)
-	_, _, err = Load(ctx, LoadOptions{CacheDir: cache})
+	_, _, err = loadTargets(ctx, LoadOptions{CacheDir: cache})
 	wantErr(t, err, "Verifying root failed, not enough signatures, got 1, want 2")
 	if !errors.Is(err, ErrVerification) {
 		t.Fatalf("error %v is not ErrVerification", err)
@@ -256,7 +256,7 @@ func TestThresholdNotMet(t *testing.T) {
 		t.Fatalf("Sign with the second key: %v", err)
 	}
 	tr.publish(t)
-	if _, _, err := Load(ctx, LoadOptions{CacheDir: cache}); err != nil {
+	if _, _, err := loadTargets(ctx, LoadOptions{CacheDir: cache}); err != nil {
 		t.Fatalf("Load after the second signature: %v", err)
 	}
 }
@@ -345,7 +345,7 @@ func TestOffline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := tr.requests.Load()
 			tc.opts.Offline = true
-			_, _, err := Load(ctx, tc.opts)
+			_, _, err := loadTargets(ctx, tc.opts)
 			wantErr(t, err, tc.want...)
 			if !errors.Is(err, tc.is) {
 				t.Fatalf("error %v is not %v", err, tc.is)
@@ -359,7 +359,7 @@ func TestOffline(t *testing.T) {
 	if err := os.Remove(filepath.Join(mirrorDir(cache, tr.srv.URL), "targets", TrustedRootTarget)); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := Load(ctx, LoadOptions{CacheDir: cache, Offline: true})
+	_, _, err := loadTargets(ctx, LoadOptions{CacheDir: cache, Offline: true})
 	wantErr(t, err, "target trusted_root.json of", "is not cached")
 	if !errors.Is(err, ErrNoCache) {
 		t.Fatalf("error %v is not ErrNoCache", err)
@@ -382,7 +382,7 @@ func TestMirrorDownFallsBackToCache(t *testing.T) {
 	cache := initClient(t, tr)
 	tr.srv.Close()
 	var told error
-	got, _, err := Load(ctx, LoadOptions{CacheDir: cache, OnCacheFallback: func(err error) { told = err }})
+	got, _, err := loadTargets(ctx, LoadOptions{CacheDir: cache, OnCacheFallback: func(err error) { told = err }})
 	if err != nil || !bytes.Contains(got, []byte("trustedroot")) {
 		t.Fatalf("Load with the mirror down: %q, %v", got, err)
 	}
@@ -390,7 +390,7 @@ func TestMirrorDownFallsBackToCache(t *testing.T) {
 		t.Fatalf("OnCacheFallback told %v, want an ErrFetch", told)
 	}
 	// With the cache expired as well, the error says both.
-	_, _, err = Load(ctx, LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)})
+	_, _, err = loadTargets(ctx, LoadOptions{CacheDir: cache, Now: at(8 * 24 * time.Hour)})
 	wantErr(t, err, "fetching from TUF mirror failed", "the cache cannot stand in", "TUF cache expired at")
 }
 
@@ -405,7 +405,7 @@ func TestOversizedMetadataRefused(t *testing.T) {
 		NewFileServer(tr.dir).ServeHTTP(w, r)
 	}))
 	defer big.Close()
-	_, _, err := Load(context.Background(), LoadOptions{CacheDir: cache, Mirror: tr.srv.URL, HTTPClient: &http.Client{Transport: redirectTo(big.URL)}})
+	_, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache, Mirror: tr.srv.URL, HTTPClient: &http.Client{Transport: redirectTo(big.URL)}})
 	wantErr(t, err, "timestamp.json is more than the 16384 bytes allowed")
 }
 
@@ -435,7 +435,7 @@ func TestRootRotation(t *testing.T) {
 			if _, err := os.Stat(oldRootKeys[0]); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("old root key still in keys/: %v", err)
 			}
-			if _, _, err := Load(ctx, LoadOptions{CacheDir: cache}); err != nil {
+			if _, _, err := loadTargets(ctx, LoadOptions{CacheDir: cache}); err != nil {
 				t.Fatalf("Load after rotations: %v", err)
 			}
 			cached, err := os.ReadFile(filepath.Join(mirrorDir(cache, tr.srv.URL), "metadata", "root.json"))
@@ -472,7 +472,7 @@ func TestRootRotationWithoutOldKeysRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.replace(t, "2.root.json", staged)
-	_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache})
+	_, _, err = loadTargets(context.Background(), LoadOptions{CacheDir: cache})
 	wantErr(t, err, "Verifying root failed, not enough signatures, got 0, want 1")
 	if !errors.Is(err, ErrVerification) {
 		t.Fatalf("error %v is not ErrVerification", err)
@@ -485,7 +485,7 @@ func TestCancelledContextDoesNotFallBack(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	called := false
-	_, _, err := Load(ctx, LoadOptions{CacheDir: cache, OnCacheFallback: func(error) { called = true }})
+	_, _, err := loadTargets(ctx, LoadOptions{CacheDir: cache, OnCacheFallback: func(error) { called = true }})
 	wantErr(t, err, "context canceled")
 	if called || !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Load fell back to the cache (called=%v) or lost the cause: %v", called, err)
@@ -547,16 +547,16 @@ func TestFreezeOfEachRoleRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			tr.publish(t)
-			if _, _, err := Load(context.Background(), LoadOptions{CacheDir: cache}); err != nil {
+			if _, _, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache}); err != nil {
 				t.Fatalf("Load now: %v", err)
 			}
 			// Two hours later the mirror still serves it.
-			_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(2 * time.Hour)})
+			_, _, err = loadTargets(context.Background(), LoadOptions{CacheDir: cache, Now: at(2 * time.Hour)})
 			wantErr(t, err, tc.want)
 			if !errors.Is(err, ErrVerification) {
 				t.Fatalf("error %v is not ErrVerification", err)
 			}
-			_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache, Now: at(2 * time.Hour), Offline: true})
+			_, _, err = loadTargets(context.Background(), LoadOptions{CacheDir: cache, Now: at(2 * time.Hour), Offline: true})
 			wantErr(t, err, "TUF cache expired at", "("+tc.role+".json of")
 		})
 	}
@@ -585,7 +585,7 @@ func TestRotatedRootWithoutNewKeySignatureRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.replace(t, "2.root.json", data)
-	_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache})
+	_, _, err = loadTargets(context.Background(), LoadOptions{CacheDir: cache})
 	wantErr(t, err, "Verifying root failed, not enough signatures, got 0, want 1")
 }
 

@@ -23,7 +23,7 @@ func ExampleNewDevRepository() {
 
 	root, err := tuf.NewDevRepository(filepath.Join(work, "repo"), map[string][]byte{
 		tuf.TrustedRootTarget:   []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot.v0.2+json"}`),
-		tuf.SigningConfigTarget: []byte(`{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json"}`),
+		tuf.SigningConfigTarget: []byte(`{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json","caUrls":[{"url":"https://ca.example","majorApiVersion":1}]}`),
 	}, 24*time.Hour)
 	if err != nil {
 		log.Fatal(err)
@@ -36,13 +36,13 @@ func ExampleNewDevRepository() {
 	if _, _, err := tuf.Initialize(ctx, tuf.InitOptions{Mirror: mirror.URL, Root: root, CacheDir: cache}); err != nil {
 		log.Fatal(err)
 	}
-	trustedRoot, signingConfig, err := tuf.Load(ctx, tuf.LoadOptions{CacheDir: cache, Offline: true})
+	m, err := tuf.Load(ctx, tuf.LoadOptions{CacheDir: cache, Offline: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(string(trustedRoot))
-	fmt.Println(string(signingConfig))
+	fmt.Println("transparency logs:", len(m.TrustedRoot.Tlogs()))
+	fmt.Println("CA:", m.SigningConfig.CAURL)
 	// Output:
-	// {"mediaType":"application/vnd.dev.sigstore.trustedroot.v0.2+json"}
-	// {"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json"}
+	// transparency logs: 0
+	// CA: https://ca.example
 }

@@ -66,7 +66,7 @@ func FuzzClientMetadata(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, content []byte) {
 		tp := &overrideTransport{files: files, name: names[int(which)%len(names)], content: content}
-		got, _, err := Load(context.Background(), LoadOptions{Mirror: mirror, CacheDir: cache, HTTPClient: &http.Client{Transport: tp}})
+		got, _, err := loadTargets(context.Background(), LoadOptions{Mirror: mirror, CacheDir: cache, HTTPClient: &http.Client{Transport: tp}})
 		if err == nil && !bytes.Equal(got, signed) {
 			t.Fatalf("Load returned unsigned content %q", got)
 		}

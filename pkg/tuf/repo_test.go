@@ -173,7 +173,7 @@ func TestRemoveTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.publish(t)
-	trusted, signing, err := Load(context.Background(), LoadOptions{CacheDir: cache})
+	trusted, signing, err := loadTargets(context.Background(), LoadOptions{CacheDir: cache})
 	if err != nil || trusted == nil || signing != nil {
 		t.Fatalf("Load after removing the signing config: %q, %q, %v", trusted, signing, err)
 	}
@@ -181,7 +181,7 @@ func TestRemoveTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.publish(t)
-	_, _, err = Load(context.Background(), LoadOptions{CacheDir: cache})
+	_, _, err = loadTargets(context.Background(), LoadOptions{CacheDir: cache})
 	wantErr(t, err, "TUF target not found: trusted_root.json is not listed by")
 }
 
@@ -368,12 +368,12 @@ func TestNewDevRepository(t *testing.T) {
 	if string(root2) != string(root) {
 		t.Fatal("a second run changed the root")
 	}
-	trusted, _, err = Load(ctx, LoadOptions{CacheDir: cache})
+	trusted, _, err = loadTargets(ctx, LoadOptions{CacheDir: cache})
 	if err != nil || string(trusted) != `{"a":2}` {
 		t.Fatalf("Load after the second run: %q %v", trusted, err)
 	}
 	// Expiry applies to every role: two days on, the cache has expired.
-	_, _, err = Load(ctx, LoadOptions{CacheDir: cache, Offline: true, Now: at(48 * time.Hour)})
+	_, _, err = loadTargets(ctx, LoadOptions{CacheDir: cache, Offline: true, Now: at(48 * time.Hour)})
 	wantErr(t, err, "TUF cache expired at")
 	_, err = NewDevRepository(dir, nil, time.Hour)
 	wantErr(t, err, "no targets")

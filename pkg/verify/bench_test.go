@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 // BenchmarkVerifyKeyless verifies a production keyless bundle (certificate chain, SCT, SET,
 // checkpoint and inclusion proof) against an artifact digest.
 func BenchmarkVerifyKeyless(b *testing.B) {
-	root, err := verify.LoadTrustedRoot(filepath.Join(conformanceDir, "public-good", "production", "trusted_root.json"))
+	trusted, err := root.LoadTrustedRoot(filepath.Join(conformanceDir, "public-good", "production", "trusted_root.json"))
 	if err != nil {
 		b.Skipf("conformance data not available: %v", err)
 	}
@@ -24,7 +25,7 @@ func BenchmarkVerifyKeyless(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := verify.New(root)
+	v, err := verify.New(trusted)
 	if err != nil {
 		b.Fatal(err)
 	}

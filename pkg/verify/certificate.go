@@ -25,7 +25,7 @@ func (v *Verifier) verifyCertificate(leaf *x509.Certificate, times []time.Time, 
 		}
 		chain = c
 	}
-	if ignoreSCT || len(v.trusted.ctlogs) == 0 {
+	if ignoreSCT || len(v.trusted.CTLogs()) == 0 {
 		return nil
 	}
 	return v.verifySCTs(leaf, chain[1])
@@ -53,11 +53,11 @@ func withHandledOtherName(leaf *x509.Certificate) *x509.Certificate {
 // chainAt finds a CA of the trusted root that issued leaf and was trusted at t.
 func (v *Verifier) chainAt(leaf *x509.Certificate, t time.Time) ([]*x509.Certificate, error) {
 	leaf = withHandledOtherName(leaf)
-	if len(v.trusted.cas) == 0 {
+	if len(v.trusted.CertificateAuthorities()) == 0 {
 		return nil, fmt.Errorf("%w: the trusted root lists no certificate authority", ErrCertificate)
 	}
 	var errs []error
-	for _, ca := range v.trusted.cas {
+	for _, ca := range v.trusted.CertificateAuthorities() {
 		if !ca.ValidAt(t) {
 			errs = append(errs, fmt.Errorf("%s: not trusted at %s (validFor window)", ca.URI, t.UTC().Format(time.RFC3339)))
 			continue
@@ -118,7 +118,7 @@ func (v *Verifier) verifySCTs(leaf, issuer *x509.Certificate) error {
 	var unknown []string
 	for i, sct := range scts {
 		id := sct.LogID.KeyID[:]
-		log := v.trusted.ctlogByID(id)
+		log := v.trusted.CTLogByID(id)
 		if log == nil {
 			unknown = append(unknown, keyIDHex(id))
 			continue

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -115,7 +116,7 @@ func runConformanceCase(t *testing.T, dir string, useDigest bool) error {
 	}
 
 	// Everything from here is what the client under test does with untrusted input.
-	trusted, err := verify.LoadTrustedRoot(rootPath)
+	trusted, err := root.LoadTrustedRoot(rootPath)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -37,3 +38,6 @@ var (
 	// ErrStatement: the DSSE payload is not a usable in-toto statement.
 	ErrStatement = fmt.Errorf("%w: statement", ErrVerification)
 )
+
+// keyIDHex renders a log ID for messages.
+func keyIDHex(id []byte) string { return hex.EncodeToString(id) }

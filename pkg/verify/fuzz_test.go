@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -21,7 +22,7 @@ func FuzzParseTrustedRoot(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := verify.ParseTrustedRoot(data)
+		r, err := root.ParseTrustedRoot(data)
 		if err != nil {
 			return
 		}
@@ -41,7 +42,7 @@ func FuzzParseTrustedRoot(f *testing.F) {
 // FuzzVerifyBundle feeds arbitrary bundles to the verifier with the production trusted root:
 // it must never panic, and nothing the fuzzer makes may verify.
 func FuzzVerifyBundle(f *testing.F) {
-	root, err := verify.LoadTrustedRoot(filepath.Join(conformanceDir, "public-good", "production", "trusted_root.json"))
+	trusted, err := root.LoadTrustedRoot(filepath.Join(conformanceDir, "public-good", "production", "trusted_root.json"))
 	if err != nil {
 		f.Skipf("trusted root not available: %v", err)
 	}
@@ -51,7 +52,7 @@ func FuzzVerifyBundle(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	v, err := verify.New(root)
+	v, err := verify.New(trusted)
 	if err != nil {
 		f.Fatal(err)
 	}

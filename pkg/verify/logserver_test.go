@@ -32,6 +32,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
@@ -156,7 +157,7 @@ func startOurStack(t *testing.T) *ourStack {
 	merged.Tlogs = logPart.GetTlogs()
 	merged.TimestampAuthorities = tsaPart.GetTimestampAuthorities()
 	merged.Ctlogs = ctPart.GetCtlogs()
-	tr := must[*verify.TrustedRoot](t)(verify.ParseTrustedRoot(must[[]byte](t)(protojson.Marshal(merged))))
+	tr := must[*root.TrustedRoot](t)(root.ParseTrustedRoot(must[[]byte](t)(protojson.Marshal(merged))))
 	if len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 1 || len(tr.TimestampAuthorities()) != 1 {
 		t.Fatalf("merged trusted root: %d CT logs, %d logs, %d TSAs; want one each", len(tr.CTLogs()), len(tr.Tlogs()), len(tr.TimestampAuthorities()))
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"time"
 
 	"github.com/digitorus/pkcs7"
@@ -45,11 +46,11 @@ func (v *Verifier) verifyTimestamp(der, signature []byte) (time.Time, error) {
 	if !bytes.Equal(hh.Sum(nil), ts.HashedMessage) {
 		return time.Time{}, errors.New("messageImprint does not match the bundle's signature: the timestamp is for another signature")
 	}
-	if len(v.trusted.tsas) == 0 {
+	if len(v.trusted.TimestampAuthorities()) == 0 {
 		return time.Time{}, errors.New("the trusted root lists no timestamp authority")
 	}
 	var errs []error
-	for _, tsa := range v.trusted.tsas {
+	for _, tsa := range v.trusted.TimestampAuthorities() {
 		err := verifyTimestampBy(ts, tsa)
 		if err == nil {
 			return ts.Time, nil
@@ -72,7 +73,7 @@ func checkImprintHash(h crypto.Hash) error {
 // verifyTimestampBy checks the token's signature and the signer's chain against one authority.
 // The token's own embedded certificates are not trusted: its signer must be the authority's
 // leaf certificate.
-func verifyTimestampBy(ts *timestamp.Timestamp, tsa *CertificateAuthority) error {
+func verifyTimestampBy(ts *timestamp.Timestamp, tsa *root.CertificateAuthority) error {
 	if !tsa.ValidAt(ts.Time) {
 		return fmt.Errorf("time %s outside the authority's validFor window", ts.Time.UTC().Format(time.RFC3339))
 	}

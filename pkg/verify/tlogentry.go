@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"net/url"
 	"strconv"
 	"time"
@@ -38,7 +39,7 @@ func (v *Verifier) verifyTlogEntries(b *protobundle.Bundle, sc *signedContent, m
 
 func (v *Verifier) verifyTlogEntry(e *protorekor.TransparencyLogEntry, sc *signedContent, m *material, tsTimes []time.Time, needCheckpoint bool) (*TlogEntry, error) {
 	logID := e.GetLogId().GetKeyId()
-	log := v.trusted.tlogByID(logID)
+	log := v.trusted.TlogByID(logID)
 	if log == nil {
 		return nil, fmt.Errorf("log %s is not in the trusted root", keyIDHex(logID))
 	}
@@ -101,7 +102,7 @@ func (v *Verifier) verifyTlogEntry(e *protorekor.TransparencyLogEntry, sc *signe
 
 // verifySET checks a Rekor v1 signed entry timestamp: the log's ECDSA signature over the
 // canonical JSON of {body, integratedTime, logID, logIndex}.
-func verifySET(e *protorekor.TransparencyLogEntry, log *TransparencyLog) error {
+func verifySET(e *protorekor.TransparencyLogEntry, log *root.TransparencyLog) error {
 	pub, ok := log.PublicKey.(*ecdsa.PublicKey)
 	if !ok {
 		return fmt.Errorf("log %s has a %T key: signed entry timestamps need ECDSA", log.BaseURL, log.PublicKey)
@@ -124,7 +125,7 @@ func verifySET(e *protorekor.TransparencyLogEntry, log *TransparencyLog) error {
 // and the Merkle inclusion proof of the entry's body under it. Without a checkpoint (allowed
 // only when needCheckpoint is false) the proof is checked against its own root hash, which
 // catches a proof for another entry but proves nothing about the log.
-func verifyInclusion(e *protorekor.TransparencyLogEntry, log *TransparencyLog, needCheckpoint bool) error {
+func verifyInclusion(e *protorekor.TransparencyLogEntry, log *root.TransparencyLog, needCheckpoint bool) error {
 	p := e.GetInclusionProof()
 	leaf := tlog.LeafHash(e.GetCanonicalizedBody())
 	if p.GetCheckpoint().GetEnvelope() == "" {

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"slices"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 
 // Verifier checks bundles against a trusted root. It is safe for concurrent use.
 type Verifier struct {
-	trusted *TrustedRoot
+	trusted *root.TrustedRoot
 	now     func() time.Time
 }
 
@@ -32,7 +33,7 @@ func WithCurrentTime(now func() time.Time) Option {
 
 // New returns a verifier for the given trust material. trusted may be nil only for key-mode
 // policies that set UnsafeIgnoreTlog; Verify refuses any other policy without one.
-func New(trusted *TrustedRoot, opts ...Option) (*Verifier, error) {
+func New(trusted *root.TrustedRoot, opts ...Option) (*Verifier, error) {
 	v := &Verifier{trusted: trusted, now: time.Now}
 	for _, o := range opts {
 		o(v)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/certext"
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 	vs "github.com/cosign-like/cosign-like/pkg/verify/internal/virtualsigstore"
 )
@@ -66,17 +67,17 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) verifier(t *testing.T, root vs.TrustedRoot) *verify.Verifier {
+func (w *world) verifier(t *testing.T, tr vs.TrustedRoot) *verify.Verifier {
 	t.Helper()
-	data, err := root.JSON()
+	data, err := tr.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := verify.ParseTrustedRoot(data)
+	trusted, err := root.ParseTrustedRoot(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return must[*verify.Verifier](t)(verify.New(tr))
+	return must[*verify.Verifier](t)(verify.New(trusted))
 }
 
 // signing describes one keyless signature; zero fields take the world's defaults.

@@ -18,7 +18,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
+	trustroot "github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -68,7 +68,11 @@ func identity(t *testing.T, issuer, san string) sgverify.PolicyOption {
 func TestSigstoreGoVerifiesOurKeylessBundles(t *testing.T) {
 	ctx := context.Background()
 	st, trBytes := stack(t)
-	keys, err := tlog.LogKeysFromTrustedRoot(trBytes, st.LogURL)
+	trusted, err := trustroot.ParseTrustedRoot(trBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := trusted.LogKeys(st.LogURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +149,7 @@ func TestWeVerifySigstoreGoKeylessBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := verify.ParseTrustedRoot(trBytes)
+	tr, err := trustroot.ParseTrustedRoot(trBytes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+	"github.com/cosign-like/cosign-like/pkg/root"
 )
 
 type testPKI struct {
@@ -161,7 +162,7 @@ func TestAddChainAndPreChain(t *testing.T) {
 	if len(roots.Certificates) != 1 || !bytes.Equal(roots.Certificates[0], p.root.Raw) {
 		t.Fatalf("get-roots: %d certificates", len(roots.Certificates))
 	}
-	tr, err := pki.ReadTrustedRoot(filepath.Join(dir, TrustedRootFile))
+	tr, err := root.ReadTrustedRoot(filepath.Join(dir, TrustedRootFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,40 +1,19 @@
 package pki
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/cosign-like/cosign-like/pkg/root"
 )
-
-// Media types of the trust material files. TrustedRootMediaType is the one written: the media
-// type the public-good TUF repository serves, and the only one cosign v3.1 and sigstore-go up to
-// v1.3 read. UnmarshalTrustedRoot reads it and the two later spellings.
-const (
-	TrustedRootMediaType   = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
-	SigningConfigMediaType = "application/vnd.dev.sigstore.signingconfig.v0.2+json"
-)
-
-// trustedRootMediaTypes are the trusted root media types UnmarshalTrustedRoot reads.
-var trustedRootMediaTypes = []string{
-	TrustedRootMediaType,
-	"application/vnd.dev.sigstore.trustedroot.v0.1+json",
-	"application/vnd.dev.sigstore.trustedroot.v0.2+json",
-}
-
-// MaxTrustFileSize bounds the trusted-root and signing-config files read.
-const MaxTrustFileSize = 4 << 20
 
 // CertificateAuthority describes a CA or TSA chain (leaf or intermediate first, root last) for a
 // trusted root. uri may be empty.
@@ -85,63 +64,11 @@ func TransparencyLog(baseURL string, pub crypto.PublicKey, start time.Time) (*pr
 	}, nil
 }
 
-// MarshalTrustedRoot encodes a trusted root as indented protojson, setting its media type.
-func MarshalTrustedRoot(tr *prototrustroot.TrustedRoot) ([]byte, error) {
-	tr.MediaType = TrustedRootMediaType
-	out, err := protojson.Marshal(tr)
-	if err != nil {
-		return nil, fmt.Errorf("encoding trusted root: %w", err)
-	}
-	return stableJSON(out)
-}
-
-// stableJSON re-indents protojson output with two spaces: protojson deliberately varies its
-// whitespace between runs, and files people diff should not.
-func stableJSON(data []byte) ([]byte, error) {
-	var compact, out bytes.Buffer
-	if err := json.Compact(&compact, data); err != nil {
-		return nil, fmt.Errorf("formatting JSON: %w", err)
-	}
-	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
-		return nil, fmt.Errorf("formatting JSON: %w", err)
-	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
-}
-
-// UnmarshalTrustedRoot decodes a trusted root (or a part of one) and checks its media type.
-func UnmarshalTrustedRoot(data []byte) (*prototrustroot.TrustedRoot, error) {
-	if len(data) > MaxTrustFileSize {
-		return nil, fmt.Errorf("trusted root of %d bytes exceeds %d", len(data), MaxTrustFileSize)
-	}
-	var tr prototrustroot.TrustedRoot
-	if err := protojson.Unmarshal(data, &tr); err != nil {
-		return nil, fmt.Errorf("decoding trusted root: %w", err)
-	}
-	if !slices.Contains(trustedRootMediaTypes, tr.MediaType) {
-		return nil, fmt.Errorf("trusted root media type %q, want one of %q", tr.MediaType, trustedRootMediaTypes)
-	}
-	return &tr, nil
-}
-
 // WriteTrustedRoot writes a trusted root file.
 func WriteTrustedRoot(path string, tr *prototrustroot.TrustedRoot) error {
-	data, err := MarshalTrustedRoot(tr)
+	data, err := root.MarshalTrustedRoot(tr)
 	if err != nil {
 		return err
 	}
 	return writeFile(path, data, 0o644)
-}
-
-// ReadTrustedRoot reads a trusted root file.
-func ReadTrustedRoot(path string) (*prototrustroot.TrustedRoot, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading trusted root: %w", err)
-	}
-	tr, err := UnmarshalTrustedRoot(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return tr, nil
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
@@ -31,10 +32,6 @@ const (
 	// DataDir holds the POSIX tile storage.
 	DataDir = "data"
 )
-
-// TrustedRootMediaType is the media type of the trusted root Init writes: the one every
-// Sigstore client reads (cosign v3.1 and sigstore-go up to v1.3 read no other).
-const TrustedRootMediaType = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 
 // ErrNotInitialized reports a log directory without the files Init writes.
 var ErrNotInitialized = errors.New("log directory is not initialized (run log init)")
@@ -83,7 +80,7 @@ func Init(dir, baseURL string, now time.Time) (*LogConfig, error) {
 		return nil, fmt.Errorf("encoding config: %w", err)
 	}
 	tr := &trustrootv1.TrustedRoot{
-		MediaType: TrustedRootMediaType,
+		MediaType: root.TrustedRootMediaType,
 		Tlogs: []*trustrootv1.TransparencyLogInstance{{
 			BaseUrl:       cfg.URL,
 			HashAlgorithm: commonv1.HashAlgorithm_SHA2_256,

@@ -1,27 +1,20 @@
-package verify
+package root
 
 import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-)
-
-// Trusted root media types ParseTrustedRoot reads.
-const (
-	TrustedRootMediaTypeV01       = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
-	TrustedRootMediaTypeV01Dotted = "application/vnd.dev.sigstore.trustedroot.v0.1+json"
-	TrustedRootMediaTypeV02       = "application/vnd.dev.sigstore.trustedroot.v0.2+json"
 )
 
 // MaxTrustedRootSize is the largest trusted root document ParseTrustedRoot reads, in bytes.
@@ -101,8 +94,8 @@ func (r *TrustedRoot) CertificateAuthorities() []*CertificateAuthority { return 
 // TimestampAuthorities returns the timestamp authorities.
 func (r *TrustedRoot) TimestampAuthorities() []*CertificateAuthority { return r.tsas }
 
-// tlogByID returns the transparency log with the given log ID (or checkpoint key ID).
-func (r *TrustedRoot) tlogByID(id []byte) *TransparencyLog {
+// TlogByID returns the transparency log with the given log ID (or checkpoint key ID).
+func (r *TrustedRoot) TlogByID(id []byte) *TransparencyLog {
 	for _, l := range r.tlogs {
 		if bytes.Equal(l.ID, id) || (len(l.CheckpointKeyID) > 0 && bytes.Equal(l.CheckpointKeyID, id)) {
 			return l
@@ -111,8 +104,8 @@ func (r *TrustedRoot) tlogByID(id []byte) *TransparencyLog {
 	return nil
 }
 
-// ctlogByID returns the CT log with the given log ID.
-func (r *TrustedRoot) ctlogByID(id []byte) *TransparencyLog {
+// CTLogByID returns the CT log with the given log ID.
+func (r *TrustedRoot) CTLogByID(id []byte) *TransparencyLog {
 	for _, l := range r.ctlogs {
 		if bytes.Equal(l.ID, id) {
 			return l
@@ -150,9 +143,7 @@ func ParseTrustedRoot(data []byte) (*TrustedRoot, error) {
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, pb); err != nil {
 		return nil, fmt.Errorf("%w: parsing JSON: %w", ErrInvalidTrustedRoot, err)
 	}
-	switch pb.GetMediaType() {
-	case TrustedRootMediaTypeV01, TrustedRootMediaTypeV01Dotted, TrustedRootMediaTypeV02:
-	default:
+	if !slices.Contains(TrustedRootMediaTypes, pb.GetMediaType()) {
 		return nil, fmt.Errorf("%w: media type %q (want %s)", ErrInvalidTrustedRoot, pb.GetMediaType(), TrustedRootMediaTypeV02)
 	}
 	r := &TrustedRoot{}
@@ -263,6 +254,3 @@ func parseAuthority(c *prototrustroot.CertificateAuthority) (*CertificateAuthori
 	}
 	return ca, nil
 }
-
-// keyIDHex renders a log ID for messages.
-func keyIDHex(id []byte) string { return hex.EncodeToString(id) }

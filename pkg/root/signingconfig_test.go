@@ -1,16 +1,14 @@
-package cosign
+package root
 
 import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 )
 
 func TestParseSigningConfig(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
-	data, err := pki.NewSigningConfig(pki.SigningConfigOptions{
+	data, err := NewSigningConfig(SigningConfigOptions{
 		CAURLs: []string{"https://ca.example"}, OIDCURLs: []string{"https://oidc.example"},
 		RekorURLs: []string{"https://log.example"}, TSAURLs: []string{"https://tsa.example/api/v1/timestamp"},
 		Start: start,
@@ -22,7 +20,7 @@ func TestParseSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Services{CAURL: "https://ca.example", OIDCURL: "https://oidc.example", RekorURL: "https://log.example", TSAURL: "https://tsa.example/api/v1/timestamp"}
+	want := SigningConfig{CAURL: "https://ca.example", OIDCURL: "https://oidc.example", RekorURL: "https://log.example", TSAURL: "https://tsa.example/api/v1/timestamp"}
 	if *got != want {
 		t.Fatalf("selected %+v, want %+v", *got, want)
 	}
@@ -31,7 +29,7 @@ func TestParseSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *early != (Services{}) {
+	if *early != (SigningConfig{}) {
 		t.Fatalf("services selected before they are valid: %+v", *early)
 	}
 
