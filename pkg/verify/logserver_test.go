@@ -30,6 +30,7 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	vs "github.com/cosign-like/cosign-like/internal/testutil/virtualsigstore"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/root"
@@ -38,7 +39,6 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/verify"
-	vs "github.com/cosign-like/cosign-like/pkg/verify/internal/virtualsigstore"
 )
 
 // startLogServer runs our Rekor v2 log server (Tessera on POSIX files) behind httptest and

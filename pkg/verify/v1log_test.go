@@ -20,9 +20,9 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
+	vs "github.com/cosign-like/cosign-like/internal/testutil/virtualsigstore"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/verify"
-	vs "github.com/cosign-like/cosign-like/pkg/verify/internal/virtualsigstore"
 )
 
 // v1World is the virtual world with a Rekor v1-style log (SETs, ECDSA checkpoints) trusted.

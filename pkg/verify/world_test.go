@@ -15,11 +15,11 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
+	vs "github.com/cosign-like/cosign-like/internal/testutil/virtualsigstore"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/certext"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
-	vs "github.com/cosign-like/cosign-like/pkg/verify/internal/virtualsigstore"
 )
 
 const (
