@@ -4,51 +4,24 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
-const cliSoftHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
+const cliSoftHSMModule = testutil.SoftHSMModule
 
 // newCLISoftHSM initialises a SoftHSM2 store in a temporary directory with a token "signing"
 // (PIN 1234) and points SOFTHSM2_CONF at it. It fails instead of skipping when CI or
 // COSIGN_LIKE_REQUIRE_ALL is set.
 func newCLISoftHSM(t *testing.T) {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if _, statErr := os.Stat(cliSoftHSMModule); err != nil || statErr != nil {
-		msg := "SoftHSM2 is not installed (apt-get install softhsm2)"
-		if os.Getenv("CI") != "" || os.Getenv("COSIGN_LIKE_REQUIRE_ALL") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if err := signer.ClosePKCS11(); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
+	testutil.NewSoftHSMToken(t, "signing", "1234", signer.ClosePKCS11)
 	t.Setenv(signer.EnvPKCS11PIN, "")
 	t.Setenv(signer.EnvPKCS11ModulePath, "")
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", "signing", "--pin", "1234", "--so-pin", "5678").CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if err := signer.ClosePKCS11(); err != nil {
-			t.Errorf("closing PKCS#11: %v", err)
-		}
-	})
 }
 
 func TestPKCS11CLI(t *testing.T) {

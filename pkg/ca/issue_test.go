@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/certext"
@@ -256,35 +257,9 @@ func TestIssueOtherIdentityTypes(t *testing.T) {
 }
 
 func TestInitWithPKCS11Key(t *testing.T) {
-	module := os.Getenv("SOFTHSM2_MODULE")
-	if module == "" {
-		module = "/usr/lib/softhsm/libsofthsm2.so"
-	}
-	if _, err := os.Stat(module); err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("COSIGN_LIKE_REQUIRE_ALL") != "" {
-			t.Fatalf("SoftHSM not installed: %v", err)
-		}
-		t.Skip("SoftHSM not installed")
-	}
-	if _, err := exec.LookPath("softhsm2-util"); err != nil {
-		t.Skip("softhsm2-util not installed")
-	}
 	// The signer package keeps PKCS#11 modules open per process: start from, and leave, none
 	// open, since this test points SoftHSM at a token directory of its own.
-	if err := signer.ClosePKCS11(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = signer.ClosePKCS11() })
-	tokDir := t.TempDir()
-	conf := filepath.Join(tokDir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokDir+"\nobjectstore.backend = file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	out, err := exec.Command("softhsm2-util", "--init-token", "--free", "--label", "ca-test", "--pin", "1234", "--so-pin", "5678").CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util: %v\n%s", err, out)
-	}
+	module := testutil.NewSoftHSMToken(t, "ca-test", "1234", signer.ClosePKCS11)
 	dir := t.TempDir()
 	uri := "pkcs11:token=ca-test;object=ca-intermediate?module-path=" + module + "&pin-value=1234"
 	if err := Init(context.Background(), dir, InitOptions{KMS: uri}); err != nil {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cosign-like/cosign-like/internal/testutil"
 )
 
 // pluginDir builds sigstore-kms-filekey into a temporary directory put first on PATH, and
@@ -23,7 +25,7 @@ func pluginDir(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		if requireAll() {
+		if testutil.RequireAll() {
 			t.Fatal("the go tool is needed to build the plugin: ", err)
 		}
 		t.Skip("go tool not on PATH: ", err)

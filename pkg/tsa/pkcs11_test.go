@@ -18,13 +18,9 @@ import (
 
 // TestSigningKeyOnPKCS11Token: a TSA whose key was created in, and signs from, a SoftHSM token.
 func TestSigningKeyOnPKCS11Token(t *testing.T) {
-	module := testutil.NewSoftHSMToken(t, "tsa-test", "1234")
 	// PKCS#11 modules stay open per process: start from, and leave, none open, since this test
 	// points SoftHSM at a token store of its own.
-	if err := signer.ClosePKCS11(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = signer.ClosePKCS11() })
+	module := testutil.NewSoftHSMToken(t, "tsa-test", "1234", signer.ClosePKCS11)
 	ctx := context.Background()
 	dir := t.TempDir()
 	uri := "pkcs11:token=tsa-test;object=tsa-signing?module-path=" + module
