@@ -77,6 +77,16 @@ func matchIdentity(cert *x509.Certificate, id *compiledIdentity) (*CertificateId
 	if len(ci.SubjectAlternativeNames) == 0 {
 		return nil, fmt.Errorf("%w: the certificate names no identity (no subject alternative name)", ErrIdentityMismatch)
 	}
+	// Fulcio names one identity per certificate. A certificate with several, from another CA in
+	// the trusted root, would let a policy on one of them accept a signer that is also another.
+	if n := len(ci.SubjectAlternativeNames); n > 1 {
+		return nil, fmt.Errorf("%w: the certificate names %d identities (%s); a signing certificate must name exactly one", ErrIdentityMismatch, n, strings.Join(ci.SubjectAlternativeNames, ", "))
+	}
+	// No issuer policy, exact or pattern, matches a certificate that names no issuer: a pattern
+	// such as ".*" must not make the issuer optional.
+	if ci.Issuer == "" {
+		return nil, fmt.Errorf("%w: the certificate names no OIDC issuer (neither the %s nor the deprecated %s extension)", ErrIdentityMismatch, certext.OIDIssuerV2, certext.OIDIssuer)
+	}
 	matched := false
 	for _, san := range ci.SubjectAlternativeNames {
 		if (id.subject != nil && id.subject.MatchString(san)) || (id.subject == nil && san == id.Subject) {

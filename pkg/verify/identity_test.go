@@ -254,6 +254,34 @@ func TestKeylessNegative(t *testing.T) {
 			is:    verify.ErrIdentityMismatch, want: "want identity alice@example.com, certificate has bob@example.com",
 		},
 		{
+			name: "certificate with two SANs, the policy naming one",
+			build: func(t *testing.T) *signed {
+				return w.sign(t, blob, signing{uri: "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main"})
+			},
+			is: verify.ErrIdentityMismatch, want: "the certificate names 2 identities (alice@example.com, https://github.com/evil/repo",
+		},
+		{
+			name:  "certificate with two SANs, a pattern matching one",
+			build: func(t *testing.T) *signed { return w.sign(t, blob, signing{uri: "https://evil.example/signer"}) },
+			policy: func(p *verify.Policy) {
+				p.Identity = &verify.Identity{SubjectRegexp: `.*@example\.com`, Issuer: testIssuer}
+			},
+			is: verify.ErrIdentityMismatch, want: "a signing certificate must name exactly one",
+		},
+		{
+			name:  "no issuer extension, the issuer pattern matching anything",
+			build: func(t *testing.T) *signed { return w.sign(t, blob, signing{noIssuer: true}) },
+			policy: func(p *verify.Policy) {
+				p.Identity = &verify.Identity{Subject: testEmail, IssuerRegexp: `.*`}
+			},
+			is: verify.ErrIdentityMismatch, want: "the certificate names no OIDC issuer (neither the 1.3.6.1.4.1.57264.1.8 nor the deprecated 1.3.6.1.4.1.57264.1.1 extension)",
+		},
+		{
+			name:  "no issuer extension, an exact issuer policy",
+			build: func(t *testing.T) *signed { return w.sign(t, blob, signing{noIssuer: true}) },
+			is:    verify.ErrIdentityMismatch, want: "names no OIDC issuer",
+		},
+		{
 			name: "wrong issuer",
 			build: func(t *testing.T) *signed {
 				return w.sign(t, blob, signing{ext: certext.Extensions{IssuerV2: "https://evil.example"}})

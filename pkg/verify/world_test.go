@@ -84,8 +84,10 @@ func (w *world) verifier(t *testing.T, tr vs.TrustedRoot) *verify.Verifier {
 type signing struct {
 	ca          *vs.CA
 	email       string
+	uri         string // a second SAN, beside the email
 	username    string
 	ext         certext.Extensions
+	noIssuer    bool // leave out both issuer extensions
 	notBefore   time.Time
 	notAfter    time.Time
 	ct          *vs.CTLog
@@ -113,7 +115,7 @@ func (w *world) sign(t *testing.T, data []byte, s signing) *signed {
 	if s.email == "" && s.username == "" {
 		s.email = testEmail
 	}
-	if s.ext.IssuerV2 == "" {
+	if s.ext.IssuerV2 == "" && !s.noIssuer {
 		s.ext.IssuerV2 = testIssuer
 	}
 	if s.notBefore.IsZero() {
@@ -131,7 +133,7 @@ func (w *world) sign(t *testing.T, data []byte, s signing) *signed {
 	}
 	key := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	cert := must[*x509.Certificate](t)(s.ca.Issue(key.Public(), vs.CertOptions{
-		Email: s.email, Username: s.username, Extensions: s.ext, NotBefore: s.notBefore, NotAfter: s.notAfter, CTLog: s.ct,
+		Email: s.email, URI: s.uri, Username: s.username, Extensions: s.ext, NotBefore: s.notBefore, NotAfter: s.notAfter, CTLog: s.ct,
 	}))
 	out := &signed{key: key, cert: cert}
 	vm := bundle.CertificateMaterial(cert)
