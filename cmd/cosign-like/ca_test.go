@@ -12,33 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
-
-// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runServerCmd runs a serve command until the test ends; it returns its base URL and a function
 // that stops it and returns the command's error.
@@ -52,7 +34,7 @@ func runServerCmd(t *testing.T, args ...string) (string, func() error) {
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRootCmd()
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	root.SetOut(out)
 	root.SetErr(io.Discard)
 	root.SetArgs(append(args, "--addr", addr, "--log-level", "error"))
