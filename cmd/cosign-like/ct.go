@@ -40,7 +40,7 @@ func newCTInitCmd() *cobra.Command {
 				}
 				opts.RootsPEM = data
 			}
-			if err := ctlog.Init(dir, opts); err != nil {
+			if err := ctlog.Init(cmd.Context(), dir, opts); err != nil {
 				return fmt.Errorf("ct init: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "CT log created in %s (trusted-root part: %s)\n", dir, ctlog.TrustedRootFile)
@@ -78,7 +78,7 @@ func newCTServeCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("ct serve: %w", err)
 			}
-			serveErr := srv.ListenAndServe(cmd.Context(), o.addr, srv.Instrumented("ct", l.Handler(), logger), logger, announce(cmd, logger, "CT log"))
+			serveErr := srv.ListenAndServe(cmd.Context(), o.addr, l.Handler(), logger, announce(cmd, logger, "CT log"))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := l.Close(ctx); err != nil && serveErr == nil {

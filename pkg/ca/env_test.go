@@ -22,7 +22,7 @@ import (
 type testEnv struct {
 	issuer   *oidc.DevIssuer
 	issuerTS *httptest.Server
-	ct       *ctlog.Log
+	ct       *ctlog.Server
 	ctTS     *httptest.Server
 	ca       *Authority
 	caTS     *httptest.Server
@@ -45,17 +45,17 @@ func startIssuer(t testing.TB, opts oidc.DevIssuerOptions) (*oidc.DevIssuer, *ht
 }
 
 // startCTLog initialises and serves a CT log that accepts chains to roots.
-func startCTLog(t testing.TB) (*ctlog.Log, *httptest.Server) {
+func startCTLog(t testing.TB) (*ctlog.Server, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := ctlog.Init(dir, ctlog.InitOptions{}); err != nil {
+	if err := ctlog.Init(context.Background(), dir, ctlog.InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	l, err := ctlog.Open(context.Background(), dir, ctlog.Options{BatchMaxAge: ctBatchAge(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Instrumented("ct", l.Handler(), nil))
+	ts := httptest.NewServer(l.Handler())
 	t.Cleanup(func() {
 		ts.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -60,7 +60,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caChain[len(caChain)-1].Raw})
 
 	ctDir := filepath.Join(state, "ct")
-	if err := ctlog.Init(ctDir, ctlog.InitOptions{URL: s.CTURL, RootsPEM: rootPEM}); err != nil {
+	if err := ctlog.Init(ctx, ctDir, ctlog.InitOptions{URL: s.CTURL, RootsPEM: rootPEM}); err != nil {
 		return fmt.Errorf("dev stack CT log: %w", err)
 	}
 	ct, err := ctlog.Open(ctx, ctDir, ctlog.Options{Logger: cfg.Logger, BatchMaxAge: ctBatchMaxAge})

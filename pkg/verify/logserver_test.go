@@ -102,10 +102,10 @@ func startTSA(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 func startCTLog(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := ctlog.Init(dir, ctlog.InitOptions{URL: "http://127.0.0.1:3004"}); err != nil {
+	ctx := context.Background()
+	if err := ctlog.Init(ctx, dir, ctlog.InitOptions{URL: "http://127.0.0.1:3004"}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	l, err := ctlog.Open(ctx, dir, ctlog.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

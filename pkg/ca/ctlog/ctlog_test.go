@@ -25,7 +25,6 @@ import (
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 	"github.com/cosign-like/cosign-like/pkg/root"
 )
 
@@ -67,17 +66,17 @@ func (p *testPKI) leaf(t testing.TB, precert bool, notBefore time.Time) []byte {
 	return der
 }
 
-func startLog(t testing.TB, opts InitOptions) (*Log, *httptest.Server, string) {
+func startLog(t testing.TB, opts InitOptions) (*Server, *httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := Init(dir, opts); err != nil {
+	if err := Init(context.Background(), dir, opts); err != nil {
 		t.Fatal(err)
 	}
 	l, err := Open(context.Background(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Instrumented("ct", l.Handler(), nil))
+	ts := httptest.NewServer(l.Handler())
 	t.Cleanup(func() {
 		ts.Close()
 		_ = l.Close(context.Background())

@@ -1,6 +1,7 @@
 package ctlog
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -40,8 +41,8 @@ type InitOptions struct {
 
 // Init creates a CT log in dir: the ECDSA P-256 key that signs SCTs and checkpoints (RFC 6962
 // tree heads as signed notes), the checkpoints' origin, the optional accepted roots, and
-// trusted_root.json listing the log under ctlogs.
-func Init(dir string, opts InitOptions) error {
+// trusted_root.json listing the log under ctlogs. ctx is not used yet: nothing is fetched.
+func Init(_ context.Context, dir string, opts InitOptions) error {
 	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
 		return fmt.Errorf("%w: %s exists", ErrStateExists, filepath.Join(dir, KeyFile))
 	}

@@ -27,8 +27,8 @@ import (
 	"github.com/transparency-dev/tessera/ctonly"
 	"github.com/transparency-dev/tessera/storage/posix"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 )
 
 // Paths of the RFC 6962 write API.
@@ -51,8 +51,8 @@ var (
 // OIDPoison is the critical precertificate poison extension (RFC 6962 section 3.1).
 var OIDPoison = ctx509.OIDExtensionCTPoison
 
-// Log is a running CT log.
-type Log struct {
+// Server is a running CT log.
+type Server struct {
 	key      crypto.Signer
 	logID    [32]byte
 	roots    []*ctx509.Certificate
@@ -60,7 +60,8 @@ type Log struct {
 	addCT    func(context.Context, *ctonly.Entry) tessera.IndexFuture
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
-	dir      string
+	tiles    http.FileSystem
+	handler  http.Handler
 	logger   *slog.Logger
 	now      func() time.Time
 
@@ -72,94 +73,138 @@ type Log struct {
 // maxCachedLinks bounds verifiedLinks.
 const maxCachedLinks = 1024
 
-// Options configure Open.
+// Options configure Open and New.
 type Options struct {
-	// RootsPEM overrides the accepted roots from the state directory.
+	// RootsPEM are the roots the log accepts chains to. With Open they override the state
+	// directory's roots.pem; with New, none means any chain whose signatures verify up to a
+	// self-signed CA.
 	RootsPEM []byte
 	// BatchMaxAge bounds how long an entry waits to be sequenced (25 ms by default). Each batch
 	// costs a few fsyncs, so a longer age trades latency for throughput.
 	BatchMaxAge time.Duration
-	// Logger receives the log's messages.
+	// Logger receives the log's messages and request logs; nil discards them.
 	Logger *slog.Logger
 }
 
-// Open starts the CT log stored in dir (written by Init). Close it to flush and stop.
-func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
+// Config is what New makes a CT log of: its key and its storage.
+type Config struct {
+	// Key signs SCTs and checkpoints: ECDSA P-256.
+	Key crypto.Signer
+	// Origin is the first line of the log's checkpoints.
+	Origin string
+	// Storage is the Tessera driver the entries are appended to (posix.New, or another).
+	Storage tessera.Driver
+	// Tiles are the files Storage publishes (checkpoint, tile/...), which the log serves
+	// read-only under /checkpoint and /tile/.
+	Tiles http.FileSystem
+	Options
+}
+
+// Open starts the CT log stored in dir (written by Init), on POSIX files under dir/log. Close it
+// to flush and stop.
+func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
 	key, err := pki.ReadPrivateKey(filepath.Join(dir, KeyFile))
 	if err != nil {
 		return nil, err
 	}
-	if pub, ok := key.Public().(*ecdsa.PublicKey); !ok || pub.Curve.Params().Name != "P-256" {
+	if !isP256(key) {
 		return nil, fmt.Errorf("CT log key %s: ECDSA P-256 required", filepath.Join(dir, KeyFile))
-	}
-	id, err := pki.LogID(key.Public())
-	if err != nil {
-		return nil, err
 	}
 	origin, err := os.ReadFile(filepath.Join(dir, OriginFile))
 	if err != nil {
 		return nil, fmt.Errorf("reading the checkpoint origin: %w", err)
 	}
-	signer, err := newTreeHeadSigner(strings.TrimSpace(string(origin)), key, time.Now)
-	if err != nil {
-		return nil, err
-	}
-	rootsPEM := opts.RootsPEM
-	if rootsPEM == nil {
-		rootsPEM, err = os.ReadFile(filepath.Join(dir, RootsFile))
+	if opts.RootsPEM == nil {
+		opts.RootsPEM, err = os.ReadFile(filepath.Join(dir, RootsFile))
 		if err != nil && !os.IsNotExist(err) {
 			return nil, fmt.Errorf("reading accepted roots: %w", err)
 		}
 	}
-	var roots []*ctx509.Certificate
-	if len(rootsPEM) > 0 {
-		parsed, err := pki.ParseCertificates(rootsPEM)
-		if err != nil {
-			return nil, fmt.Errorf("accepted roots: %w", err)
-		}
-		for _, c := range parsed {
-			r, err := ctx509.ParseCertificate(c.Raw)
-			if err != nil && ctx509.IsFatal(err) {
-				return nil, fmt.Errorf("accepted root %q: %w", c.Subject.CommonName, err)
-			}
-			roots = append(roots, r)
-		}
+	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, LogDir)})
+	if err != nil {
+		return nil, fmt.Errorf("opening log storage: %w", err)
 	}
-	logger := opts.Logger
+	return New(ctx, Config{Key: key, Origin: strings.TrimSpace(string(origin)), Storage: driver,
+		Tiles: http.Dir(filepath.Join(dir, LogDir)), Options: opts})
+}
+
+// New starts a CT log on the key and storage of cfg. Close it to flush and stop.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Key == nil || !isP256(cfg.Key) {
+		return nil, errors.New("CT log key: ECDSA P-256 required")
+	}
+	if cfg.Storage == nil || cfg.Tiles == nil {
+		return nil, errors.New("CT log: no storage")
+	}
+	id, err := pki.LogID(cfg.Key.Public())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := newTreeHeadSigner(cfg.Origin, cfg.Key, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := parseRoots(cfg.RootsPEM)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if len(roots) == 0 {
 		logger.Warn("no accepted roots configured: accepting any chain that verifies up to a self-signed CA")
 	}
-	if opts.BatchMaxAge == 0 {
-		opts.BatchMaxAge = 25 * time.Millisecond
+	if cfg.BatchMaxAge == 0 {
+		cfg.BatchMaxAge = 25 * time.Millisecond
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	driver, err := posix.New(lctx, posix.Config{Path: filepath.Join(dir, LogDir)})
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("opening log storage: %w", err)
-	}
 	appendOpts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithCTLayout().
-		WithBatching(256, opts.BatchMaxAge).
+		WithBatching(256, cfg.BatchMaxAge).
 		WithCheckpointInterval(time.Second)
-	appender, shutdown, _, err := tessera.NewAppender(lctx, driver, appendOpts)
+	appender, shutdown, _, err := tessera.NewAppender(lctx, cfg.Storage, appendOpts)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting log appender: %w", err)
 	}
-	return &Log{
-		key: key, logID: id, roots: roots, appender: appender,
+	l := &Server{
+		key: cfg.Key, logID: id, roots: roots, appender: appender,
 		addCT:    tessera.NewCertificateTransparencyAppender(appender),
-		shutdown: shutdown, cancel: cancel, dir: dir, logger: logger, now: time.Now,
-	}, nil
+		shutdown: shutdown, cancel: cancel, tiles: cfg.Tiles, logger: logger, now: time.Now,
+	}
+	l.handler = httpserver.Instrument("ct", l.api(), httpserver.Options{Logger: logger})
+	return l, nil
+}
+
+func isP256(key crypto.Signer) bool {
+	pub, ok := key.Public().(*ecdsa.PublicKey)
+	return ok && pub.Curve.Params().Name == "P-256"
+}
+
+// parseRoots parses the accepted roots (none when rootsPEM is empty).
+func parseRoots(rootsPEM []byte) ([]*ctx509.Certificate, error) {
+	if len(rootsPEM) == 0 {
+		return nil, nil
+	}
+	parsed, err := pki.ParseCertificates(rootsPEM)
+	if err != nil {
+		return nil, fmt.Errorf("accepted roots: %w", err)
+	}
+	var roots []*ctx509.Certificate
+	for _, c := range parsed {
+		r, err := ctx509.ParseCertificate(c.Raw)
+		if err != nil && ctx509.IsFatal(err) {
+			return nil, fmt.Errorf("accepted root %q: %w", c.Subject.CommonName, err)
+		}
+		roots = append(roots, r)
+	}
+	return roots, nil
 }
 
 // Close integrates what was added and stops the log.
-func (l *Log) Close(ctx context.Context) error {
+func (l *Server) Close(ctx context.Context) error {
 	defer l.cancel()
 	if err := l.shutdown(ctx); err != nil {
 		return fmt.Errorf("stopping CT log: %w", err)
@@ -168,14 +213,18 @@ func (l *Log) Close(ctx context.Context) error {
 }
 
 // PublicKey is the key SCTs are signed with.
-func (l *Log) PublicKey() crypto.PublicKey { return l.key.Public() }
+func (l *Server) PublicKey() crypto.PublicKey { return l.key.Public() }
 
 // LogID is the log's RFC 6962 ID (SHA-256 of its DER public key).
-func (l *Log) LogID() [32]byte { return l.logID }
+func (l *Server) LogID() [32]byte { return l.logID }
 
-// Handler serves add-chain, add-pre-chain and get-roots, and the static tiles and checkpoint read-only
-// under /checkpoint and /tile/ (without /healthz and /metrics: wrap with srv.Instrumented).
-func (l *Log) Handler() http.Handler {
+// Handler serves add-chain, add-pre-chain and get-roots, the static tiles and checkpoint
+// read-only under /checkpoint and /tile/, and /healthz and /metrics (metrics named
+// cosign_like_ct_...).
+func (l *Server) Handler() http.Handler { return l.handler }
+
+// api is the log's own part of Handler.
+func (l *Server) api() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+AddChainPath, func(w http.ResponseWriter, r *http.Request) { l.handleAdd(w, r, false) })
 	mux.HandleFunc("POST "+AddPreChainPath, func(w http.ResponseWriter, r *http.Request) { l.handleAdd(w, r, true) })
@@ -190,40 +239,40 @@ func (l *Log) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
-	files := http.FileServer(http.Dir(filepath.Join(l.dir, LogDir)))
+	files := http.FileServer(l.tiles)
 	mux.Handle("GET /checkpoint", files)
 	mux.Handle("GET /tile/", files)
 	return mux
 }
 
-func (l *Log) handleAdd(w http.ResponseWriter, r *http.Request, precert bool) {
-	body, err := srv.ReadBody(w, r, MaxRequestSize)
+func (l *Server) handleAdd(w http.ResponseWriter, r *http.Request, precert bool) {
+	body, err := httpserver.ReadBody(w, r, MaxRequestSize)
 	if err != nil {
 		code := http.StatusBadRequest
-		if errors.Is(err, srv.ErrBodyTooLarge) {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) {
 			code = http.StatusRequestEntityTooLarge
 		}
-		srv.Error(w, code, "%v", err)
+		httpserver.Error(w, code, "%v", err)
 		return
 	}
 	chain, err := ParseAddChainRequest(body)
 	if err != nil {
-		srv.Error(w, http.StatusBadRequest, "%v", err)
+		httpserver.Error(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	sct, err := l.Add(r.Context(), chain, precert)
 	if err != nil {
 		if errors.Is(err, ErrBadChain) || errors.Is(err, ErrBadRequest) {
-			srv.Error(w, http.StatusBadRequest, "%v", err)
+			httpserver.Error(w, http.StatusBadRequest, "%v", err)
 			return
 		}
 		l.logger.Error("adding to CT log", "error", err)
-		srv.Error(w, http.StatusServiceUnavailable, "the log could not store the entry")
+		httpserver.Error(w, http.StatusServiceUnavailable, "the log could not store the entry")
 		return
 	}
 	sig, err := cttls.Marshal(sct.Signature)
 	if err != nil {
-		srv.Error(w, http.StatusInternalServerError, "encoding SCT signature failed")
+		httpserver.Error(w, http.StatusInternalServerError, "encoding SCT signature failed")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -269,7 +318,7 @@ func ParseAddChainRequest(body []byte) ([]*ctx509.Certificate, error) {
 
 // Add checks a chain and logs its first certificate (a precertificate when precert is true),
 // returning the signed SCT once the entry is durably sequenced.
-func (l *Log) Add(ctx context.Context, chain []*ctx509.Certificate, precert bool) (*ct.SignedCertificateTimestamp, error) {
+func (l *Server) Add(ctx context.Context, chain []*ctx509.Certificate, precert bool) (*ct.SignedCertificateTimestamp, error) {
 	if err := l.checkChain(chain, precert); err != nil {
 		return nil, err
 	}
@@ -326,7 +375,7 @@ func (l *Log) Add(ctx context.Context, chain []*ctx509.Certificate, precert bool
 // checkChain requires each certificate to be signed by the next, the issuers to be CAs, the
 // last to be an accepted root (or self-signed when no roots are configured), the poison
 // extension exactly on a precertificate leaf, and every certificate valid now.
-func (l *Log) checkChain(chain []*ctx509.Certificate, precert bool) error {
+func (l *Server) checkChain(chain []*ctx509.Certificate, precert bool) error {
 	if precert && len(chain) < 2 {
 		return fmt.Errorf("%w: a precertificate needs its issuer in the chain", ErrBadChain)
 	}
@@ -371,7 +420,7 @@ func (l *Log) checkChain(chain []*ctx509.Certificate, precert bool) error {
 
 // checkSignedBy checks that parent signed c. Links between CA certificates (cache set) are
 // remembered once verified, since every submission repeats them.
-func (l *Log) checkSignedBy(c, parent *ctx509.Certificate, cache bool) error {
+func (l *Server) checkSignedBy(c, parent *ctx509.Certificate, cache bool) error {
 	var key [64]byte
 	if cache {
 		a, b := sha256.Sum256(c.Raw), sha256.Sum256(parent.Raw)
