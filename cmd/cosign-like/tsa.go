@@ -91,12 +91,11 @@ func newTSAServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := tsa.Load(cmd.Context(), o.dir, logger, tok.signerOptions()...)
+			a, err := tsa.Open(cmd.Context(), o.dir, tsa.Options{Logger: logger, SignerOptions: tok.signerOptions()})
 			if err != nil {
 				return fmt.Errorf("tsa serve: %w", err)
 			}
-			h := srv.Instrumented("tsa", a.Handler(), logger)
-			return srv.ListenAndServe(cmd.Context(), o.addr, h, logger, announce(cmd, logger, "TSA"))
+			return srv.ListenAndServe(cmd.Context(), o.addr, a.Handler(), logger, announce(cmd, logger, "TSA"))
 		},
 	}
 	o.bind(cmd, "127.0.0.1:3004")

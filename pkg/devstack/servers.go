@@ -95,7 +95,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	if err := tsa.Init(ctx, tsaDir, tsa.InitOptions{URL: s.TSAURL, Organization: "cosign-like dev"}); err != nil {
 		return fmt.Errorf("dev stack TSA: %w", err)
 	}
-	authorityTSA, err := tsa.Load(ctx, tsaDir, cfg.Logger)
+	authorityTSA, err := tsa.Open(ctx, tsaDir, tsa.Options{Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("dev stack TSA: %w", err)
 	}

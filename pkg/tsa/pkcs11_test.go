@@ -34,10 +34,10 @@ func TestSigningKeyOnPKCS11Token(t *testing.T) {
 		t.Fatalf("second Init: err = %v, want ErrStateExists", err)
 	}
 
-	if _, err := Load(ctx, dir, nil, signer.WithPKCS11PIN("4321")); err == nil || !strings.Contains(err.Error(), "PIN incorrect") {
+	if _, err := Open(ctx, dir, Options{SignerOptions: []signer.Option{signer.WithPKCS11PIN("4321")}}); err == nil || !strings.Contains(err.Error(), "PIN incorrect") {
 		t.Fatalf("wrong PIN: err = %v", err)
 	}
-	a, err := Load(ctx, dir, nil, signer.WithPKCS11PIN("1234"))
+	a, err := Open(ctx, dir, Options{SignerOptions: []signer.Option{signer.WithPKCS11PIN("1234")}})
 	if err != nil {
 		t.Fatal(err)
 	}

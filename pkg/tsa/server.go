@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/digitorus/timestamp"
 )
@@ -32,18 +32,36 @@ const (
 	maxHashedMsgLength = 64
 )
 
-// Authority signs RFC 3161 timestamps with one key and certificate chain.
-type Authority struct {
+// Server signs RFC 3161 timestamps with one key and certificate chain.
+type Server struct {
 	signer   crypto.Signer
 	chain    []*x509.Certificate
 	chainPEM []byte
+	handler  http.Handler
 	logger   *slog.Logger
 	now      func() time.Time
 }
 
-// Load reads the TSA in dir written by Init; opts open a key kept in a PKCS#11 token.
-func Load(ctx context.Context, dir string, logger *slog.Logger, opts ...signer.Option) (*Authority, error) {
-	key, err := pki.LoadServerKey(ctx, dir, keyFiles, opts...)
+// Options configure Open and New.
+type Options struct {
+	// Logger receives the TSA's messages and request logs; nil discards them.
+	Logger *slog.Logger
+	// SignerOptions open a key kept in a PKCS#11 token (PIN, module path); Open only.
+	SignerOptions []signer.Option
+}
+
+// Config is what New makes a TSA of.
+type Config struct {
+	// Key signs the timestamps: ECDSA.
+	Key crypto.Signer
+	// Chain is the TSA certificate, which must match Key, then its issuers.
+	Chain []*x509.Certificate
+	Options
+}
+
+// Open reads the TSA in dir written by Init: the key file, or the PKCS#11 key it names.
+func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
+	key, err := pki.LoadServerKey(ctx, dir, keyFiles, opts.SignerOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("opening the TSA key: %w", err)
 	}
@@ -51,30 +69,39 @@ func Load(ctx context.Context, dir string, logger *slog.Logger, opts ...signer.O
 	if err != nil {
 		return nil, err
 	}
-	return New(key, chain, logger)
+	return New(ctx, Config{Key: key, Chain: chain, Options: opts})
 }
 
-// New makes an Authority from a signing key and its chain (TSA certificate first). The
-// certificate must match the key and carry the critical timeStamping extended key usage.
-func New(key crypto.Signer, chain []*x509.Certificate, logger *slog.Logger) (*Authority, error) {
-	if len(chain) == 0 {
+// New makes a TSA from a signing key and its chain (TSA certificate first). The certificate
+// must match the key and carry the critical timeStamping extended key usage.
+func New(_ context.Context, cfg Config) (*Server, error) {
+	if len(cfg.Chain) == 0 {
 		return nil, errors.New("TSA: empty certificate chain")
 	}
-	leaf := chain[0]
-	if !publicKeysEqual(leaf.PublicKey, key.Public()) {
+	if cfg.Key == nil {
+		return nil, errors.New("TSA: no signing key")
+	}
+	leaf := cfg.Chain[0]
+	if !publicKeysEqual(leaf.PublicKey, cfg.Key.Public()) {
 		return nil, errors.New("TSA: certificate does not match the signing key")
 	}
 	if err := checkTimestampingEKU(leaf); err != nil {
 		return nil, err
 	}
-	if _, ok := key.Public().(*ecdsa.PublicKey); !ok {
-		return nil, fmt.Errorf("TSA: %T signing key, ECDSA required", key.Public())
+	if _, ok := cfg.Key.Public().(*ecdsa.PublicKey); !ok {
+		return nil, fmt.Errorf("TSA: %T signing key, ECDSA required", cfg.Key.Public())
 	}
+	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Authority{signer: key, chain: chain, chainPEM: pki.EncodeCertificates(chain), logger: logger, now: time.Now}, nil
+	a := &Server{signer: cfg.Key, chain: cfg.Chain, chainPEM: pki.EncodeCertificates(cfg.Chain), logger: logger, now: time.Now}
+	a.handler = httpserver.Instrument("tsa", a.api(), httpserver.Options{Logger: logger})
+	return a, nil
 }
+
+// Close releases nothing: the TSA holds no resources beyond its key.
+func (a *Server) Close(context.Context) error { return nil }
 
 // checkTimestampingEKU requires exactly the timeStamping extended key usage, critical.
 func checkTimestampingEKU(c *x509.Certificate) error {
@@ -95,10 +122,13 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 }
 
 // Chain returns the TSA certificate chain, TSA certificate first.
-func (a *Authority) Chain() []*x509.Certificate { return a.chain }
+func (a *Server) Chain() []*x509.Certificate { return a.chain }
 
-// Handler serves the TSA API (without /healthz and /metrics: wrap it with srv.Instrumented).
-func (a *Authority) Handler() http.Handler {
+// Handler serves the TSA API, /healthz and /metrics (metrics named cosign_like_tsa_...).
+func (a *Server) Handler() http.Handler { return a.handler }
+
+// api is the TSA's own part of Handler.
+func (a *Server) api() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+TimestampPath, a.handleTimestamp)
 	mux.HandleFunc("GET "+CertChainPath, func(w http.ResponseWriter, _ *http.Request) {
@@ -114,7 +144,7 @@ var ErrBadRequest = errors.New("bad timestamp request")
 // handleTimestamp answers both request forms, refusing what timestamp-authority refuses with
 // the status it gives: 422 for an empty body, 415 or 400 for the Content-Type (requestFormOf),
 // 400 for a request it cannot use. Error bodies are JSON {"code", "message"}, as its are.
-func (a *Authority) handleTimestamp(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleTimestamp(w http.ResponseWriter, r *http.Request) {
 	if !bodyPresent(r) {
 		writeError(w, http.StatusUnprocessableEntity, "request body is required")
 		return
@@ -130,9 +160,9 @@ func (a *Authority) handleTimestamp(w http.ResponseWriter, r *http.Request) {
 	if form == formJSON {
 		limit, tooLarge = MaxJSONRequestSize, http.StatusBadRequest
 	}
-	body, err := srv.ReadBody(w, r, limit)
+	body, err := httpserver.ReadBody(w, r, limit)
 	if err != nil {
-		if errors.Is(err, srv.ErrBodyTooLarge) {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) {
 			writeError(w, tooLarge, "%v", err)
 			return
 		}
@@ -233,7 +263,7 @@ func checkHashAlgorithm(h crypto.Hash) error {
 
 // Respond answers a DER TimeStampReq with a DER TimeStampResp (status granted), or an error
 // wrapping ErrBadRequest for a request this TSA refuses.
-func (a *Authority) Respond(der []byte) ([]byte, error) {
+func (a *Server) Respond(der []byte) ([]byte, error) {
 	req, err := ParseRequest(der)
 	if err != nil {
 		return nil, err
@@ -242,7 +272,7 @@ func (a *Authority) Respond(der []byte) ([]byte, error) {
 }
 
 // respondTo signs the timestamp that answers a checked request, whatever form it came in.
-func (a *Authority) respondTo(req *timestamp.Request) ([]byte, error) {
+func (a *Server) respondTo(req *timestamp.Request) ([]byte, error) {
 	ts := timestamp.Timestamp{
 		HashAlgorithm:     req.HashAlgorithm,
 		HashedMessage:     req.HashedMessage,

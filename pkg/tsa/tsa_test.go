@@ -24,7 +24,6 @@ import (
 	"github.com/digitorus/timestamp"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 	trustroot "github.com/cosign-like/cosign-like/pkg/root"
 )
 
@@ -35,11 +34,11 @@ func newTestTSA(t testing.TB) (string, *httptest.Server) {
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://tsa.test/api/v1/timestamp"}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Load(context.Background(), dir, nil)
+	a, err := Open(context.Background(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Instrumented("tsa", a.Handler(), nil))
+	ts := httptest.NewServer(a.Handler())
 	t.Cleanup(ts.Close)
 	return dir, ts
 }
@@ -207,7 +206,7 @@ func TestBadRequestsRefused(t *testing.T) {
 
 func TestClientRefusesBadResponses(t *testing.T) {
 	dir, _ := newTestTSA(t)
-	a, err := Load(context.Background(), dir, nil)
+	a, err := Open(context.Background(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +297,7 @@ func BenchmarkTimestampHTTP(b *testing.B) {
 // HTTP or client-side checks, in parallel on all CPUs.
 func BenchmarkRespond(b *testing.B) {
 	dir, _ := newTestTSA(b)
-	a, err := Load(context.Background(), dir, nil)
+	a, err := Open(context.Background(), dir, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

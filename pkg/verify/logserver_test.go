@@ -80,7 +80,7 @@ func startTSA(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	if err := tsa.Init(context.Background(), dir, tsa.InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := tsa.Load(context.Background(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := tsa.Open(context.Background(), dir, tsa.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
