@@ -108,29 +108,21 @@ precertificate to the CT log at --ct-url; without its SCT no certificate is issu
 			if o.ctURL == "" {
 				return errors.New("ca serve: --ct-url is required (certificates always embed an SCT)")
 			}
-			key, chain, err := ca.LoadKey(cmd.Context(), o.dir, o.token.signerOptions()...)
-			if err != nil {
-				return fmt.Errorf("ca serve: %w", err)
-			}
-			tokens, err := ca.NewTokenVerifier(issuers, nil)
-			if err != nil {
-				return fmt.Errorf("ca serve: %w", err)
-			}
-			aopts := ca.AuthorityOptions{CTURL: o.ctURL, Logger: logger}
+			copts := ca.Options{Issuers: issuers, CTURL: o.ctURL, Logger: logger, SignerOptions: o.token.signerOptions()}
 			if o.ctKey != "" {
 				data, err := os.ReadFile(o.ctKey)
 				if err != nil {
 					return fmt.Errorf("ca serve: --ct-public-key: %w", err)
 				}
-				if aopts.CTPublicKey, err = ca.ParsePublicKeyPEM(data); err != nil {
+				if copts.CTPublicKey, err = ca.ParsePublicKeyPEM(data); err != nil {
 					return fmt.Errorf("ca serve: --ct-public-key %s: %w", o.ctKey, err)
 				}
 			}
-			authority, err := ca.NewAuthority(key, chain, tokens, aopts)
+			authority, err := ca.Open(cmd.Context(), o.dir, copts)
 			if err != nil {
 				return fmt.Errorf("ca serve: %w", err)
 			}
-			h := srv.Instrumented("ca", authority.Handler(), logger)
+			h := authority.Handler()
 			return srv.ListenAndServe(cmd.Context(), o.addr, h, logger, announce(cmd, logger, "CA"))
 		},
 	}

@@ -10,8 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 )
 
 // Paths of the Fulcio v2 API.
@@ -114,9 +114,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Handler serves the Fulcio v2 API and Fulcio's legacy v1 API (wrap with srv.Instrumented for
-// /healthz and /metrics).
-func (a *Authority) Handler() http.Handler {
+// Handler serves the Fulcio v2 API, Fulcio's legacy v1 API, /healthz and /metrics (metrics
+// named cosign_like_ca_...).
+func (a *Server) Handler() http.Handler { return a.handler }
+
+// api is the CA's own part of Handler.
+func (a *Server) api() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+SigningCertPath, a.handleSigningCert)
 	mux.HandleFunc("POST "+LegacySigningCertPath, a.handleLegacySigningCert)
@@ -145,10 +148,10 @@ func (a *Authority) Handler() http.Handler {
 	return mux
 }
 
-func (a *Authority) handleSigningCert(w http.ResponseWriter, r *http.Request) {
-	body, err := srv.ReadBody(w, r, MaxRequestSize)
+func (a *Server) handleSigningCert(w http.ResponseWriter, r *http.Request) {
+	body, err := httpserver.ReadBody(w, r, MaxRequestSize)
 	if err != nil {
-		if errors.Is(err, srv.ErrBodyTooLarge) {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) {
 			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Code: 3, Message: err.Error()})
 			return
 		}

@@ -50,15 +50,15 @@ type IssuerConfig struct {
 	SubjectDomain string `yaml:"subject-domain"`
 }
 
-// Config is the CA's issuer configuration (ca.yaml).
-type Config struct {
+// FileConfig is the CA's issuer configuration file (ca.yaml).
+type FileConfig struct {
 	// Issuers are the trusted issuers; a token from any other issuer is refused.
 	Issuers []IssuerConfig `yaml:"issuers"`
 }
 
 // ParseConfig reads ca.yaml. Unknown keys are errors.
-func ParseConfig(data []byte) (*Config, error) {
-	var c Config
+func ParseConfig(data []byte) (*FileConfig, error) {
+	var c FileConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
@@ -73,7 +73,7 @@ func ParseConfig(data []byte) (*Config, error) {
 }
 
 // LoadConfig reads a ca.yaml file.
-func LoadConfig(path string) (*Config, error) {
+func LoadConfig(path string) (*FileConfig, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading CA configuration: %w", err)

@@ -1,7 +1,11 @@
 // Package ca is the Fulcio-compatible code-signing CA: OIDC token verification, certificate
 // issuance with Fulcio's extensions, and the CA client. Its subpackages hold the RFC 6962
-// certificate transparency log whose SCTs the certificates embed (ctlog), the key, certificate
-// and trusted-root helpers (pki), and the HTTP plumbing the servers share (srv).
+// certificate transparency log whose SCTs the certificates embed (ctlog) and the key, certificate
+// and trusted-root helpers (pki).
+//
+// Init writes a CA's state directory; Open makes the Server of one (ca serve and the dev stack
+// both use it), and New makes one of a key and chain handed to it. The Server's Handler carries
+// the shared HTTP setup of internal/httpserver.
 //
 // Issuance, in order: the token is bounded in size, its issuer must be configured (exact
 // match), its signature must verify under the issuer's JWKS (discovery and keys are cached;

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
@@ -24,7 +23,7 @@ type testEnv struct {
 	issuerTS *httptest.Server
 	ct       *ctlog.Server
 	ctTS     *httptest.Server
-	ca       *Authority
+	ca       *Server
 	caTS     *httptest.Server
 	chain    []*x509.Certificate // CA chain, intermediate first
 }
@@ -84,21 +83,17 @@ func (e *testEnv) startCA(t testing.TB, issuers []IssuerConfig, ctURL string) {
 	if err := Init(context.Background(), dir, InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	key, chain, err := LoadKey(context.Background(), dir)
+	var err error
+	e.ca, err = Open(context.Background(), dir, Options{Issuers: issuers, CTURL: ctURL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tv, err := NewTokenVerifier(issuers, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ca, err = NewAuthority(key, chain, tv, AuthorityOptions{CTURL: ctURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.chain = chain
-	e.caTS = httptest.NewServer(srv.Instrumented("ca", e.ca.Handler(), nil))
-	t.Cleanup(e.caTS.Close)
+	e.chain = e.ca.Chain()
+	e.caTS = httptest.NewServer(e.ca.Handler())
+	t.Cleanup(func() {
+		e.caTS.Close()
+		_ = e.ca.Close(context.Background())
+	})
 }
 
 func (e *testEnv) token(t testing.TB, r oidc.TokenRequest) string {

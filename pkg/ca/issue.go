@@ -13,8 +13,10 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
 // CertificateValidity is the lifetime of issued certificates.
@@ -23,21 +25,27 @@ const CertificateValidity = 10 * time.Minute
 // ErrCTLog wraps failures to get an SCT: no certificate is issued without one.
 var ErrCTLog = errors.New("certificate transparency log submission failed")
 
-// Authority issues code-signing certificates.
-type Authority struct {
-	key      crypto.Signer
-	chain    []*x509.Certificate // intermediate first
-	rawChain [][]byte
-	tokens   *TokenVerifier
-	ctURL    string
-	ctKey    crypto.PublicKey
-	client   *http.Client
-	logger   *slog.Logger
-	now      func() time.Time
+// Server is the CA: it issues code-signing certificates and serves the Fulcio API.
+type Server struct {
+	key       crypto.Signer
+	chain     []*x509.Certificate // intermediate first
+	rawChain  [][]byte
+	tokens    *TokenVerifier
+	ctURL     string
+	ctKey     crypto.PublicKey
+	client    *http.Client
+	ownClient bool
+	handler   http.Handler
+	logger    *slog.Logger
+	now       func() time.Time
 }
 
-// AuthorityOptions configure NewAuthority.
-type AuthorityOptions struct {
+// Options configure Open and New.
+type Options struct {
+	// Issuers are the trusted OIDC issuers (required unless Tokens is set).
+	Issuers []IssuerConfig
+	// Tokens, when set, verifies ID tokens instead of a verifier made from Issuers.
+	Tokens *TokenVerifier
 	// CTURL is the base URL of the CT log (required: certificates always embed an SCT).
 	CTURL string
 	// CTPublicKey, when set, is the CT log's key: every SCT is checked against it before it is
@@ -46,46 +54,87 @@ type AuthorityOptions struct {
 	// HTTPClient talks to the CT log (by default a client with a 10 s timeout that keeps up to
 	// 256 idle connections).
 	HTTPClient *http.Client
-	// Logger receives the CA's messages.
+	// Logger receives the CA's messages and request logs; nil discards them.
 	Logger *slog.Logger
+	// SignerOptions open an intermediate key kept in a PKCS#11 token (PIN, module path); Open
+	// only.
+	SignerOptions []signer.Option
 }
 
-// NewAuthority makes a CA from its intermediate key, its chain (intermediate first, root last)
-// and a token verifier.
-func NewAuthority(key crypto.Signer, chain []*x509.Certificate, tokens *TokenVerifier, opts AuthorityOptions) (*Authority, error) {
-	if len(chain) == 0 {
+// Config is what New makes a CA of: its intermediate key and chain, and the options.
+type Config struct {
+	// Key is the intermediate's key.
+	Key crypto.Signer
+	// Chain is the intermediate first, the root last.
+	Chain []*x509.Certificate
+	Options
+}
+
+// Open makes the CA whose state directory dir was written by Init: its key (the key file, or
+// the KMS key named in ca_kms.txt) and chain, with opts. Both ca serve and the dev stack build
+// their CA with it.
+func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
+	key, chain, err := LoadKey(ctx, dir, opts.SignerOptions...)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, Config{Key: key, Chain: chain, Options: opts})
+}
+
+// New makes a CA from its intermediate key and chain, a token verifier (Tokens, or one made
+// from Issuers) and the CT log it submits precertificates to.
+func New(_ context.Context, cfg Config) (*Server, error) {
+	if len(cfg.Chain) == 0 {
 		return nil, errors.New("CA: empty certificate chain")
 	}
-	if tokens == nil {
-		return nil, errors.New("CA: no token verifier")
+	if cfg.Key == nil {
+		return nil, errors.New("CA: no key")
 	}
-	if opts.CTURL == "" {
+	tokens := cfg.Tokens
+	if tokens == nil {
+		var err error
+		if tokens, err = NewTokenVerifier(cfg.Issuers, nil); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.CTURL == "" {
 		return nil, errors.New("CA: a CT log URL is required")
 	}
-	if _, err := url.Parse(opts.CTURL); err != nil {
+	if _, err := url.Parse(cfg.CTURL); err != nil {
 		return nil, fmt.Errorf("CA: CT log URL: %w", err)
 	}
-	if opts.HTTPClient == nil {
+	client, ownClient := cfg.HTTPClient, cfg.HTTPClient == nil
+	if ownClient {
 		// Keep a connection per concurrent issuance: every certificate costs a CT log round trip.
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authority{key: key, chain: chain, tokens: tokens, ctURL: opts.CTURL, ctKey: opts.CTPublicKey, client: opts.HTTPClient,
-		logger: opts.Logger, now: time.Now}
-	for _, c := range chain {
+	a := &Server{key: cfg.Key, chain: cfg.Chain, tokens: tokens, ctURL: cfg.CTURL, ctKey: cfg.CTPublicKey,
+		client: client, ownClient: ownClient, logger: logger, now: time.Now}
+	for _, c := range cfg.Chain {
 		a.rawChain = append(a.rawChain, c.Raw)
 	}
+	a.handler = httpserver.Instrument("ca", a.api(), httpserver.Options{Logger: logger})
 	return a, nil
 }
 
+// Close drops the idle connections to the CT log of a client the CA made itself.
+func (a *Server) Close(context.Context) error {
+	if a.ownClient {
+		a.client.CloseIdleConnections()
+	}
+	return nil
+}
+
 // Chain returns the CA chain, intermediate first.
-func (a *Authority) Chain() []*x509.Certificate { return a.chain }
+func (a *Server) Chain() []*x509.Certificate { return a.chain }
 
 // Tokens returns the token verifier.
-func (a *Authority) Tokens() *TokenVerifier { return a.tokens }
+func (a *Server) Tokens() *TokenVerifier { return a.tokens }
 
 // KeyProof is how a request proves possession of the key: either a signature over the
 // identity's subject, or a CSR signed by the key.
@@ -103,7 +152,7 @@ type KeyProof struct {
 // Issue verifies token and the proof of possession, then issues a certificate for the identity:
 // precertificate to the CT log, SCT embedded, final certificate signed. It returns the chain,
 // leaf first, root last.
-func (a *Authority) Issue(ctx context.Context, token string, proof KeyProof) ([]*x509.Certificate, error) {
+func (a *Server) Issue(ctx context.Context, token string, proof KeyProof) ([]*x509.Certificate, error) {
 	principal, err := a.tokens.Verify(ctx, token)
 	if err != nil {
 		return nil, err
@@ -133,7 +182,7 @@ func (a *Authority) Issue(ctx context.Context, token string, proof KeyProof) ([]
 }
 
 // issue signs the precertificate, gets its SCT, and signs the final certificate.
-func (a *Authority) issue(ctx context.Context, p *Principal, pub crypto.PublicKey) ([]*x509.Certificate, error) {
+func (a *Server) issue(ctx context.Context, p *Principal, pub crypto.PublicKey) ([]*x509.Certificate, error) {
 	tmpl, err := a.template(p, pub)
 	if err != nil {
 		return nil, err
@@ -174,7 +223,7 @@ func (a *Authority) issue(ctx context.Context, p *Principal, pub crypto.PublicKe
 }
 
 // template is the certificate for a principal, without the poison or SCT extension.
-func (a *Authority) template(p *Principal, pub crypto.PublicKey) (*x509.Certificate, error) {
+func (a *Server) template(p *Principal, pub crypto.PublicKey) (*x509.Certificate, error) {
 	serial, err := pki.SerialNumber()
 	if err != nil {
 		return nil, err

@@ -276,7 +276,7 @@ func TestInitWithPKCS11Key(t *testing.T) {
 	e.issuer, e.issuerTS = startIssuer(t, oidc.DevIssuerOptions{})
 	e.ct, e.ctTS = startCTLog(t)
 	tv, _ := NewTokenVerifier([]IssuerConfig{{URL: e.issuer.Issuer()}}, nil)
-	a, err := NewAuthority(key, chain, tv, AuthorityOptions{CTURL: e.ctTS.URL})
+	a, err := New(context.Background(), Config{Key: key, Chain: chain, Options: Options{Tokens: tv, CTURL: e.ctTS.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func legacyStatus(err error, csr bool) (httpCode, grpcCode int, message string) 
 
 // handleLegacySigningCert serves POST /api/v1/signingCert: the v2 issuance, answered 201 with
 // the PEM chain (leaf, intermediate, root; SCT embedded), as Fulcio's legacy endpoint answers.
-func (a *Authority) handleLegacySigningCert(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleLegacySigningCert(w http.ResponseWriter, r *http.Request) {
 	proof, err := ParseLegacySigningCertRequest(http.MaxBytesReader(w, r.Body, MaxRequestSize))
 	var chain []*x509.Certificate
 	if err == nil {
@@ -172,7 +172,7 @@ func (a *Authority) handleLegacySigningCert(w http.ResponseWriter, r *http.Reque
 
 // handleRootCert serves GET /api/v1/rootCert: the CA chain, intermediate first, as Fulcio
 // renders its trust bundle there (PEM blocks apart by an empty line).
-func (a *Authority) handleRootCert(w http.ResponseWriter, _ *http.Request) {
+func (a *Server) handleRootCert(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", PEMCertificateChainType)
 	_, _ = io.WriteString(w, joinPEM(a.chain, "\n\n"))
 }

@@ -332,7 +332,7 @@ func TestSCTCheckedAgainstTheLogKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			tv, _ := NewTokenVerifier([]IssuerConfig{{URL: e.issuer.Issuer()}}, nil)
-			a, err := NewAuthority(key, chain, tv, AuthorityOptions{CTURL: e.ctTS.URL, CTPublicKey: tc.key})
+			a, err := New(context.Background(), Config{Key: key, Chain: chain, Options: Options{Tokens: tv, CTURL: e.ctTS.URL, CTPublicKey: tc.key}})
 			if err != nil {
 				t.Fatal(err)
 			}

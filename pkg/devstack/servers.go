@@ -10,6 +10,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/ca"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
@@ -53,7 +54,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	if err := ca.Init(ctx, caDir, ca.InitOptions{URL: s.CAURL, Organization: "cosign-like dev"}); err != nil {
 		return fmt.Errorf("dev stack CA: %w", err)
 	}
-	caKey, caChain, err := ca.LoadKey(ctx, caDir)
+	caChain, err := pki.ReadCertificates(filepath.Join(caDir, ca.ChainFile))
 	if err != nil {
 		return fmt.Errorf("dev stack CA: %w", err)
 	}
@@ -70,11 +71,8 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	s.closers = append(s.closers, ct.Close)
 	s.serveOn("ct", ctLn, ct.Handler())
 
-	tokens, err := ca.NewTokenVerifier([]ca.IssuerConfig{{URL: s.OIDCURL, Type: ca.IssuerType("email")}}, nil)
-	if err != nil {
-		return fmt.Errorf("dev stack CA: %w", err)
-	}
-	authority, err := ca.NewAuthority(caKey, caChain, tokens, ca.AuthorityOptions{CTURL: s.CTURL, CTPublicKey: ct.PublicKey(), Logger: cfg.Logger})
+	authority, err := ca.Open(ctx, caDir, ca.Options{Issuers: []ca.IssuerConfig{{URL: s.OIDCURL, Type: ca.IssuerEmail}},
+		CTURL: s.CTURL, CTPublicKey: ct.PublicKey(), Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("dev stack CA: %w", err)
 	}
