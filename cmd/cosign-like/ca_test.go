@@ -95,7 +95,7 @@ func TestServersFromTheCommandLine(t *testing.T) {
 	}
 	// The dev issuer stands in for the operator's OpenID provider.
 	its := httptest.NewUnstartedServer(nil)
-	issuer, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: "http://" + its.Listener.Addr().String()})
+	issuer, err := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: "http://" + its.Listener.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}

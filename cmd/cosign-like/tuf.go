@@ -468,12 +468,15 @@ func newTUFServeCmd() *cobra.Command {
 			if err := o.checkDir(); err != nil {
 				return err
 			}
-			if _, err := os.Stat(filepath.Join(o.dir, "repository", "timestamp.json")); err != nil {
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			s, err := tuf.OpenServer(cmd.Context(), o.dir, tuf.ServerOptions{Logger: logger})
+			if errors.Is(err, tuf.ErrNotPublished) {
 				return fmt.Errorf("tuf serve: nothing published in %s: run tuf publish", o.dir)
 			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			h := srv.Instrumented("tuf", tuf.NewFileServer(o.dir), logger)
-			return srv.ListenAndServe(cmd.Context(), addr, h, logger, announce(cmd, logger, "TUF repository"))
+			if err != nil {
+				return fmt.Errorf("tuf serve: %w", err)
+			}
+			return srv.ListenAndServe(cmd.Context(), addr, s.Handler(), logger, announce(cmd, logger, "TUF repository"))
 		},
 	}
 	o.addFlags(cmd, false, false)

@@ -18,7 +18,7 @@ import (
 func TestDiscoveryAndJWKSCached(t *testing.T) {
 	var discovery, jwks atomic.Int64
 	ts := httptest.NewUnstartedServer(nil)
-	iss, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: "http://" + ts.Listener.Addr().String()})
+	iss, err := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: "http://" + ts.Listener.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDiscoveryAndJWKSCached(t *testing.T) {
 		t.Fatalf("20 tokens: %d discovery and %d JWKS fetches, want 1 and 1", discovery.Load(), jwks.Load())
 	}
 	// Tokens signed by an unknown key: one refetch, then none until the interval has passed.
-	rogue, _ := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: iss.Issuer()})
+	rogue, _ := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: iss.Issuer()})
 	for i := 0; i < 20; i++ {
 		tok, _ := rogue.Token(oidc.TokenRequest{Email: "alice@example.com"})
 		if _, err := tv.Verify(context.Background(), tok); err == nil || !strings.Contains(err.Error(), "no key with ID") {
@@ -86,7 +86,7 @@ func TestDiscoveryAndJWKSCached(t *testing.T) {
 func TestSlowJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
 	var slow atomic.Bool
 	ts := httptest.NewUnstartedServer(nil)
-	iss, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: "http://" + ts.Listener.Addr().String()})
+	iss, err := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: "http://" + ts.Listener.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestSlowJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
 	}
 	slow.Store(true)
 	clock.Add(int64(keysetRefreshInterval))
-	rogue, _ := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: iss.Issuer()})
+	rogue, _ := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: iss.Issuer()})
 	rogueTok, _ := rogue.Token(oidc.TokenRequest{Email: "alice@example.com"})
 	rogueDone := make(chan error, 1)
 	go func() {

@@ -33,7 +33,7 @@ func startIssuer(t testing.TB, opts oidc.DevIssuerOptions) (*oidc.DevIssuer, *ht
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	opts.URL = "http://" + ts.Listener.Addr().String()
-	iss, err := oidc.NewDevIssuer(opts)
+	iss, err := oidc.NewDevIssuer(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestTokenRefusals(t *testing.T) {
 	unknownTok, _ := other.Token(oidc.TokenRequest{Email: "alice@example.com"})
 
 	// An issuer at the same URL with another key: its tokens name a key not in the JWKS.
-	impostor, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: e.issuer.Issuer()})
+	impostor, err := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: e.issuer.Issuer()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		iss, _ := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: tc.issuer})
+		iss, _ := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: tc.issuer})
 		tok, _ := iss.Token(oidc.TokenRequest{Email: "alice@example.com"})
 		_, err = tv.Verify(context.Background(), tok)
 		if !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tc.want) {

@@ -43,7 +43,7 @@ func (s *Stack) startKeyless(ctx context.Context) error {
 	s.LogURL = "http://" + logLn.Addr().String()
 	s.TSAURL = "http://" + tsaLn.Addr().String() + tsaPath
 
-	issuer, err := oidc.NewDevIssuer(oidc.DevIssuerOptions{URL: s.OIDCURL})
+	issuer, err := oidc.NewDevIssuer(ctx, oidc.DevIssuerOptions{URL: s.OIDCURL, Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("dev stack OIDC issuer: %w", err)
 	}

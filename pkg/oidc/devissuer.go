@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 )
 
 // DevIssuerOptions configure NewDevIssuer.
@@ -36,6 +40,8 @@ type DevIssuerOptions struct {
 	TokenLifetime time.Duration
 	// Now is the clock (time.Now by default).
 	Now func() time.Time
+	// Logger receives request logs; nil discards them.
+	Logger *slog.Logger
 }
 
 // DevIssuer is a small OpenID provider for local stacks and tests: discovery, JWKS, an
@@ -43,11 +49,12 @@ type DevIssuerOptions struct {
 // code with PKCE S256), the device authorization grant, and a non-interactive token endpoint
 // (POST /dev/token). It trusts whoever reaches it: never expose it beyond loopback.
 type DevIssuer struct {
-	opts   DevIssuerOptions
-	issuer string
-	prefix string
-	signer jose.Signer
-	jwks   jose.JSONWebKeySet
+	opts    DevIssuerOptions
+	issuer  string
+	prefix  string
+	signer  jose.Signer
+	jwks    jose.JSONWebKeySet
+	handler http.Handler
 
 	mu      sync.Mutex
 	codes   map[string]*authCode
@@ -77,8 +84,11 @@ const (
 	DevMintPath      = "/dev/token"
 )
 
+// maxDevRequestSize bounds the body of every request to the dev issuer (forms of a few fields).
+const maxDevRequestSize = 64 << 10
+
 // NewDevIssuer creates a dev issuer with a fresh signing key.
-func NewDevIssuer(opts DevIssuerOptions) (*DevIssuer, error) {
+func NewDevIssuer(_ context.Context, opts DevIssuerOptions) (*DevIssuer, error) {
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("dev issuer URL %q: want an absolute http(s) URL", opts.URL)
@@ -123,7 +133,7 @@ func NewDevIssuer(opts DevIssuerOptions) (*DevIssuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev issuer signer: %w", err)
 	}
-	return &DevIssuer{
+	d := &DevIssuer{
 		opts:    opts,
 		issuer:  strings.TrimSuffix(opts.URL, "/"),
 		prefix:  strings.TrimSuffix(u.Path, "/"),
@@ -132,8 +142,13 @@ func NewDevIssuer(opts DevIssuerOptions) (*DevIssuer, error) {
 		codes:   map[string]*authCode{},
 		devices: map[string]*deviceGrant{},
 		users:   map[string]string{},
-	}, nil
+	}
+	d.handler = httpserver.Instrument("oidc", d.api(), httpserver.Options{Logger: opts.Logger, MaxBodyBytes: maxDevRequestSize})
+	return d, nil
 }
+
+// Close releases nothing: the issuer's grants live in memory and go with it.
+func (d *DevIssuer) Close(context.Context) error { return nil }
 
 // Issuer is the issuer URL (iss of the tokens).
 func (d *DevIssuer) Issuer() string { return d.issuer }
@@ -195,8 +210,12 @@ func (d *DevIssuer) Token(r TokenRequest) (string, error) {
 	return jws.CompactSerialize()
 }
 
-// Handler serves the issuer under its URL's path.
-func (d *DevIssuer) Handler() http.Handler {
+// Handler serves the issuer under its URL's path, and /healthz and /metrics (metrics named
+// cosign_like_oidc_...).
+func (d *DevIssuer) Handler() http.Handler { return d.handler }
+
+// api is the issuer's own part of Handler.
+func (d *DevIssuer) api() http.Handler {
 	mux := http.NewServeMux()
 	p := d.prefix
 	mux.HandleFunc("GET "+p+DevDiscoveryPath, d.handleDiscovery)
@@ -208,7 +227,7 @@ func (d *DevIssuer) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+DevVerifyPath, d.handleVerifyPage)
 	mux.HandleFunc("POST "+p+DevVerifyPath, d.handleVerifyPick)
 	mux.HandleFunc("POST "+p+DevMintPath, d.handleMint)
-	return http.MaxBytesHandler(mux, 64<<10)
+	return mux
 }
 
 func (d *DevIssuer) handleDiscovery(w http.ResponseWriter, _ *http.Request) {

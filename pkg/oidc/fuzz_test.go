@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,7 +10,7 @@ import (
 )
 
 func FuzzDevIssuerEndpoints(f *testing.F) {
-	d, err := NewDevIssuer(DevIssuerOptions{URL: "http://127.0.0.1:1"})
+	d, err := NewDevIssuer(context.Background(), DevIssuerOptions{URL: "http://127.0.0.1:1"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func startDevIssuer(t *testing.T, opts DevIssuerOptions) *DevIssuer {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	opts.URL = "http://" + ts.Listener.Addr().String()
-	d, err := NewDevIssuer(opts)
+	d, err := NewDevIssuer(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,5 +24,6 @@
 // metadata; keys held elsewhere (PKCS#11, KMS) are passed as crypto.Signer values. Publish
 // checks the staged metadata the way a client would and writes repository/: N.root.json,
 // N.targets.json, N.snapshot.json, timestamp.json and targets/<sha256>.<name>. NewFileServer
-// serves repository/; NewDevRepository does everything in one call for a development stack.
+// serves repository/, and OpenServer serves it with the servers' shared HTTP setup
+// (internal/httpserver); NewDevRepository does everything in one call for a development stack.
 package tuf

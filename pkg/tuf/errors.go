@@ -21,6 +21,8 @@ var (
 	ErrBusy = errors.New("TUF repository busy")
 	// ErrBadOption means an option or argument is out of range.
 	ErrBadOption = errors.New("bad option")
+	// ErrNotPublished means a repository directory has no published metadata to serve.
+	ErrNotPublished = errors.New("nothing published")
 
 	// ErrNoCache means the client has no TUF cache for the mirror: initialize was never run.
 	ErrNoCache = errors.New("no TUF cache")
