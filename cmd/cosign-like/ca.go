@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
@@ -83,7 +83,7 @@ github-workflow, uri, kubernetes, username. Every certificate is first submitted
 precertificate to the CT log at --ct-url; without its SCT no certificate is issued.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := o.logger()
+			logger, err := o.logger(cmd)
 			if err != nil {
 				return err
 			}
@@ -122,8 +122,7 @@ precertificate to the CT log at --ct-url; without its SCT no certificate is issu
 			if err != nil {
 				return fmt.Errorf("ca serve: %w", err)
 			}
-			h := authority.Handler()
-			return srv.ListenAndServe(cmd.Context(), o.addr, h, logger, announce(cmd, logger, "CA"))
+			return runServers(cmd, httpserver.RunOptions{Logger: logger}, httpserver.Service{Name: "CA", Addr: o.addr, Server: authority})
 		},
 	}
 	o.bind(cmd, "127.0.0.1:5555")

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
 )
 
 func init() { addCommand(newCTCmd) }
@@ -62,7 +60,7 @@ func newCTServeCmd() *cobra.Command {
 		Short: "Serve add-chain and add-pre-chain (RFC 6962) and the log's tiles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := o.logger()
+			logger, err := o.logger(cmd)
 			if err != nil {
 				return err
 			}
@@ -78,13 +76,7 @@ func newCTServeCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("ct serve: %w", err)
 			}
-			serveErr := srv.ListenAndServe(cmd.Context(), o.addr, l.Handler(), logger, announce(cmd, logger, "CT log"))
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := l.Close(ctx); err != nil && serveErr == nil {
-				serveErr = err
-			}
-			return serveErr
+			return runServers(cmd, httpserver.RunOptions{Logger: logger}, httpserver.Service{Name: "CT log", Addr: o.addr, Server: l})
 		},
 	}
 	o.bind(cmd, "127.0.0.1:6962")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
 )
 
@@ -105,7 +106,10 @@ func devUp(cmd *cobra.Command, o *devOptions) error {
 	if pid, err := readPID(o.dir); err == nil && processAlive(pid) {
 		return fmt.Errorf("a dev stack (pid %d) already runs with state in %s: run `cosign-like dev down --dir %s` first", pid, o.dir, o.dir)
 	}
-	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := newServerLogger(cmd, httpserver.TextFormat, "info")
+	if err != nil {
+		return err
+	}
 	st, err := devstack.Start(ctx, o.config(logger))
 	if err != nil {
 		return err

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/pem"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
@@ -158,9 +157,9 @@ func newLogServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return srv.Serve(ctx, o.addr, func(a net.Addr) {
-				fmt.Fprintf(cmd.OutOrStdout(), "log listening on http://%s\n", a)
-			})
+			// The log keeps its own limits, which are longer than the other servers'.
+			return runServers(cmd, httpserver.RunOptions{Logger: logger, ShutdownGrace: logShutdownGrace},
+				httpserver.Service{Name: "log", Addr: o.addr, Server: srv, Timeouts: httpserver.TransparencyLogTimeouts()})
 		},
 	}
 	fs := cmd.Flags()
@@ -178,21 +177,9 @@ func newLogServeCmd() *cobra.Command {
 	return cmd
 }
 
-// newServerLogger builds the slog logger of a server command, writing to stderr.
-func newServerLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
-}
+// logShutdownGrace is how long log serve lets requests in flight finish once interrupted: the
+// log's entries wait for their checkpoint.
+const logShutdownGrace = 30 * time.Second
 
 func newLogFsckCmd() *cobra.Command {
 	var dir, storage string

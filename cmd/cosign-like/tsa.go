@@ -2,47 +2,14 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"net"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
 func init() { addCommand(newTSACmd) }
-
-// serverOptions are the flags every server command shares.
-type serverOptions struct {
-	dir      string
-	addr     string
-	logLevel string
-}
-
-func (o *serverOptions) bind(cmd *cobra.Command, defaultAddr string) {
-	cmd.Flags().StringVar(&o.dir, "dir", "", "state directory written by init (required)")
-	cmd.Flags().StringVar(&o.addr, "addr", defaultAddr, "address to listen on")
-	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	_ = cmd.MarkFlagRequired("dir")
-}
-
-func (o *serverOptions) logger() (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	return srv.JSONLogger(os.Stderr, level), nil
-}
-
-// announce prints where a server listens, once its listener is open.
-func announce(cmd *cobra.Command, logger *slog.Logger, what string) func(net.Addr) {
-	return func(a net.Addr) {
-		logger.Info("listening", "server", what, "addr", a.String())
-		fmt.Fprintf(cmd.OutOrStdout(), "%s listening on http://%s\n", what, a)
-	}
-}
 
 func newTSACmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -87,7 +54,7 @@ func newTSAServeCmd() *cobra.Command {
 		Short: "Serve RFC 3161 timestamps (POST /api/v1/timestamp, GET /api/v1/timestamp/certchain)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := o.logger()
+			logger, err := o.logger(cmd)
 			if err != nil {
 				return err
 			}
@@ -95,7 +62,7 @@ func newTSAServeCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("tsa serve: %w", err)
 			}
-			return srv.ListenAndServe(cmd.Context(), o.addr, a.Handler(), logger, announce(cmd, logger, "TSA"))
+			return runServers(cmd, httpserver.RunOptions{Logger: logger}, httpserver.Service{Name: "TSA", Addr: o.addr, Server: a})
 		},
 	}
 	o.bind(cmd, "127.0.0.1:3004")

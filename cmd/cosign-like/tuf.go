@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cosign-like/cosign-like/pkg/ca/srv"
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
 )
@@ -468,7 +467,10 @@ func newTUFServeCmd() *cobra.Command {
 			if err := o.checkDir(); err != nil {
 				return err
 			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			logger, err := newServerLogger(cmd, httpserver.TextFormat, "info")
+			if err != nil {
+				return err
+			}
 			s, err := tuf.OpenServer(cmd.Context(), o.dir, tuf.ServerOptions{Logger: logger})
 			if errors.Is(err, tuf.ErrNotPublished) {
 				return fmt.Errorf("tuf serve: nothing published in %s: run tuf publish", o.dir)
@@ -476,7 +478,7 @@ func newTUFServeCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("tuf serve: %w", err)
 			}
-			return srv.ListenAndServe(cmd.Context(), addr, s.Handler(), logger, announce(cmd, logger, "TUF repository"))
+			return runServers(cmd, httpserver.RunOptions{Logger: logger}, httpserver.Service{Name: "TUF repository", Addr: addr, Server: s})
 		},
 	}
 	o.addFlags(cmd, false, false)
