@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
@@ -23,19 +23,20 @@ import (
 type Config struct {
 	// Dir holds the stack's state: registry blobs, keys, trust material, the env file.
 	Dir string
-	// RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr and TSAAddr are the servers' listen
-	// addresses.
+	// RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr and TUFAddr are the servers'
+	// listen addresses.
 	RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr, TUFAddr string
 	// Logger receives the servers' logs; nil discards them.
 	Logger *slog.Logger
+	// ReadTimeout, when set, replaces the read timeout of every server but the registry (tests
+	// shorten it). By default each has the one its standalone server has.
+	ReadTimeout time.Duration
 }
 
 // Stack is a running local stack.
 type Stack struct {
-	cfg     Config
-	servers []*http.Server
-	done    []chan error
-	closers []func(context.Context) error
+	cfg    Config
+	groups []*httpserver.Group
 	// RegistryHost is host:port of the registry.
 	RegistryHost string
 	// OIDCURL, CAURL, CTURL and LogURL are the servers' base URLs; TSAURL is the full
@@ -70,12 +71,17 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		registry.WithBlobHandler(registry.NewDiskBlobHandler(filepath.Join(cfg.Dir, "registry", "blobs"))),
 		registry.Logger(slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)),
 	)
-	host, err := s.serve(ctx, "registry", cfg.RegistryAddr, withOCISubject(reg))
+	lns, err := listenAll(ctx, cfg.RegistryAddr)
 	if err != nil {
-		s.Close(context.Background())
+		return nil, fmt.Errorf("dev stack registry: %w", err)
+	}
+	// The registry takes image pushes of any size: only its headers are timed.
+	registrySvc := httpserver.Service{Name: "registry", Listener: lns[0], Server: httpserver.Handler(withOCISubject(reg)),
+		Timeouts: httpserver.Timeouts{ReadHeader: 10 * time.Second, Read: -1, Write: -1, Idle: -1, MaxHeaderBytes: -1}}
+	if err := s.start(ctx, registrySvc); err != nil {
 		return nil, err
 	}
-	s.RegistryHost = host
+	s.RegistryHost = lns[0].Addr().String()
 	if err := s.startKeyless(ctx); err != nil {
 		s.Close(context.Background())
 		return nil, err
@@ -83,24 +89,23 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
-// serve listens on addr (loopback only) and serves h until Close.
-func (s *Stack) serve(ctx context.Context, what, addr string, h http.Handler) (string, error) {
-	lns, err := listenAll(ctx, addr)
-	if err != nil {
-		return "", fmt.Errorf("dev stack %s: %w", what, err)
+// service is the server name of the stack on ln with the limits t (zero fields: the standalone
+// servers' defaults), its read timeout replaced by Config.ReadTimeout when that is set.
+func (s *Stack) service(name string, ln net.Listener, t httpserver.Timeouts) httpserver.Service {
+	if s.cfg.ReadTimeout != 0 {
+		t.Read = s.cfg.ReadTimeout
 	}
-	s.serveOn(what, lns[0], h)
-	return lns[0].Addr().String(), nil
+	return httpserver.Service{Name: name, Listener: ln, Timeouts: t}
 }
 
-// serveOn serves h on ln until Close.
-func (s *Stack) serveOn(what string, ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	s.servers = append(s.servers, srv)
-	s.done = append(s.done, done)
-	s.cfg.Logger.Info("listening", "server", what, "addr", ln.Addr().String())
+// start serves services until Close, logging where each listens.
+func (s *Stack) start(ctx context.Context, services ...httpserver.Service) error {
+	g, err := httpserver.Start(ctx, services, httpserver.RunOptions{Logger: s.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("dev stack: %w", err)
+	}
+	s.groups = append(s.groups, g)
+	return nil
 }
 
 // listenAll opens a listener on each address (loopback only; empty picks a free port on
@@ -170,22 +175,12 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Close stops every server, waiting for requests in flight until ctx ends.
+// Close stops every server, waiting for requests in flight until ctx ends, then closes them.
 func (s *Stack) Close(ctx context.Context) error {
 	var errs []error
-	for i, srv := range s.servers {
-		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		if err := <-s.done[i]; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, err)
-		}
+	for i := len(s.groups) - 1; i >= 0; i-- {
+		errs = append(errs, s.groups[i].Shutdown(ctx))
 	}
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		if err := s.closers[i](ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	s.servers, s.done, s.closers = nil, nil, nil
+	s.groups = nil
 	return errors.Join(errs...)
 }
