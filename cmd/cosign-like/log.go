@@ -105,7 +105,10 @@ func newLogInitCmd() *cobra.Command {
 			if dir == "" || url == "" {
 				return fmt.Errorf("--dir and --url are required")
 			}
-			cfg, err := logserver.Init(dir, url, time.Now())
+			if err := logserver.Init(cmd.Context(), dir, logserver.InitOptions{URL: url}); err != nil {
+				return err
+			}
+			cfg, err := logserver.LoadConfig(dir)
 			if err != nil {
 				return err
 			}
@@ -149,8 +152,8 @@ func newLogServeCmd() *cobra.Command {
 				debug.SetMemoryLimit(o.memoryLimit)
 			}
 			ctx := cmd.Context()
-			srv, err := logserver.NewServer(ctx, logserver.ServerConfig{
-				Dir: o.dir, Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
+			srv, err := logserver.Open(ctx, o.dir, logserver.Options{
+				Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
 			})

@@ -25,6 +25,7 @@ import (
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
@@ -58,21 +59,19 @@ func startLogServer(t *testing.T) (dir, url string) {
 		t.Fatalf("log init: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := logserver.Open(ctx, dir, logserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, addr, func(net.Addr) { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-done:
+	group, err := httpserver.Start(ctx, []httpserver.Service{{Name: "log", Addr: addr, Server: srv, Timeouts: httpserver.TransparencyLogTimeouts()}}, httpserver.RunOptions{})
+	if err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		sctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+		defer stop()
+		if err := group.Shutdown(sctx); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond) // storage goroutines wind down before TempDir removal

@@ -1,6 +1,8 @@
 package httpserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,6 +26,12 @@ type Options struct {
 	// MaxBodyBytes bounds every request body: reading more fails as http.MaxBytesReader does
 	// (MaxBodyBytes, 1 MiB, by default).
 	MaxBodyBytes int64
+	// Registry, when set, is the Prometheus registry the request metrics join and /metrics
+	// serves, for a server that has metrics of its own; default a new registry.
+	Registry *prometheus.Registry
+	// Health, when set, is asked by every GET /healthz: an error is answered 503 with its
+	// message. By default /healthz answers 200 while the process serves.
+	Health func(context.Context) error
 }
 
 // Instrument wraps an API handler with what every server answers and records: GET /healthz,
@@ -41,8 +49,13 @@ func Instrument(name string, api http.Handler, opts Options) http.Handler {
 	if maxBody <= 0 {
 		maxBody = MaxBodyBytes
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	// A registry handed in may carry the process collectors already.
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cosign_like_" + name + "_requests_total",
 		Help: "HTTP requests answered, by path and status code.",
@@ -52,11 +65,21 @@ func Instrument(name string, api http.Handler, opts Options) http.Handler {
 		Help:    "Time to answer HTTP requests, by path.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"path"})
-	reg.MustRegister(requests, latency)
+	// A handler built again on the same registry counts into the collectors already there.
+	requests = registerOrReuse(reg, requests)
+	latency = registerOrReuse(reg, latency)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if opts.Health != nil {
+			if err := opts.Health(r.Context()); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = fmt.Fprintf(w, "unhealthy: %v\n", err)
+				return
+			}
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -137,3 +160,17 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap gives http.ResponseController the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// registerOrReuse registers c, or returns the equal collector reg already holds.
+func registerOrReuse[C prometheus.Collector](reg *prometheus.Registry, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
+}

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
 )
@@ -127,5 +130,33 @@ func TestInstrumentRecoversPanics(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), `cosign_like_test_requests_total{code="500",path="GET /panic"} 1`) {
 		t.Fatalf("metrics lack the 500:\n%s", b)
+	}
+}
+
+// A server with metrics of its own serves them beside the request metrics, and its health
+// check decides what /healthz answers.
+func TestInstrumentRegistryAndHealth(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	own := prometheus.NewGauge(prometheus.GaugeOpts{Name: "own_gauge", Help: "a server's own metric"})
+	reg.MustRegister(own)
+	own.Set(7)
+	var sick error
+	h := Instrument("reg", http.NotFoundHandler(), Options{Registry: reg, Health: func(context.Context) error { return sick }})
+	get := func(path string) (int, string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthy: %d %q", code, body)
+	}
+	sick = errors.New("storage unavailable")
+	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "storage unavailable") {
+		t.Fatalf("unhealthy: %d %q", code, body)
+	}
+	_, m := get("/metrics")
+	if !strings.Contains(m, "own_gauge 7") || !strings.Contains(m, `cosign_like_reg_requests_total{code="503",path="GET /healthz"} 1`) {
+		t.Fatalf("metrics:\n%s", m)
 	}
 }

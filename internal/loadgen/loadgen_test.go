@@ -49,11 +49,11 @@ func TestRunAgainstLog(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // storage goroutines wind down
 		_ = os.RemoveAll(dir)
 	})
-	if _, err := logserver.Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
+	if err := logserver.Init(context.Background(), dir, logserver.InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	srv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := logserver.Open(ctx, dir, logserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,10 +30,10 @@ func startLog(t *testing.T) (string, *root.TrustedRoot, []tlog.LogKey) {
 	}
 	url := "http://" + ln.Addr().String()
 	dir := t.TempDir()
-	if _, err := logserver.Init(dir, url, time.Now().Add(-time.Minute)); err != nil {
+	if err := logserver.Init(context.Background(), dir, logserver.InitOptions{URL: url, Start: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := logserver.NewServer(context.Background(), logserver.ServerConfig{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := logserver.Open(context.Background(), dir, logserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,10 +125,10 @@ func (s *Stack) openCA(ctx context.Context, state string) (httpserver.Server, er
 
 func (s *Stack) openLog(ctx context.Context, state string) (httpserver.Server, error) {
 	dir := filepath.Join(state, "log")
-	if _, err := logserver.Init(dir, s.LogURL, time.Now().Add(-time.Minute)); err != nil {
+	if err := logserver.Init(ctx, dir, logserver.InitOptions{URL: s.LogURL, Start: time.Now().Add(-time.Minute)}); err != nil {
 		return nil, fmt.Errorf("dev stack log: %w", err)
 	}
-	logSrv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir, Logger: s.cfg.Logger})
+	logSrv, err := logserver.Open(ctx, dir, logserver.Options{Logger: s.cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("dev stack log: %w", err)
 	}

@@ -46,11 +46,11 @@ import (
 func startLogServer(t *testing.T) (string, *prototrustroot.TrustedRoot) {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := logserver.Init(dir, "http://127.0.0.1:3003", time.Now().Add(-time.Minute)); err != nil {
+	if err := logserver.Init(context.Background(), dir, logserver.InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	srv, err := logserver.NewServer(ctx, logserver.ServerConfig{Dir: dir})
+	srv, err := logserver.Open(ctx, dir, logserver.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,14 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"fmt"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 // twinLogs are two real log servers holding the same key and origin but separate storage: what a
@@ -20,7 +21,7 @@ import (
 func twinLogs(t *testing.T) (*testLog, *testLog) {
 	t.Helper()
 	dirA, dirB := tempDir(t), tempDir(t)
-	if _, err := Init(dirA, "http://127.0.0.1:3003", time.Now()); err != nil {
+	if err := Init(context.Background(), dirA, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{ConfigFile, PrivateKeyFile, PublicKeyFile, TrustedRootFile} {

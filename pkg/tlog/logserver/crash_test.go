@@ -7,12 +7,9 @@ import (
 	"crypto"
 	"crypto/elliptic"
 	"fmt"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +23,10 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"k8s.io/klog/v2"
+
+	"github.com/cosign-like/cosign-like/internal/httpserver"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 // serveEnv makes the test binary act as the log server (the code path of `log serve`:
@@ -47,12 +48,14 @@ func serveForTest(dir string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	srv, err := NewServer(ctx, ServerConfig{Dir: dir, Storage: os.Getenv("TLOG_TEST_STORAGE"), Logger: logger})
+	srv, err := Open(ctx, dir, Options{Storage: os.Getenv("TLOG_TEST_STORAGE"), Logger: logger})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		return 1
 	}
-	err = srv.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { fmt.Printf("listening %s\n", a) })
+	// The parent reads the address from the runner's "log listening on http://<addr>" line.
+	err = httpserver.Run(ctx, []httpserver.Service{{Name: "log", Addr: "127.0.0.1:0", Server: srv, Timeouts: httpserver.TransparencyLogTimeouts()}},
+		httpserver.RunOptions{Logger: logger, Announce: os.Stdout, ShutdownGrace: 30 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		return 1
@@ -86,7 +89,7 @@ func startServerProcess(t testing.TB, dir string, env ...string) *serverProcess 
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+			if a, ok := strings.CutPrefix(sc.Text(), "log listening on http://"); ok {
 				line <- a
 			}
 		}
@@ -162,7 +165,7 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 	t.Helper()
 	env := "TLOG_TEST_STORAGE=" + storage
 	dir := tempDir(t)
-	if _, err := Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	key, err := LoadLogKey(dir)

@@ -14,8 +14,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"io"
 	"log/slog"
 	"math/big"
@@ -25,6 +23,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 // syncBuffer is a goroutine-safe log sink the tests scan for "panic".
@@ -55,27 +56,27 @@ type testLog struct {
 	client *logclient.Client
 }
 
-func newTestLog(t testing.TB, mutate func(*ServerConfig)) *testLog {
+func newTestLog(t testing.TB, mutate func(*Options)) *testLog {
 	t.Helper()
 	dir := tempDir(t)
-	if _, err := Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	return startTestLog(t, dir, mutate)
 }
 
-func startTestLog(t testing.TB, dir string, mutate func(*ServerConfig)) *testLog {
+func startTestLog(t testing.TB, dir string, mutate func(*Options)) *testLog {
 	t.Helper()
 	logs := &syncBuffer{}
-	cfg := ServerConfig{Dir: dir, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	cfg := Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := NewServer(ctx, cfg)
+	srv, err := Open(ctx, dir, cfg)
 	if err != nil {
 		cancel()
-		t.Fatalf("NewServer: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	tl := &testLog{dir: dir, srv: srv, http: hs, logs: logs, key: srv.LogKey()}

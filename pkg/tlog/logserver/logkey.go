@@ -1,6 +1,7 @@
 package logserver
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -46,10 +47,33 @@ type LogConfig struct {
 	LogID string `json:"logId"`
 }
 
+// InitOptions configure Init.
+type InitOptions struct {
+	// URL is the log's base URL as clients reach it; its hostname is the checkpoint origin.
+	URL string
+	// Start is when the key becomes valid in the trusted root (now by default).
+	Start time.Time
+}
+
 // Init creates a log in dir: an Ed25519 checkpoint key (log.key, mode 0600; log.pub), the config,
-// and trusted_root.json listing this log (baseUrl, logId, key, validFor from now). It refuses to
-// overwrite an existing key.
-func Init(dir, baseURL string, now time.Time) (*LogConfig, error) {
+// and trusted_root.json listing this log (baseUrl, logId, key, validFor from opts.Start). It
+// refuses to overwrite an existing key. LoadConfig reads back what it wrote.
+func Init(_ context.Context, dir string, opts InitOptions) error {
+	_, err := initLog(dir, opts.URL, opts.Start)
+	return err
+}
+
+// LoadConfig returns the stored configuration of the log in dir.
+func LoadConfig(dir string) (*LogConfig, error) {
+	cfg, _, err := loadLog(dir)
+	return cfg, err
+}
+
+func initLog(dir, baseURL string, now time.Time) (*LogConfig, error) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+
 	origin, err := tlog.OriginFromURL(baseURL)
 	if err != nil {
 		return nil, err

@@ -6,8 +6,6 @@ import (
 	"crypto/elliptic"
 	"database/sql"
 	"fmt"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 // requireAll reports whether missing system tools must fail tests instead of skipping them.
@@ -107,11 +108,11 @@ func TestMariaDBStorage(t *testing.T) {
 	}
 	storage := startMariaDB(t)
 	dir := tempDir(t)
-	if _, err := Init(dir, "http://127.0.0.1:3003", time.Now()); err != nil {
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tl := startTestLog(t, dir, func(c *ServerConfig) { c.Storage = storage })
+	tl := startTestLog(t, dir, func(c *Options) { c.Storage = storage })
 	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	first := s.request(t, []byte("first"))
 	tle, err := tl.client.Submit(ctx, first)
@@ -142,7 +143,7 @@ func TestMariaDBStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A restarted server on the same database sees the same log, and recognises resubmissions.
-	tl2 := startTestLog(t, dir, func(c *ServerConfig) { c.Storage = storage })
+	tl2 := startTestLog(t, dir, func(c *Options) { c.Storage = storage })
 	again, err := tl2.client.Submit(ctx, first)
 	if err != nil || again.LogIndex != tle.LogIndex {
 		t.Fatalf("resubmission after restart: %v index %d want %d", err, again.GetLogIndex(), tle.LogIndex)

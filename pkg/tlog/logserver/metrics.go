@@ -2,12 +2,9 @@ package logserver
 
 import (
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // serverMetrics are the Prometheus metrics of a log server.
@@ -56,12 +53,5 @@ func newServerMetrics(reg *prometheus.Registry) (*serverMetrics, error) {
 			return nil, fmt.Errorf("registering log metrics: %w", err)
 		}
 	}
-	// A registry handed in by the caller may already carry the process collectors.
-	_ = reg.Register(collectors.NewGoCollector())
-	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m, nil
-}
-
-func (m *serverMetrics) handler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

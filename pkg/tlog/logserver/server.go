@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,10 +27,11 @@ import (
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
-// Defaults of ServerConfig.
+// Defaults of Options.
 const (
 	DefaultMaxBodySize        = 128 << 10
 	DefaultBatchMaxSize       = maxGroup
@@ -41,12 +41,10 @@ const (
 	DefaultPushback           = 1 << 14
 )
 
-// ServerConfig configures a log server. Zero values take the defaults named on each field.
-type ServerConfig struct {
-	// Dir is a log directory written by Init (key and config; POSIX tiles under Dir/data).
-	Dir string
-	// Storage selects the storage: "" for POSIX files under Dir/data, or
-	// "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB.
+// Options configure a log server. Zero values take the defaults named on each field.
+type Options struct {
+	// Storage selects the storage Open opens: "" for POSIX files under the log directory's data/,
+	// posix:/path, or "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB.
 	Storage string
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
@@ -71,11 +69,21 @@ type ServerConfig struct {
 	Registry *prometheus.Registry
 }
 
+// Config is what New needs: the checkpoint key with its origin, and the storage.
+type Config struct {
+	// Origin is the checkpoint origin (the hostname of the log's URL) and Key its Ed25519 key.
+	Origin string
+	Key    ed25519.PrivateKey
+	// Driver is the Tessera storage driver, opened by the caller; Close does not close what
+	// the driver was built on.
+	Driver tessera.Driver
+	Options
+}
+
 // Server is a Rekor v2-compatible transparency log on Tessera.
 type Server struct {
-	cfg      ServerConfig
+	cfg      Options
 	log      *slog.Logger
-	logCfg   *LogConfig
 	key      tlog.LogKey
 	signer   note.Signer
 	logID    []byte
@@ -119,9 +127,35 @@ func (h *treeHead) inclusionProof(ctx context.Context, idx uint64, tiles client.
 	return h.nodes.inclusion(ctx, idx)
 }
 
-// NewServer opens (or creates) the log storage of an initialized log directory and starts
-// Tessera's sequencer. Call Close to stop it.
-func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
+// Open opens the log in dir, a directory written by Init: its key, and its storage as
+// opts.Storage selects (created on first use). Call Close to stop it.
+func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
+	logCfg, priv, err := loadLog(dir)
+	if err != nil {
+		return nil, err
+	}
+	// The storage outlives ctx until Close has committed every accepted entry.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	driver, closeDB, err := openDriver(sctx, dir, &opts)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s, err := newServer(sctx, Config{Origin: logCfg.Origin, Key: priv, Driver: driver, Options: opts})
+	if err != nil {
+		if closeDB != nil {
+			_ = closeDB()
+		}
+		cancel()
+		return nil, err
+	}
+	s.cancel, s.closeDB = cancel, closeDB
+	return s, nil
+}
+
+// New starts a log server on a storage driver and key handed in, and Tessera's sequencer on
+// it. Call Close to stop it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	// The storage outlives ctx until Close has committed every accepted entry.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s, err := newServer(ctx, cfg)
@@ -133,7 +167,8 @@ func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
-func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
+func newServer(ctx context.Context, c Config) (*Server, error) {
+	cfg := c.Options
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -155,11 +190,10 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	logCfg, priv, err := loadLog(cfg.Dir)
-	if err != nil {
-		return nil, err
+	if c.Driver == nil || c.Key == nil {
+		return nil, errors.New("log server: a storage driver and a key are required")
 	}
-	signer, err := tlog.NewNoteSigner(logCfg.Origin, priv)
+	signer, err := tlog.NewNoteSigner(c.Origin, c.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -167,17 +201,13 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub := priv.Public().(ed25519.PublicKey)
-	id := tlog.Ed25519KeyID(logCfg.Origin, pub)
+	pub := c.Key.Public().(ed25519.PublicKey)
+	id := tlog.Ed25519KeyID(c.Origin, pub)
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, logCfg: logCfg, signer: signer, logID: id[:],
-		key:     tlog.LogKey{Origin: logCfg.Origin, KeyID: id[:], PublicKey: pub},
+		cfg: cfg, log: cfg.Logger, signer: signer, logID: id[:],
+		key:     tlog.LogKey{Origin: c.Origin, KeyID: id[:], PublicKey: pub},
 		metrics: metrics,
 		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
-	}
-	driver, err := s.openDriver(ctx)
-	if err != nil {
-		return nil, err
 	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
@@ -185,9 +215,8 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		WithCheckpointInterval(s.cfg.CheckpointInterval).
 		WithPushback(DefaultPushback).
 		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
-	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, opts)
+	appender, shutdown, reader, err := tessera.NewAppender(ctx, c.Driver, opts)
 	if err != nil {
-		s.closeStorage()
 		return nil, fmt.Errorf("starting log storage: %w", err)
 	}
 	s.group = newGroupCommitter(appender.Add, s.metrics.observeGroup)
@@ -205,34 +234,34 @@ func newServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
-// openDriver returns the Tessera storage driver that cfg.Storage selects.
-func (s *Server) openDriver(ctx context.Context) (tessera.Driver, error) {
-	spec := s.cfg.Storage
+// openDriver returns the Tessera storage driver that opts.Storage selects for the log in dir,
+// and a function that closes what it was built on (nil for files).
+func openDriver(ctx context.Context, dir string, opts *Options) (tessera.Driver, func() error, error) {
+	spec := opts.Storage
 	switch {
 	case spec == "" || strings.HasPrefix(spec, "posix:"):
-		dir := filepath.Join(s.cfg.Dir, DataDir)
+		data := filepath.Join(dir, DataDir)
 		if p := strings.TrimPrefix(spec, "posix:"); p != "" {
-			dir = p
+			data = p
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("creating storage directory: %w", err)
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("creating storage directory: %w", err)
 		}
-		d, err := posix.New(ctx, posix.Config{Path: dir})
+		d, err := posix.New(ctx, posix.Config{Path: data})
 		if err != nil {
-			return nil, fmt.Errorf("opening POSIX storage in %s: %w", dir, err)
+			return nil, nil, fmt.Errorf("opening POSIX storage in %s: %w", data, err)
 		}
-		return d, nil
+		return d, nil, nil
 	case strings.HasPrefix(spec, "mysql://"):
 		db, d, err := openMySQL(ctx, spec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		s.closeDB = db.Close
 		// Tessera's MySQL driver publishes checkpoints at most once a second.
-		s.cfg.CheckpointInterval = max(s.cfg.CheckpointInterval, time.Second)
-		return d, nil
+		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
+		return d, db.Close, nil
 	}
-	return nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path or mysql://user:password@tcp(host:port)/db", spec)
+	return nil, nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path or mysql://user:password@tcp(host:port)/db", spec)
 }
 
 // openMySQL connects to the MySQL/MariaDB storage at spec (mysql://user:pw@tcp(host:port)/db),
@@ -261,12 +290,6 @@ func openMySQL(ctx context.Context, spec string) (*sql.DB, *tmysql.Storage, erro
 	return db, d, nil
 }
 
-func (s *Server) closeStorage() {
-	if s.closeDB != nil {
-		_ = s.closeDB()
-	}
-}
-
 // Close waits for entries already accepted to be committed to by a published checkpoint, then
 // releases the storage. Later calls return the first call's result.
 func (s *Server) Close(ctx context.Context) error {
@@ -282,7 +305,9 @@ func (s *Server) close(ctx context.Context) error {
 	if s.group != nil {
 		s.group.close()
 	}
-	s.closeStorage()
+	if s.closeDB != nil {
+		_ = s.closeDB()
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -384,72 +409,23 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	return s.head, nil
 }
 
-// Handler returns the HTTP API: POST /api/v2/log/entries, the tlog-tiles read API under
-// /api/v2/, /healthz and /metrics.
+// Handler returns the HTTP API: POST /api/v2/log/entries and the tlog-tiles read API under
+// /api/v2/, on the shared server setup (internal/httpserver): /healthz (503 when the storage
+// cannot be read), /metrics with the log's own metrics, request logs, panic recovery, and
+// request bodies bounded by Options.MaxBodySize.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v2/log/entries", s.handleAdd)
 	mux.HandleFunc("GET /api/v2/checkpoint", s.handleCheckpoint)
 	mux.HandleFunc("GET /api/v2/tile/entries/{path...}", s.handleEntryBundle)
 	mux.HandleFunc("GET /api/v2/tile/{level}/{path...}", s.handleTile)
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.Handle("GET /metrics", s.metrics.handler(s.cfg.Registry))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.recoverer(mux)
-}
-
-// recoverer turns a handler panic into a 500 and a log line, so one bad request cannot stop the
-// server.
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic serving request", "path", r.URL.Path, "value", fmt.Sprint(v))
-				writeError(w, http.StatusInternalServerError, "internal error")
-			}
-		}()
-		next.ServeHTTP(w, r)
+	return httpserver.Instrument("log", mux, httpserver.Options{
+		Logger:       s.log,
+		MaxBodyBytes: s.cfg.MaxBodySize + 1,
+		Registry:     s.cfg.Registry,
+		Health:       s.health,
 	})
-}
-
-// Serve listens on addr and serves the log until ctx is done, then shuts down gracefully:
-// in-flight requests finish (up to 30 s) and accepted entries are committed.
-func (s *Server) Serve(ctx context.Context, addr string, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	s.log.Info("log server listening", "addr", ln.Addr().String(), "origin", s.logCfg.Origin, "url", s.logCfg.URL)
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		_ = s.Close(context.Background())
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	herr := srv.Shutdown(sctx)
-	cerr := s.Close(sctx)
-	s.log.Info("stopped")
-	return errors.Join(herr, cerr)
 }

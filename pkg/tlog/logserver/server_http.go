@@ -241,14 +241,12 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, level, inde
 	_, _ = w.Write(b)
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.reader.IntegratedSize(r.Context()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		writeError(w, http.StatusServiceUnavailable, "storage unavailable: "+err.Error())
-		return
+// health reports whether the storage can be read, for /healthz.
+func (s *Server) health(ctx context.Context) error {
+	if _, err := s.reader.IntegratedSize(ctx); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("storage unavailable: %w", err)
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = io.WriteString(w, "ok\n")
+	return nil
 }
 
 // tileCache keeps tiles in memory (bounded, FIFO eviction). A tile of a given width never

@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +21,9 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
 func TestAppendAllAlgorithms(t *testing.T) {
@@ -159,7 +160,7 @@ func postRaw(t *testing.T, url string, body []byte) (int, string) {
 }
 
 func TestBadInput(t *testing.T) {
-	tl := newTestLog(t, func(c *ServerConfig) { c.MaxBodySize = 200 << 10 })
+	tl := newTestLog(t, func(c *Options) { c.MaxBodySize = 200 << 10 })
 	ec := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	good := ec.request(t, []byte("a"))
 	other := ec.request(t, []byte("b"))
