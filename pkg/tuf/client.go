@@ -189,6 +189,10 @@ func (c *client) updater(ctx context.Context, dir string, root []byte, offline b
 	if offline {
 		cfg.Fetcher = offlineFetcher{}
 	}
+	cfg.Fetcher = newDistinctKeysFetcher(cfg.Fetcher, cfg.RemoteTargetsURL)
+	if err := checkTrustedKeys(root, cfg.LocalMetadataDir); err != nil {
+		return nil, err
+	}
 	cfg.UnsafeLocalMode = offline
 	cfg.MaxRootRotations = maxRootRotations
 	cfg.RootMaxLength = maxRootSize
@@ -450,6 +454,9 @@ func (c *client) target(up *updater.Updater, dir, name string, offline bool) ([]
 		if err != nil || found == nil {
 			if err != nil && (errors.Is(err, ErrFetch) || errors.Is(err, errOffline)) {
 				return nil, fmt.Errorf("looking up delegated target %s: %w", name, err)
+			}
+			if errors.Is(err, ErrVerification) {
+				return nil, fmt.Errorf("%w: looking up delegated target %s: %w", ErrVerification, name, err)
 			}
 			return nil, fmt.Errorf("%w: %s is not listed by %s", ErrTargetMissing, name, c.mirror)
 		}

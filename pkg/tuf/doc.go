@@ -9,7 +9,8 @@
 // remote.json in the cache directory naming the mirror last initialized. Load returns the two
 // targets from that cache, refreshed online, or, with Offline, from the cache alone without
 // touching the network. go-tuf's updater performs the TUF client workflow, so rollback, freeze,
-// mix-and-match and threshold attacks are refused (ErrVerification); sizes are bounded.
+// mix-and-match and threshold attacks are refused (ErrVerification), and so is metadata in which
+// a role lists one public key under two key IDs; sizes are bounded.
 //
 // # Publisher
 //

@@ -7,9 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"path"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 func FuzzParsePrivateKeyPEM(f *testing.F) {
@@ -172,4 +176,89 @@ func FuzzCheckRootChecksum(f *testing.F) {
 			t.Fatalf("accepted checksum %q for a root with sha256 %s", sum, hex.EncodeToString(sha256Sum(root)))
 		}
 	})
+}
+
+// FuzzCheckDistinctKeys checks checkDistinctKeys against a reference that compares every pair
+// of a role's keys: a refusal names a role that lists one key under both key IDs it names, and
+// an accepted document has no such role.
+func FuzzCheckDistinctKeys(f *testing.F) {
+	for name := range duplicateKeyFixtures(f) {
+		for file, data := range readFixture(f, name) {
+			if !strings.HasPrefix(file, "targets/") {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add([]byte(`{"signed":{"_type":"root","keys":{"a":null},"roles":{"root":null,"x":{"keyids":["a","a"],"threshold":1}}},"signatures":[]}`))
+	f.Add([]byte(`{"signed":{"_type":"targets","delegations":{"keys":{},"roles":[{"name":"d","keyids":["b"]}]}},"signatures":[]}`))
+	f.Add([]byte(`{"signed":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := checkDistinctKeys(data)
+		roles := listedRoles(data)
+		if err != nil {
+			var dup *duplicateKeyError
+			if !errors.As(err, &dup) || !errors.Is(err, ErrVerification) || errors.Is(err, ErrFetch) {
+				t.Fatalf("refusal %v is not a duplicate key error matching only ErrVerification", err)
+			}
+			for _, r := range roles {
+				if r.name == dup.role && dup.first != dup.second && slices.Contains(r.keyIDs, dup.first) && slices.Contains(r.keyIDs, dup.second) &&
+					samePublicKey(r.keys[dup.first], r.keys[dup.second]) {
+					return
+				}
+			}
+			t.Fatalf("refusal %v names no role that lists one key under both key IDs", err)
+		}
+		for _, r := range roles {
+			for i, a := range r.keyIDs {
+				for _, b := range r.keyIDs[i+1:] {
+					if a != b && samePublicKey(r.keys[a], r.keys[b]) {
+						t.Fatalf("accepted role %q listing one key under key IDs %s and %s", r.name, a, b)
+					}
+				}
+			}
+		}
+	})
+}
+
+// listedRole is a role of a root or of a targets document's delegations, for the reference.
+type listedRole struct {
+	name   string
+	keyIDs []string
+	keys   map[string]*metadata.Key
+}
+
+// listedRoles returns every role that data, parsed by go-tuf as root or as targets, lists.
+func listedRoles(data []byte) []listedRole {
+	var out []listedRole
+	if md, err := metadata.Root().FromBytes(data); err == nil {
+		for name, r := range md.Signed.Roles {
+			if r != nil {
+				out = append(out, listedRole{name, r.KeyIDs, md.Signed.Keys})
+			}
+		}
+	}
+	if md, err := metadata.Targets().FromBytes(data); err == nil && md.Signed.Delegations != nil {
+		d := md.Signed.Delegations
+		for _, r := range d.Roles {
+			out = append(out, listedRole{r.Name, r.KeyIDs, d.Keys})
+		}
+		if s := d.SuccinctRoles; s != nil {
+			out = append(out, listedRole{s.NamePrefix + "-*", s.KeyIDs, d.Keys})
+		}
+	}
+	return out
+}
+
+// samePublicKey compares two TUF keys with the parsed keys' Equal methods.
+func samePublicKey(a, b *metadata.Key) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	pa, errA := a.ToPublicKey()
+	pb, errB := b.ToPublicKey()
+	if errA != nil || errB != nil {
+		return false
+	}
+	eq, ok := pa.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(pb)
 }
