@@ -87,8 +87,9 @@ func TestAttestCLI(t *testing.T) {
 	mustFail(t, "data.signature.deny: package musl 1.2.5-r0 is forbidden", append(verifyArgs, "--type", "spdxjson", "--policy", attestTestdata("policy-forbid-musl.rego"), img)...)
 	mustFail(t, "no attestation of predicate type https://cyclonedx.org/bom", append(verifyArgs, "--type", "cyclonedx", img)...)
 	mustFail(t, "unknown predicate type \"spdxjosn\"", append(verifyArgs, "--type", "spdxjosn", img)...)
+	mustFail(t, "the limit is 1000 (--max-attestation-size)", append(verifyArgs, "--type", "spdxjson", "--max-attestation-size", "1000", img)...)
 	mustFail(t, "is this an SPDX JSON document", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--predicate", attestTestdata("sbom.cdx.json"), img)
-	mustFail(t, "larger than the limit of 100 bytes", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--max-attestation-size", "100", "--predicate", attestTestdata("sbom.spdx.json"), img)
+	mustFail(t, "larger than the limit of 100 bytes (raise it with --max-attestation-size)", "attest", "--key", key, "--tlog-upload=false", "--type", "spdxjson", "--max-attestation-size", "100", "--predicate", attestTestdata("sbom.spdx.json"), img)
 	mustFail(t, "give exactly one of --predicate and --statement", "attest", "--key", key, "--tlog-upload=false", img)
 	empty := filepath.Join(dir, "empty.json")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {

@@ -26,5 +26,6 @@ signing needs (CA with CT log, transparency log, timestamp authority).`,
 	for _, newCmd := range commandConstructors {
 		root.AddCommand(newCmd())
 	}
+	addFlagHints(root)
 	return root
 }

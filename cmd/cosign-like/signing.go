@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -84,7 +83,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 	if o.key.key != "" {
 		opts, err := setup.BundleOptions()
 		if err != nil {
-			return nil, nil, signingSetupHint(err)
+			return nil, nil, err
 		}
 		s, err := signer.LoadSigner(ctx, o.key.key, keyPasswordFunc(cmd), o.token.interactiveSignerOptions(cmd)...)
 		if err != nil {
@@ -94,7 +93,7 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 	}
 
 	if _, err := setup.BundleOptions(); err != nil {
-		return nil, nil, signingSetupHint(err)
+		return nil, nil, err
 	}
 	if setup.Services().TSAURL == "" {
 		return nil, nil, cosign.ErrNoTimestampAuthority
@@ -114,20 +113,12 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 	}
 	s, opts, err := setup.KeylessSigner(ctx, token)
 	if err != nil {
-		return nil, nil, signingSetupHint(err)
+		return nil, nil, err
 	}
 	if id := certificateIdentity(opts.Chain[0]); id != "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Signing as %s with a short-lived certificate from %s\n", id, setup.Services().CAURL)
 	}
 	return s, opts, nil
-}
-
-// signingSetupHint adds to a signing setup error the flags that would mend it.
-func signingSetupHint(err error) error {
-	if errors.Is(err, cosign.ErrNoTransparencyLog) {
-		return fmt.Errorf("%w: pass --rekor-url or --signing-config, or --tlog-upload=false to sign without a log entry", err)
-	}
-	return err
 }
 
 // isTerminal reports whether in is an interactive terminal.

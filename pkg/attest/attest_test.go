@@ -167,7 +167,7 @@ func TestPredicateRejects(t *testing.T) {
 }
 
 func TestBuildPredicateRejects(t *testing.T) {
-	if _, err := BuildPredicate(PredicateSPDX, []byte("SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n"), time.Now()); !errors.Is(err, ErrInvalidPredicate) || !strings.Contains(err.Error(), "tag-value") {
+	if _, err := BuildPredicate(PredicateSPDX, []byte("SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n"), time.Now()); !errors.Is(err, ErrInvalidPredicate) || !errors.Is(err, ErrSPDXTagValue) || !strings.Contains(err.Error(), "tag-value") {
 		t.Fatalf("tag-value SPDX: %v", err)
 	}
 	if _, err := BuildPredicate(PredicateCustom, []byte{0xff, 0xfe}, time.Now()); !errors.Is(err, ErrInvalidPredicate) || !strings.Contains(err.Error(), "UTF-8") {
@@ -214,7 +214,8 @@ func TestReadBounded(t *testing.T) {
 		t.Fatalf("at the limit: %q, %v", data, err)
 	}
 	_, err = ReadBounded(strings.NewReader("123456"), 5, "predicate sbom.json")
-	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit of 5 bytes") || !strings.Contains(err.Error(), "sbom.json") {
+	var se *SizeError
+	if !errors.Is(err, ErrTooLarge) || !errors.As(err, &se) || se.Limit != 5 || !strings.Contains(err.Error(), "limit of 5 bytes") || !strings.Contains(err.Error(), "sbom.json") {
 		t.Fatalf("over the limit: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "p.json")

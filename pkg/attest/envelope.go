@@ -57,7 +57,7 @@ func ParseEnvelope(data []byte, max int64) (*Envelope, error) {
 		max = DefaultMaxAttestationSize
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: %w: %d bytes, the limit is %d", ErrInvalidEnvelope, ErrTooLarge, len(data), max)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEnvelope, &SizeError{Size: int64(len(data)), Limit: max})
 	}
 	var raw struct {
 		PayloadType *string          `json:"payloadType"`

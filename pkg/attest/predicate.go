@@ -13,17 +13,46 @@ import (
 )
 
 // DefaultMaxAttestationSize is the largest predicate or attestation payload read unless the
-// caller raises it (--max-attestation-size): 128 MiB.
+// caller raises it: 128 MiB.
 const DefaultMaxAttestationSize = 128 << 20
 
 // ErrTooLarge is returned when a predicate, statement or envelope exceeds the size limit.
 var ErrTooLarge = errors.New("attestation too large")
 
+// SizeError is a predicate, statement or attestation over the size limit. It matches
+// ErrTooLarge.
+type SizeError struct {
+	// What names the input ("predicate sbom.json"); empty when the wrapping error names it.
+	What string
+	// Size is the input's size when known, else 0.
+	Size int64
+	// Limit is the limit in bytes.
+	Limit int64
+}
+
+// Error names the input, its size when known, and the limit.
+func (e *SizeError) Error() string {
+	switch {
+	case e.What == "":
+		return fmt.Sprintf("%v: %d bytes, the limit is %d", ErrTooLarge, e.Size, e.Limit)
+	case e.Size > 0:
+		return fmt.Sprintf("%v: %s is %d bytes, larger than the limit of %d bytes", ErrTooLarge, e.What, e.Size, e.Limit)
+	default:
+		return fmt.Sprintf("%v: %s is larger than the limit of %d bytes", ErrTooLarge, e.What, e.Limit)
+	}
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
 // ErrInvalidPredicate is returned when a predicate does not parse as its type says.
 var ErrInvalidPredicate = errors.New("invalid predicate")
 
-// ReadBounded reads all of r, failing with ErrTooLarge (naming the limit) when it holds more
-// than max bytes (DefaultMaxAttestationSize when max <= 0). what names the input in errors.
+// ErrSPDXTagValue is returned, with ErrInvalidPredicate, for an SPDX predicate in the tag-value
+// form.
+var ErrSPDXTagValue = errors.New("an SPDX tag-value document cannot be the predicate of an in-toto v1 statement, which must be a JSON object: give the SPDX JSON form")
+
+// ReadBounded reads all of r, failing with a SizeError when it holds more than max bytes (DefaultMaxAttestationSize when max <= 0). what names the input in errors.
 func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxAttestationSize
@@ -34,7 +63,7 @@ func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 		// its size (io.ReadAll would grow and copy its buffer several times).
 		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
 			if fi.Size() > max {
-				return nil, fmt.Errorf("%w: %s is %d bytes, larger than the limit of %d bytes (raise it with --max-attestation-size)", ErrTooLarge, what, fi.Size(), max)
+				return nil, &SizeError{What: what, Size: fi.Size(), Limit: max}
 			}
 			buf.Grow(int(fi.Size()) + bytes.MinRead)
 		}
@@ -47,7 +76,7 @@ func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 		data = []byte{} // an empty input is content, not an absent one
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: %s is larger than the limit of %d bytes (raise it with --max-attestation-size)", ErrTooLarge, what, max)
+		return nil, &SizeError{What: what, Limit: max}
 	}
 	return data, nil
 }
@@ -74,7 +103,7 @@ func BuildPredicate(predicateType string, content []byte, now time.Time) ([]byte
 	}
 	trimmed := bytes.TrimSpace(content)
 	if predicateType == PredicateSPDX && bytes.HasPrefix(trimmed, []byte("SPDXVersion:")) {
-		return nil, fmt.Errorf("%w: an SPDX tag-value document cannot be the predicate of an in-toto v1 statement, which must be a JSON object: give the SPDX JSON form (--type spdxjson)", ErrInvalidPredicate)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPredicate, ErrSPDXTagValue)
 	}
 	if err := CheckPredicate(predicateType, trimmed); err != nil {
 		return nil, err

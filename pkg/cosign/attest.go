@@ -339,6 +339,7 @@ func VerifyAttestations(ctx context.Context, subject name.Digest, found []oci.At
 	}
 	var ok []VerifiedAttestation
 	var reasons, policyFailures []string
+	var causes []error
 	otherTypes := map[string]bool{}
 	for _, a := range found {
 		if a.Kind != oci.KindAttestation {
@@ -360,6 +361,7 @@ func VerifyAttestations(ctx context.Context, subject name.Digest, found []oci.At
 				otherTypes[tm.got] = true
 			}
 			reasons = append(reasons, fmt.Sprintf("%s: %v", describeAttestation(a), err))
+			causes = append(causes, err)
 			continue
 		}
 		va.Digest = subject
@@ -383,14 +385,19 @@ func VerifyAttestations(ctx context.Context, subject name.Digest, found []oci.At
 	if len(reasons) > 0 {
 		msg += ":\n  " + strings.Join(reasons, "\n  ")
 	}
-	return nil, &noAttestationError{msg: msg}
+	return nil, &noAttestationError{msg: msg, causes: causes}
 }
 
-// noAttestationError carries the full explanation and is ErrNoVerifiedAttestation.
-type noAttestationError struct{ msg string }
+// noAttestationError carries the full explanation and is ErrNoVerifiedAttestation; it unwraps
+// to why each attestation failed.
+type noAttestationError struct {
+	msg    string
+	causes []error
+}
 
 func (e *noAttestationError) Error() string        { return e.msg }
 func (e *noAttestationError) Is(target error) bool { return target == ErrNoVerifiedAttestation }
+func (e *noAttestationError) Unwrap() []error      { return e.causes }
 
 // typeMismatchError is a verified statement of another predicate type than asked for.
 type typeMismatchError struct{ got, want string }
@@ -425,7 +432,7 @@ func verifyAttestation(ctx context.Context, a oci.Attached, artifact verify.Arti
 	}
 	va := VerifiedAttestation{Layout: a.Layout}
 	if int64(len(a.Bytes)) > max {
-		return va, fmt.Errorf("%w: %d bytes, the limit is %d (--max-attestation-size)", attest.ErrTooLarge, len(a.Bytes), max)
+		return va, &attest.SizeError{Size: int64(len(a.Bytes)), Limit: max}
 	}
 	var candidates []*protobundle.Bundle
 	if a.Layout == oci.LayoutLegacy {

@@ -422,7 +422,8 @@ func TestVerifyAttestationSizeLimit(t *testing.T) {
 	o := keyedAttestationOptions(t, s.Public(), "spdxjson")
 	o.MaxAttestationSize = 1000
 	_, err := VerifyImageAttestations(ctx, img.String(), o)
-	if !errors.Is(err, ErrNoVerifiedAttestation) || !strings.Contains(err.Error(), "the limit is 1000 (--max-attestation-size)") {
+	var se *attest.SizeError
+	if !errors.Is(err, ErrNoVerifiedAttestation) || !errors.As(err, &se) || se.Limit != 1000 || !strings.Contains(err.Error(), "the limit is 1000") {
 		t.Fatalf("attestation over the limit: %v", err)
 	}
 }

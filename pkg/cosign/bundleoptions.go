@@ -43,7 +43,7 @@ type BundleOptions struct {
 // ErrLegacyNoLog is returned when a legacy-layout signature is asked to carry a log entry: cosign's
 // legacy annotations hold only a Rekor v1 signed entry timestamp, which a tile-based log does not
 // issue.
-var ErrLegacyNoLog = errors.New("the legacy layout (--new-bundle-format=false) cannot carry a Rekor v2 log entry: sign with the new bundle format, or with --tlog-upload=false")
+var ErrLegacyNoLog = errors.New("the legacy layout cannot carry a Rekor v2 log entry: sign with the new bundle format, or without a log entry")
 
 // material is the bundle's verification material for the signer: its certificate when the
 // options carry a chain, else its public key.

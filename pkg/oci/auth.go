@@ -119,7 +119,7 @@ func (c *client) answer(ctx context.Context, scheme string, params map[string]st
 	switch scheme {
 	case "basic":
 		if cfg.Username == "" && cfg.Password == "" {
-			return fmt.Errorf("registry %s requires credentials and none are configured (docker login, or --registry-username/--registry-password)", c.repo.RegistryStr())
+			return &NoCredentialsError{Registry: c.repo.RegistryStr()}
 		}
 		value = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
 	case "bearer":

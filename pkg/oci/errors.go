@@ -23,7 +23,23 @@ var (
 	ErrReferrersUnsupported = errors.New("registry does not support the OCI 1.1 referrers API")
 	// ErrInvalidInput: an argument is malformed.
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrNoCredentials: the registry asks for credentials and none are configured.
+	ErrNoCredentials = errors.New("no registry credentials")
 )
+
+// NoCredentialsError names the registry that asked for credentials when none are configured
+// (no WithBasicAuth, nothing in the Docker config). It matches ErrNoCredentials.
+type NoCredentialsError struct {
+	Registry string
+}
+
+// Error names the registry.
+func (e *NoCredentialsError) Error() string {
+	return fmt.Sprintf("registry %s requires credentials and none are configured", e.Registry)
+}
+
+// Is makes errors.Is(err, ErrNoCredentials) true.
+func (e *NoCredentialsError) Is(target error) bool { return target == ErrNoCredentials }
 
 // InvalidInputError describes a malformed argument. It matches ErrInvalidInput.
 type InvalidInputError struct {

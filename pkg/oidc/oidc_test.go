@@ -166,9 +166,9 @@ func TestSourcesInOrder(t *testing.T) {
 		want string
 	}{
 		{"nothing", Options{Getenv: env(nil)}, "no identity token"},
-		{"garbage flag", Options{IdentityToken: "not-a-token", Getenv: env(nil)}, "--identity-token: neither a JWT nor a readable file"},
+		{"garbage option", Options{IdentityToken: "not-a-token", Getenv: env(nil)}, "identity token: neither a JWT nor a readable file"},
 		{"GitHub without request token", Options{Getenv: env(map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": gh.URL})}, "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not"},
-		{"huge flag", Options{IdentityToken: strings.Repeat("a.", 40000), Getenv: env(nil)}, "exceeds 65536"},
+		{"huge option", Options{IdentityToken: strings.Repeat("a.", 40000), Getenv: env(nil)}, "exceeds 65536"},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,6 +182,11 @@ func TestSourcesInOrder(t *testing.T) {
 	_, err := GetToken(context.Background(), Options{Getenv: env(nil), DisableInteractive: true})
 	if !errors.Is(err, ErrNoToken) {
 		t.Fatalf("want ErrNoToken, got %v", err)
+	}
+	_, err = GetToken(context.Background(), Options{IdentityToken: "not-a-token", Getenv: env(nil), DisableInteractive: true})
+	var te *TokenError
+	if !errors.As(err, &te) || te.Source != SourceIdentityToken {
+		t.Fatalf("want a TokenError from %s, got %v", SourceIdentityToken, err)
 	}
 }
 

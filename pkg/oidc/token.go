@@ -31,6 +31,20 @@ const (
 // ErrNoToken is returned when no source gives a token and interactive flows are disabled.
 var ErrNoToken = errors.New("no identity token")
 
+// SourceIdentityToken is the TokenError source of a token given as Options.IdentityToken (the
+// value, not a file it names).
+const SourceIdentityToken = "identity token"
+
+// TokenError is a token that GetToken refused: where it came from (SourceIdentityToken,
+// SIGSTORE_ID_TOKEN, "identity token file F", "GitHub Actions token") and why.
+type TokenError struct {
+	Source string
+	Reason string
+}
+
+// Error names the source and the reason.
+func (e *TokenError) Error() string { return e.Source + ": " + e.Reason }
+
 // Options say where GetToken looks for a token.
 type Options struct {
 	// IdentityToken is a token, or the path of a file holding one (--identity-token).
@@ -79,7 +93,7 @@ func GetToken(ctx context.Context, opts Options) (string, error) {
 		opts.Issuer = DefaultIssuer
 	}
 	if opts.IdentityToken != "" {
-		return tokenFromFlag(opts.IdentityToken)
+		return tokenFromOption(opts.IdentityToken)
 	}
 	if t := strings.TrimSpace(opts.Getenv("SIGSTORE_ID_TOKEN")); t != "" {
 		return checkTokenShape(t, "SIGSTORE_ID_TOKEN")
@@ -88,7 +102,7 @@ func GetToken(ctx context.Context, opts Options) (string, error) {
 		return githubActionsToken(ctx, opts.HTTPClient, u, opts.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"), DefaultClientID)
 	}
 	if opts.DisableInteractive {
-		return "", fmt.Errorf("%w: give --identity-token, set SIGSTORE_ID_TOKEN, or run in GitHub Actions with id-token: write", ErrNoToken)
+		return "", ErrNoToken
 	}
 	if opts.DeviceFlow {
 		return deviceFlow(ctx, opts)
@@ -96,8 +110,8 @@ func GetToken(ctx context.Context, opts Options) (string, error) {
 	return browserFlow(ctx, opts)
 }
 
-// tokenFromFlag reads --identity-token: a path to a file holding the token, or the token.
-func tokenFromFlag(v string) (string, error) {
+// tokenFromOption reads Options.IdentityToken: a path to a file holding the token, or the token.
+func tokenFromOption(v string) (string, error) {
 	if fi, err := os.Stat(v); err == nil && fi.Mode().IsRegular() {
 		if fi.Size() > MaxTokenSize {
 			return "", fmt.Errorf("identity token file %s: %d bytes exceeds %d", v, fi.Size(), MaxTokenSize)
@@ -108,16 +122,16 @@ func tokenFromFlag(v string) (string, error) {
 		}
 		return checkTokenShape(strings.TrimSpace(string(data)), "identity token file "+v)
 	}
-	return checkTokenShape(strings.TrimSpace(v), "--identity-token")
+	return checkTokenShape(strings.TrimSpace(v), SourceIdentityToken)
 }
 
 // checkTokenShape requires a compact JWS (three dot-separated parts) of bounded size.
 func checkTokenShape(t, source string) (string, error) {
 	if len(t) > MaxTokenSize {
-		return "", fmt.Errorf("%s: token of %d bytes exceeds %d", source, len(t), MaxTokenSize)
+		return "", &TokenError{Source: source, Reason: fmt.Sprintf("token of %d bytes exceeds %d", len(t), MaxTokenSize)}
 	}
 	if strings.Count(t, ".") != 2 {
-		return "", fmt.Errorf("%s: neither a JWT nor a readable file", source)
+		return "", &TokenError{Source: source, Reason: "neither a JWT nor a readable file"}
 	}
 	return t, nil
 }

@@ -34,7 +34,25 @@ var (
 	ErrTokenNotFound = errors.New("token not found")
 	// ErrKeyNotFound is returned when the token holds no key pair matching the URI.
 	ErrKeyNotFound = errors.New("key not found")
+	// ErrPINConflict is returned when the URI's pin-value and WithPKCS11PIN disagree.
+	ErrPINConflict = errors.New("PKCS#11 PIN given twice with different values (pin-value in the URI and WithPKCS11PIN)")
+	// ErrPINRequired is returned when a token needs a PIN and none is given.
+	ErrPINRequired = errors.New("PIN required")
 )
+
+// PINRequiredError names the token that needs a PIN when the URI, WithPKCS11PIN,
+// COSIGN_PKCS11_PIN and the prompt give none. It matches ErrPINRequired.
+type PINRequiredError struct {
+	Token string
+}
+
+// Error names the token and where a PIN can come from.
+func (e *PINRequiredError) Error() string {
+	return fmt.Sprintf("token %q needs a PIN: give pin-value in the URI, WithPKCS11PIN or %s", e.Token, EnvPKCS11PIN)
+}
+
+// Is makes errors.Is(err, ErrPINRequired) true.
+func (e *PINRequiredError) Is(target error) bool { return target == ErrPINRequired }
 
 // pkcs11Sessions keeps one logged-in crypto11 context (one session pool) per module and token
 // for the life of the process, so that repeated signing pays no C_Initialize, C_OpenSession or
@@ -107,7 +125,7 @@ func resolvePKCS11(keyRef string, o *loadOptions, needKey bool) (pkcs11Config, e
 		return pkcs11Config{}, err
 	}
 	if u.PIN != "" && o.pkcs11PIN != "" && u.PIN != o.pkcs11PIN {
-		return pkcs11Config{}, errors.New("PKCS#11 PIN given twice with different values (pin-value in the URI and --pin)")
+		return pkcs11Config{}, ErrPINConflict
 	}
 	if u.PIN == "" {
 		u.PIN = o.pkcs11PIN
@@ -158,7 +176,7 @@ func (r *pkcs11Registry) openToken(c pkcs11Config) (*crypto11.Context, error) {
 		u.PIN = pin
 	}
 	if u.PIN == "" {
-		return nil, fmt.Errorf("token %q needs a PIN: give pin-value in the URI, --pin or %s", c.tokenName(), EnvPKCS11PIN)
+		return nil, &PINRequiredError{Token: c.tokenName()}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

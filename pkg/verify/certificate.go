@@ -97,7 +97,7 @@ func (v *Verifier) verifySCTs(leaf, issuer *x509.Certificate) error {
 		}
 	}
 	if !hasExt {
-		return fmt.Errorf("%w: the certificate carries no SCT and the trusted root lists CT logs (--insecure-ignore-sct skips this check)", ErrSCT)
+		return ErrNoSCT
 	}
 	ctLeaf, err := ctx509.ParseCertificate(leaf.Raw)
 	if err != nil && ctx509.IsFatal(err) {

@@ -37,7 +37,24 @@ var (
 	ErrTlog = fmt.Errorf("%w: transparency log", ErrVerification)
 	// ErrStatement: the DSSE payload is not a usable in-toto statement.
 	ErrStatement = fmt.Errorf("%w: statement", ErrVerification)
+	// ErrNoSCT: the certificate carries no SCT while the trusted root lists CT logs
+	// (Policy.UnsafeIgnoreSCT skips this check). It wraps ErrSCT.
+	ErrNoSCT = fmt.Errorf("%w: the certificate carries no SCT and the trusted root lists CT logs", ErrSCT)
 )
 
 // keyIDHex renders a log ID for messages.
 func keyIDHex(id []byte) string { return hex.EncodeToString(id) }
+
+// MissingTlogEntryError is a bundle without a transparency log entry when the policy requires
+// Required of them (Policy.UnsafeIgnoreTlog skips this check). It wraps ErrTlog.
+type MissingTlogEntryError struct {
+	Required int
+}
+
+// Error says how many entries were required.
+func (e *MissingTlogEntryError) Error() string {
+	return fmt.Sprintf("%v: the bundle has no transparency log entry (%d required)", ErrTlog, e.Required)
+}
+
+// Unwrap returns ErrTlog.
+func (e *MissingTlogEntryError) Unwrap() error { return ErrTlog }

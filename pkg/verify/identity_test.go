@@ -299,7 +299,7 @@ func TestKeylessNegative(t *testing.T) {
 		{
 			name:  "certificate without SCT while the trusted root lists CT logs",
 			build: func(t *testing.T) *signed { return w.sign(t, blob, signing{noSCT: true}) },
-			is:    verify.ErrSCT, want: "carries no SCT",
+			is:    verify.ErrNoSCT, want: "carries no SCT",
 		},
 		{
 			name:  "SCT from a log not in the trusted root",
@@ -394,7 +394,8 @@ func TestKeyedWithTransparencyLog(t *testing.T) {
 	p := verify.Policy{Key: k.Public()}
 
 	_, err := v.Verify(b, verify.ArtifactBytes(blob), p)
-	if !errors.Is(err, verify.ErrTlog) || !strings.Contains(err.Error(), "no transparency log entry") {
+	var missing *verify.MissingTlogEntryError
+	if !errors.Is(err, verify.ErrTlog) || !errors.As(err, &missing) || missing.Required != 1 || !strings.Contains(err.Error(), "no transparency log entry") {
 		t.Fatalf("keyed bundle without entry: %v", err)
 	}
 

@@ -249,7 +249,7 @@ func checkThreshold(entries []TlogEntry, threshold int) error {
 	}
 	if len(logs) < threshold {
 		if len(entries) == 0 {
-			return fmt.Errorf("%w: the bundle has no transparency log entry (%d required; --insecure-ignore-tlog skips this check)", ErrTlog, threshold)
+			return &MissingTlogEntryError{Required: threshold}
 		}
 		return fmt.Errorf("%w: %d entries from %d distinct log(s), %d distinct logs required", ErrTlog, len(entries), len(logs), threshold)
 	}

@@ -21,6 +21,22 @@ type KeyFiles struct {
 	Key, KMS string
 }
 
+// ErrNotPKCS11 is returned when a server key is to be created in a KMS other than a PKCS#11 token.
+var ErrNotPKCS11 = errors.New("a pkcs11: URI is required")
+
+// KeyReferenceError is a server key reference that is not a pkcs11: URI. It matches ErrNotPKCS11.
+type KeyReferenceError struct {
+	Ref string
+}
+
+// Error names the reference.
+func (e *KeyReferenceError) Error() string {
+	return fmt.Sprintf("key reference %q: %v", e.Ref, ErrNotPKCS11)
+}
+
+// Is makes errors.Is(err, ErrNotPKCS11) true.
+func (e *KeyReferenceError) Is(target error) bool { return target == ErrNotPKCS11 }
+
 // CheckAbsent fails when dir already holds a key of either kind.
 func (f KeyFiles) CheckAbsent(dir string, exists error) error {
 	for _, name := range []string{f.Key, f.KMS} {
@@ -38,7 +54,7 @@ func (f KeyFiles) CheckAbsent(dir string, exists error) error {
 func NewServerKey(ctx context.Context, dir, kms string, files KeyFiles, opts ...signer.Option) (crypto.PublicKey, func() error, error) {
 	if kms != "" {
 		if !strings.HasPrefix(kms, "pkcs11:") {
-			return nil, nil, fmt.Errorf("--kms %q: a pkcs11: URI is required", kms)
+			return nil, nil, &KeyReferenceError{Ref: kms}
 		}
 		pub, err := signer.CreateKey(ctx, kms, "ecdsa-p256", opts...)
 		if err != nil {
