@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cosign-like/cosign-like/internal/fsutil"
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/attest"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
@@ -176,7 +178,7 @@ func (o *ruleOptions) compile(cmd *cobra.Command) ([]*attest.Policy, error) {
 		if filepath.Ext(f) == ".cue" {
 			return nil, fmt.Errorf("--policy %s: CUE policies are not supported; write the policy in Rego", f)
 		}
-		data, err := readBounded(f, attest.MaxPolicySize)
+		data, err := limitio.ReadFile(f, attest.MaxPolicySize)
 		if err != nil {
 			return nil, fmt.Errorf("--policy: %w", err)
 		}
@@ -366,7 +368,7 @@ func runAttestBlob(cmd *cobra.Command, o *attestBlobOptions, path string) error 
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomicFrom(o.bundlePath, 0o644, a.WriteBundle); err != nil {
+	if err := fsutil.WriteFileAtomicFrom(o.bundlePath, 0o644, a.WriteBundle); err != nil {
 		return fmt.Errorf("writing the bundle: %w", err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote the %s attestation of %s to %s\n", a.PredicateType, path, o.bundlePath)
@@ -406,7 +408,7 @@ func runVerifyBlobAttestation(cmd *cobra.Command, o *verifyBlobAttestationOption
 	if o.bundlePath == "" {
 		return errors.New("--bundle is required: the attestation's Sigstore bundle")
 	}
-	data, err := readBounded(o.bundlePath, o.maxSize)
+	data, err := limitio.ReadFile(o.bundlePath, o.maxSize)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/fsutil"
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
+
+// maxBundleFile is the largest bundle file read from disk.
+const maxBundleFile = 64 << 20
 
 func init() {
 	addCommand(newSignBlobCmd)
@@ -83,12 +88,12 @@ func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(o.bundlePath, out, 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(o.bundlePath, out, 0o644); err != nil {
 		return fmt.Errorf("writing the bundle: %w", err)
 	}
 	sig := base64.StdEncoding.EncodeToString(b.GetMessageSignature().GetSignature())
 	if o.outputSig != "" {
-		if err := writeFileAtomic(o.outputSig, []byte(sig), 0o644); err != nil {
+		if err := fsutil.WriteFileAtomic(o.outputSig, []byte(sig), 0o644); err != nil {
 			return fmt.Errorf("writing the signature: %w", err)
 		}
 	}
@@ -124,7 +129,7 @@ func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error 
 	if o.bundlePath == "" {
 		return fmt.Errorf("--bundle is required: the Sigstore bundle to verify")
 	}
-	data, err := readBounded(o.bundlePath, maxBundleFile)
+	data, err := limitio.ReadFile(o.bundlePath, maxBundleFile)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/fsutil"
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
 )
@@ -126,7 +125,7 @@ func devUp(cmd *cobra.Command, o *devOptions) error {
 		return err
 	}
 	// The env file is written last: its presence means the stack is ready.
-	if err := writeFileAtomic(envFile(o.dir), []byte(exports), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(envFile(o.dir), []byte(exports), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprint(cmd.OutOrStdout(), exports)
@@ -226,44 +225,6 @@ func processAlive(pid int) bool {
 		return false
 	}
 	return syscall.Kill(pid, 0) == nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it into place, so
-// readers never see a partial file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeFileAtomicFrom(path, perm, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeFileAtomicFrom is writeFileAtomic for content that write produces as a stream: the file
-// appears, complete, only when write succeeded.
-func writeFileAtomicFrom(path string, perm os.FileMode, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	if err := write(bw); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func newDevPushSampleCmd() *cobra.Command {

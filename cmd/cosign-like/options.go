@@ -3,10 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cosign-like/cosign-like/pkg/oci"
@@ -105,34 +103,6 @@ func (o *annotationOptions) parse() (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
-}
-
-// sortedKeys returns the keys of m in order, for stable output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// confirm asks the user to confirm a destructive or public action unless skip is set. It reads
-// the answer from the command's input and refuses when that is not an interactive answer.
-func confirm(cmd *cobra.Command, skip bool, question string) error {
-	if skip {
-		return nil
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
-	var answer string
-	if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil {
-		return fmt.Errorf("no confirmation given (use -y to skip the prompt)")
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	return fmt.Errorf("not confirmed")
 }
 
 // envDefault returns the value of the environment variable name, or def when it is unset.

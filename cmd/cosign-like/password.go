@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -69,39 +66,4 @@ func passwordFunc(cmd *cobra.Command, tty *terminal) signer.PasswordFunc {
 		}
 		return pw1, nil
 	}
-}
-
-// terminalFD returns the file descriptor of in when it is a terminal.
-func terminalFD(in io.Reader) (int, bool) {
-	f, ok := in.(*os.File)
-	if !ok {
-		return 0, false
-	}
-	fd := int(f.Fd())
-	return fd, term.IsTerminal(fd)
-}
-
-// confirmOverwrite asks before an existing file is replaced: with --yes it returns nil; on a
-// terminal it asks "Overwrite (y/[N])?"; otherwise it refuses and names the flag that allows it.
-func confirmOverwrite(cmd *cobra.Command, path string, yes bool) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("checking %s: %w", path, err)
-	}
-	if yes {
-		return nil
-	}
-	if _, ok := terminalFD(cmd.InOrStdin()); !ok {
-		return fmt.Errorf("%s already exists: pass --yes to overwrite it", path)
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "File %s already exists. Overwrite (y/[N])? ", path)
-	answer, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading answer: %w", err)
-	}
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return fmt.Errorf("%s already exists: not overwritten", path)
-	}
-	return nil
 }

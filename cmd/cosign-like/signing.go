@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -119,10 +118,4 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 		fmt.Fprintf(cmd.ErrOrStderr(), "Signing as %s with a short-lived certificate from %s\n", id, setup.Services().CAURL)
 	}
 	return s, opts, nil
-}
-
-// isTerminal reports whether in is an interactive terminal.
-func isTerminal(in io.Reader) bool {
-	_, ok := terminalFD(in)
-	return ok
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
 )
@@ -21,7 +22,7 @@ var errNoTrustedRoot = errors.New("no trusted root: pass --trusted-root, set COS
 // loadTrustedRoot returns the trusted root of the file at path, or else of the TUF cache.
 func loadTrustedRoot(ctx context.Context, path string, offline bool) (*root.TrustedRoot, error) {
 	if path != "" {
-		data, err := readBounded(path, maxTrustFile)
+		data, err := limitio.ReadFile(path, maxTrustFile)
 		if err != nil {
 			return nil, err
 		}
@@ -38,7 +39,7 @@ func loadTrustedRoot(ctx context.Context, path string, offline bool) (*root.Trus
 // cache's signing config.
 func loadSigningConfig(ctx context.Context, path string) (*root.SigningConfig, error) {
 	if path != "" {
-		data, err := readBounded(path, maxTrustFile)
+		data, err := limitio.ReadFile(path, maxTrustFile)
 		if err != nil {
 			return nil, err
 		}

@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/root"
 )
@@ -33,7 +33,7 @@ func newTrustedRootCmd() *cobra.Command {
 			}
 			var parts [][]byte
 			for _, f := range from {
-				data, err := readTrustPart(f, root.MaxTrustFileSize)
+				data, err := limitio.ReadFile(f, root.MaxTrustFileSize)
 				if err != nil {
 					return fmt.Errorf("trusted-root create: %w", err)
 				}
@@ -79,18 +79,6 @@ func newSigningConfigCmd() *cobra.Command {
 	create.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
 	cmd.AddCommand(create)
 	return cmd
-}
-
-// readTrustPart reads a file of at most limit bytes.
-func readTrustPart(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes exceeds %d", path, fi.Size(), limit)
-	}
-	return os.ReadFile(path)
 }
 
 // writeTrustFile writes data to path with mode 0644, or to standard output when path is empty.

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/fsutil"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
@@ -99,7 +101,7 @@ func (o *verifyOptions) print(cmd *cobra.Command, verified []cosign.VerifiedSign
 	if err := printVerified(&buf, o.output, verified); err != nil {
 		return err
 	}
-	return writeFileAtomic(o.outputFile, buf.Bytes(), 0o644)
+	return fsutil.WriteFileAtomic(o.outputFile, buf.Bytes(), 0o644)
 }
 
 // verifiedOutput is what `verify -o json` prints for each verified signature.
@@ -165,4 +167,14 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// sortedKeys returns the keys of m in order, for stable output.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -2,6 +2,7 @@ package depcheck
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,9 @@ var forbidden = map[string][]string{
 	module + "/pkg/signer":  {module + "/pkg/oci", "github.com/google/go-containerregistry/pkg/v1/remote"},
 }
 
+// leaves are helpers any package may import (pkg/oci included): they import nothing of this module.
+var leaves = []string{module + "/internal/fsutil", module + "/internal/limitio"}
+
 func TestImportBoundaries(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").Output()
 	if err != nil {
@@ -29,6 +33,9 @@ func TestImportBoundaries(t *testing.T) {
 		for _, imp := range imports {
 			if strings.HasPrefix(pkg, module+"/pkg/") && strings.HasPrefix(imp, module+"/cmd/") {
 				t.Errorf("%s imports the command line %s", pkg, imp)
+			}
+			if slices.Contains(leaves, pkg) && strings.HasPrefix(imp, module+"/") {
+				t.Errorf("%s imports %s: it must stay a leaf", pkg, imp)
 			}
 			for _, bad := range forbidden[pkg] {
 				if imp == bad {

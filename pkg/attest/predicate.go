@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cosign-like/cosign-like/internal/limitio"
 )
 
 // DefaultMaxAttestationSize is the largest predicate or attestation payload read unless the
@@ -57,26 +58,15 @@ func ReadBounded(r io.Reader, max int64, what string) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxAttestationSize
 	}
-	var buf bytes.Buffer
-	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
-		// A file says how large it is: refuse it before reading, or read it into one buffer of
-		// its size (io.ReadAll would grow and copy its buffer several times).
-		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
-			if fi.Size() > max {
-				return nil, &SizeError{What: what, Size: fi.Size(), Limit: max}
-			}
-			buf.Grow(int(fi.Size()) + bytes.MinRead)
-		}
+	// A file says how large it is: limitio refuses it before reading, or reads it into one
+	// buffer of its size.
+	data, err := limitio.ReadAll(r, max)
+	var tooLarge *limitio.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, &SizeError{What: what, Size: tooLarge.Size, Limit: max}
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	data := buf.Bytes()
-	if data == nil {
-		data = []byte{} // an empty input is content, not an absent one
-	}
-	if int64(len(data)) > max {
-		return nil, &SizeError{What: what, Limit: max}
 	}
 	return data, nil
 }

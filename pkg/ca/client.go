@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/signer"
@@ -67,12 +68,13 @@ func RequestCertificateWithClient(ctx context.Context, client *http.Client, fulc
 		return nil, fmt.Errorf("requesting certificate from %s: %w", u, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertResponseSize+1))
+	data, err := limitio.ReadAll(resp.Body, maxCertResponseSize)
+	var tooLarge *limitio.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrCertificateResponse, maxCertResponseSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading certificate response from %s: %w", u, err)
-	}
-	if len(data) > maxCertResponseSize {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrCertificateResponse, maxCertResponseSize)
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		var e apiError

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/cosign-like/cosign-like/internal/limitio"
 )
 
 // Annotations cosign-like puts on the index.json entries of an OCI image layout it saves.
@@ -72,19 +73,12 @@ func openLayout(dir string, o *options) (*layoutSource, error) {
 }
 
 func readFileBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
+	b, err := limitio.ReadFile(path, max)
+	var tooLarge *limitio.TooLargeError
+	if errors.As(err, &tooLarge) {
 		return nil, &LimitError{What: "bytes", Limit: max, Where: path}
 	}
-	return b, nil
+	return b, err
 }
 
 func (l *layoutSource) blobPath(h v1.Hash) (string, error) {

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/cosign-like/cosign-like/internal/limitio"
 )
 
 // MaxTrustedRootSize is the largest trusted root document ParseTrustedRoot reads, in bytes.
@@ -121,7 +122,7 @@ func LoadTrustedRoot(path string) (*TrustedRoot, error) {
 		return nil, fmt.Errorf("reading trusted root: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxTrustedRootSize+1))
+	data, err := limitio.ReadAll(f, MaxTrustedRootSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading trusted root %s: %w", path, err)
 	}

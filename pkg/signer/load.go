@@ -3,11 +3,13 @@ package signer
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/cosign-like/cosign-like/internal/limitio"
 )
 
 // kmsRefPattern matches a KMS key reference "<scheme>://...", whose scheme names the provider.
@@ -112,12 +114,13 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("opening key: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	data, err := limitio.ReadAll(f, maxKeyFileSize)
+	var tooLarge *limitio.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("key file %s is %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading key %s: %w", path, err)
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("key file %s is larger than %d bytes", path, maxKeyFileSize)
 	}
 	return data, nil
 }

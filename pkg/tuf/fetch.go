@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cosign-like/cosign-like/internal/limitio"
 )
 
 // defaultHTTPTimeout bounds one request to the mirror when the caller gives no http.Client.
@@ -49,12 +50,13 @@ func (f *httpFetcher) DownloadFile(url string, maxLength int64, _ time.Duration)
 	if resp.ContentLength > maxLength {
 		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is %d bytes, more than the %d allowed", url, resp.ContentLength, maxLength)}
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxLength+1))
+	data, err := limitio.ReadAll(resp.Body, maxLength)
+	var tooLarge *limitio.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is more than the %d bytes allowed", url, maxLength)}
+	}
 	if err != nil {
 		return nil, &fetchError{url: url, err: err}
-	}
-	if int64(len(data)) > maxLength {
-		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is more than the %d bytes allowed", url, maxLength)}
 	}
 	return data, nil
 }

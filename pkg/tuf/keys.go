@@ -11,12 +11,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cosign-like/cosign-like/internal/limitio"
 )
 
 // Key types a repository can generate.
@@ -160,14 +161,12 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if st.Size() > limit {
+	data, err := limitio.ReadAll(f, limit)
+	var tooLarge *limitio.TooLargeError
+	if errors.As(err, &tooLarge) {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d allowed", path, st.Size(), limit)
 	}
-	buf := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
+	return data, err
 }
 
 // writeKeyFile stores a generated private key under keysDir, named by its key ID, mode 0600.

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cosign-like/cosign-like/internal/fsutil"
 )
 
 // ErrNoPEM is returned when a file that must hold PEM blocks holds none of the expected type.
@@ -205,31 +207,13 @@ func NewCA(opts CAOptions, pub crypto.PublicKey, parent *x509.Certificate, paren
 	return x509.ParseCertificate(der)
 }
 
-// writeFile writes data atomically (temporary file, then rename) with the given mode.
+// writeFile writes data atomically (temporary file, then rename) with the given mode, creating
+// the directory when it is missing.
 func writeFile(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("creating directory for %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return fsutil.WriteFileAtomic(path, data, mode)
 }
 
 // WriteFile writes data to path atomically with the given mode.
