@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/signer"
@@ -21,25 +22,13 @@ import (
 
 func init() { addCommand(newTUFCmd) }
 
-// tufRepoOptions are the flags every tuf subcommand shares: the repository directory, keys held
-// outside it, and whether to publish afterwards.
+// tufRepoOptions name the repository directory, which every tuf subcommand works on.
 type tufRepoOptions struct {
-	dir       string
-	keys      []string
-	noPublish bool
-	token     tokenOptions
+	dir string
 }
 
-func (o *tufRepoOptions) addFlags(cmd *cobra.Command, withKeys, withPublish bool) {
-	cmd.Flags().StringVar(&o.dir, "dir", "", "repository directory (required)")
-	if withKeys {
-		cmd.Flags().StringArrayVar(&o.keys, "key", nil,
-			"key held outside the repository's keys directory: a cosign key file, pkcs11: URI or KMS URI (repeatable)")
-		o.token.addFlags(cmd.Flags())
-	}
-	if withPublish {
-		cmd.Flags().BoolVar(&o.noPublish, "no-publish", false, "only stage the change; do not publish")
-	}
+func (o *tufRepoOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.dir, "dir", "", "repository directory (required)")
 }
 
 func (o *tufRepoOptions) checkDir() error {
@@ -49,11 +38,29 @@ func (o *tufRepoOptions) checkDir() error {
 	return nil
 }
 
+// tufKeyOptions are the keys a change is signed with that the repository's keys directory does
+// not hold, and the PIN of the tokens holding them.
+type tufKeyOptions struct {
+	refs  []string
+	token tokenOptions
+}
+
+func (o *tufKeyOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&o.refs, "key", nil,
+		"key held outside the repository's keys directory: a cosign key file, pkcs11: URI or KMS URI (repeatable)")
+	o.token.addFlags(fs)
+}
+
 // signers loads the keys named by --key.
-func (o *tufRepoOptions) signers(cmd *cobra.Command, refs []string) ([]crypto.Signer, error) {
+func (o *tufKeyOptions) signers(cmd *cobra.Command) ([]crypto.Signer, error) {
+	return loadTUFSigners(cmd, o.refs, &o.token)
+}
+
+// loadTUFSigners loads the keys refs names, opening tokens with the PIN tok gives.
+func loadTUFSigners(cmd *cobra.Command, refs []string, tok *tokenOptions) ([]crypto.Signer, error) {
 	var out []crypto.Signer
 	for _, ref := range refs {
-		s, err := signer.LoadSigner(cmd.Context(), ref, keyPasswordFunc(cmd), o.token.signerOptions()...)
+		s, err := signer.LoadSigner(cmd.Context(), ref, keyPasswordFunc(cmd), tok.signerOptions()...)
 		if err != nil {
 			return nil, fmt.Errorf("loading key %s: %w", ref, err)
 		}
@@ -62,23 +69,60 @@ func (o *tufRepoOptions) signers(cmd *cobra.Command, refs []string) ([]crypto.Si
 	return out, nil
 }
 
-// publish publishes unless --no-publish. A repository that still lacks signatures is left
+// tufPublishOptions say whether a staged change is published at once.
+type tufPublishOptions struct {
+	noPublish bool
+}
+
+func (o *tufPublishOptions) addFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.noPublish, "no-publish", false, "only stage the change; do not publish")
+}
+
+// publish publishes dir unless --no-publish. A repository that still lacks signatures is left
 // staged, and the message says what is missing.
-func (o *tufRepoOptions) publish(cmd *cobra.Command) error {
+func (o *tufPublishOptions) publish(cmd *cobra.Command, dir string) error {
 	if o.noPublish {
-		fmt.Fprintf(cmd.OutOrStdout(), "staged in %s (not published: --no-publish)\n", o.dir)
+		fmt.Fprintf(cmd.OutOrStdout(), "staged in %s (not published: --no-publish)\n", dir)
 		return nil
 	}
-	err := tuf.Publish(o.dir)
+	err := tuf.Publish(dir)
 	if errors.Is(err, tuf.ErrThreshold) {
-		fmt.Fprintf(cmd.OutOrStdout(), "staged in %s, not published yet: %v\n", o.dir, err)
+		fmt.Fprintf(cmd.OutOrStdout(), "staged in %s, not published yet: %v\n", dir, err)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "published %s\n", filepath.Join(o.dir, "repository"))
+	fmt.Fprintf(cmd.OutOrStdout(), "published %s\n", filepath.Join(dir, "repository"))
 	return nil
+}
+
+// tufChangeOptions are the flags every subcommand that changes a repository shares: the
+// repository, the keys held elsewhere, and whether to publish.
+type tufChangeOptions struct {
+	repo       tufRepoOptions
+	keys       tufKeyOptions
+	publishing tufPublishOptions
+}
+
+func (o *tufChangeOptions) addFlags(fs *pflag.FlagSet) {
+	o.repo.addFlags(fs)
+	o.keys.addFlags(fs)
+	o.publishing.addFlags(fs)
+}
+
+// publish publishes the repository unless --no-publish.
+func (o *tufChangeOptions) publish(cmd *cobra.Command) error {
+	return o.publishing.publish(cmd, o.repo.dir)
+}
+
+// tufRoleOptions name the role a subcommand acts on.
+type tufRoleOptions struct {
+	role string
+}
+
+func (o *tufRoleOptions) addFlags(fs *pflag.FlagSet, usage string) {
+	fs.StringVar(&o.role, "role", "", usage+" (required)")
 }
 
 func newTUFCmd() *cobra.Command {
@@ -98,7 +142,11 @@ published static files under repository/, which any static HTTP server can serve
 }
 
 func newTUFInitCmd() *cobra.Command {
-	var o tufRepoOptions
+	var (
+		repo tufRepoOptions
+		pub  tufPublishOptions
+		tok  tokenOptions
+	)
 	var keyType, thresholds, keyCounts, expiry string
 	var roleKeys []string
 	cmd := &cobra.Command{
@@ -109,7 +157,7 @@ func newTUFInitCmd() *cobra.Command {
   cosign-like tuf init --dir tuf-repo --role-key 'targets=pkcs11:token=tuf;object=targets?module-path=...'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
+			if err := repo.checkDir(); err != nil {
 				return err
 			}
 			opts := tuf.RepoOptions{KeyType: keyType, Signers: map[string][]crypto.Signer{}}
@@ -128,28 +176,29 @@ func newTUFInitCmd() *cobra.Command {
 				if !ok || !slices.Contains(tuf.Roles(), role) || ref == "" {
 					return fmt.Errorf("--role-key %q: want ROLE=KEYREF with ROLE one of %s", rk, strings.Join(tuf.Roles(), ", "))
 				}
-				s, err := o.signers(cmd, []string{ref})
+				s, err := loadTUFSigners(cmd, []string{ref}, &tok)
 				if err != nil {
 					return err
 				}
 				opts.Signers[role] = append(opts.Signers[role], s...)
 			}
-			if err := tuf.InitRepository(o.dir, opts); err != nil {
+			if err := tuf.InitRepository(repo.dir, opts); err != nil {
 				return fmt.Errorf("tuf init: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "TUF repository created in %s\n", o.dir)
-			if err := o.publish(cmd); err != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "TUF repository created in %s\n", repo.dir)
+			if err := pub.publish(cmd, repo.dir); err != nil {
 				return err
 			}
-			root := filepath.Join(o.dir, "repository", "1.root.json")
+			root := filepath.Join(repo.dir, "repository", "1.root.json")
 			if data, err := os.ReadFile(root); err == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "initial root for clients: %s (sha256 %x)\n", root, sha256.Sum256(data))
 			}
 			return nil
 		},
 	}
-	o.addFlags(cmd, false, true)
-	o.token.addFlags(cmd.Flags())
+	repo.addFlags(cmd.Flags())
+	pub.addFlags(cmd.Flags())
+	tok.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&keyType, "key-type", tuf.KeyEd25519, "type of generated keys: ed25519 or ecdsa-p256")
 	cmd.Flags().StringVar(&thresholds, "threshold", "", "signature thresholds: N for every role, or ROLE=N,... (default 1)")
 	cmd.Flags().StringVar(&keyCounts, "keys", "", "keys per role: N for every role, or ROLE=N,... (default: the threshold)")
@@ -223,7 +272,7 @@ func parseRoleSpec(flag, spec string, set func(role, value string) error) error 
 }
 
 func newTUFAddTargetCmd() *cobra.Command {
-	var o tufRepoOptions
+	var o tufChangeOptions
 	var name, file string
 	cmd := &cobra.Command{
 		Use:     "add-target",
@@ -231,7 +280,7 @@ func newTUFAddTargetCmd() *cobra.Command {
 		Example: `  cosign-like tuf add-target --dir tuf-repo --name trusted_root.json --file trusted_root.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
+			if err := o.repo.checkDir(); err != nil {
 				return err
 			}
 			if file == "" {
@@ -251,56 +300,56 @@ func newTUFAddTargetCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("tuf add-target: %w", err)
 			}
-			signers, err := o.signers(cmd, o.keys)
+			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
 			}
-			if err := tuf.AddTarget(o.dir, name, data, signers...); err != nil {
+			if err := tuf.AddTarget(o.repo.dir, name, data, signers...); err != nil {
 				return fmt.Errorf("tuf add-target: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "target %s staged (%d bytes)\n", name, len(data))
 			return o.publish(cmd)
 		},
 	}
-	o.addFlags(cmd, true, true)
+	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "target name (default: the file's base name)")
 	cmd.Flags().StringVar(&file, "file", "", "file to add (required)")
 	return cmd
 }
 
 func newTUFRemoveTargetCmd() *cobra.Command {
-	var o tufRepoOptions
+	var o tufChangeOptions
 	var name string
 	cmd := &cobra.Command{
 		Use:   "remove-target",
 		Short: "Remove a target, signing new targets, snapshot and timestamp versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
+			if err := o.repo.checkDir(); err != nil {
 				return err
 			}
 			if name == "" {
 				return errors.New("--name is required")
 			}
-			signers, err := o.signers(cmd, o.keys)
+			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
 			}
-			if err := tuf.RemoveTarget(o.dir, name, signers...); err != nil {
+			if err := tuf.RemoveTarget(o.repo.dir, name, signers...); err != nil {
 				return fmt.Errorf("tuf remove-target: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "target %s removed\n", name)
 			return o.publish(cmd)
 		},
 	}
-	o.addFlags(cmd, true, true)
+	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "target name (required)")
 	return cmd
 }
 
 func newTUFSignCmd() *cobra.Command {
-	var o tufRepoOptions
-	var role string
+	var o tufChangeOptions
+	var r tufRoleOptions
 	var bump bool
 	cmd := &cobra.Command{
 		Use:   "sign",
@@ -309,29 +358,29 @@ func newTUFSignCmd() *cobra.Command {
   cosign-like tuf sign --dir tuf-repo --role targets --bump`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
+			if err := o.repo.checkDir(); err != nil {
 				return err
 			}
-			signers, err := o.signers(cmd, o.keys)
+			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
 			}
-			if err := tuf.Sign(o.dir, role, tuf.SignOptions{Signers: signers, Bump: bump}); err != nil {
+			if err := tuf.Sign(o.repo.dir, r.role, tuf.SignOptions{Signers: signers, Bump: bump}); err != nil {
 				return fmt.Errorf("tuf sign: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s signed\n", role)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s signed\n", r.role)
 			return o.publish(cmd)
 		},
 	}
-	o.addFlags(cmd, true, true)
-	cmd.Flags().StringVar(&role, "role", "", "role to sign: root, targets, snapshot or timestamp (required)")
+	o.addFlags(cmd.Flags())
+	r.addFlags(cmd.Flags(), "role to sign: root, targets, snapshot or timestamp")
 	cmd.Flags().BoolVar(&bump, "bump", false, "start a new version with a fresh expiry before signing")
 	return cmd
 }
 
 func newTUFRotateCmd() *cobra.Command {
-	var o tufRepoOptions
-	var role string
+	var o tufChangeOptions
+	var r tufRoleOptions
 	var newKeys []string
 	var keys, threshold int
 	cmd := &cobra.Command{
@@ -341,27 +390,27 @@ func newTUFRotateCmd() *cobra.Command {
   cosign-like tuf rotate --dir tuf-repo --role root --keys 3 --threshold 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
+			if err := o.repo.checkDir(); err != nil {
 				return err
 			}
-			signers, err := o.signers(cmd, o.keys)
+			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
 			}
-			fresh, err := o.signers(cmd, newKeys)
+			fresh, err := loadTUFSigners(cmd, newKeys, &o.keys.token)
 			if err != nil {
 				return err
 			}
-			err = tuf.Rotate(o.dir, role, tuf.RotateOptions{NewSigners: fresh, Keys: keys, Threshold: threshold, Signers: signers})
+			err = tuf.Rotate(o.repo.dir, r.role, tuf.RotateOptions{NewSigners: fresh, Keys: keys, Threshold: threshold, Signers: signers})
 			if err != nil {
 				return fmt.Errorf("tuf rotate: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s keys rotated\n", role)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s keys rotated\n", r.role)
 			return o.publish(cmd)
 		},
 	}
-	o.addFlags(cmd, true, true)
-	cmd.Flags().StringVar(&role, "role", "", "role whose keys to replace (required)")
+	o.addFlags(cmd.Flags())
+	r.addFlags(cmd.Flags(), "role whose keys to replace")
 	cmd.Flags().StringArrayVar(&newKeys, "new-key", nil, "new key held elsewhere (cosign key file, pkcs11: URI, KMS URI) instead of generated ones (repeatable)")
 	cmd.Flags().IntVar(&keys, "keys", 0, "number of keys to generate (default: as many as the role has)")
 	cmd.Flags().IntVar(&threshold, "threshold", 0, "the role's new threshold (default: unchanged)")
@@ -369,28 +418,28 @@ func newTUFRotateCmd() *cobra.Command {
 }
 
 func newTUFTimestampCmd() *cobra.Command {
-	var o tufRepoOptions
+	var o tufChangeOptions
 	var expiry time.Duration
 	cmd := &cobra.Command{
 		Use:   "timestamp",
 		Short: "Sign a fresh timestamp (run it regularly, well before the timestamp expires)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
+			if err := o.repo.checkDir(); err != nil {
 				return err
 			}
-			signers, err := o.signers(cmd, o.keys)
+			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
 			}
-			if err := tuf.RefreshTimestamp(o.dir, expiry, signers...); err != nil {
+			if err := tuf.RefreshTimestamp(o.repo.dir, expiry, signers...); err != nil {
 				return fmt.Errorf("tuf timestamp: %w", err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "timestamp refreshed")
 			return o.publish(cmd)
 		},
 	}
-	o.addFlags(cmd, true, true)
+	o.addFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&expiry, "expiry", 0, "validity of the new timestamp (default: the repository's setting)")
 	return cmd
 }
@@ -412,7 +461,7 @@ func newTUFPublishCmd() *cobra.Command {
 			return nil
 		},
 	}
-	o.addFlags(cmd, false, false)
+	o.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -452,7 +501,7 @@ func newTUFStatusCmd() *cobra.Command {
 			return nil
 		},
 	}
-	o.addFlags(cmd, false, false)
+	o.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -481,7 +530,7 @@ func newTUFServeCmd() *cobra.Command {
 			return runServers(cmd, httpserver.RunOptions{Logger: logger}, httpserver.Service{Name: "TUF repository", Addr: addr, Server: s})
 		},
 	}
-	o.addFlags(cmd, false, false)
+	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8088", "address to listen on")
 	return cmd
 }
