@@ -345,13 +345,11 @@ func newAttestBlobCmd() *cobra.Command {
 	o.signing.addFlags(fs)
 	o.predicate.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "write the Sigstore bundle to this file (required)")
+	markRequired(fs, "bundle", "the file to write the Sigstore bundle to")
 	return cmd
 }
 
 func runAttestBlob(cmd *cobra.Command, o *attestBlobOptions, path string) error {
-	if o.bundlePath == "" {
-		return errors.New("--bundle is required: the file to write the Sigstore bundle to")
-	}
 	ao, err := o.predicate.options(cmd, cmd.Flags())
 	if err != nil {
 		return err
@@ -401,13 +399,11 @@ func newVerifyBlobAttestationCmd() *cobra.Command {
 	fs.StringVar(&o.typ, "type", "custom", "predicate type to verify: "+strings.Join(attest.TypeNames(), ", ")+", or a URI")
 	fs.Int64Var(&o.maxSize, "max-attestation-size", attest.DefaultMaxAttestationSize, "largest bundle read, in bytes")
 	fs.StringVar(&o.bundlePath, "bundle", "", "the attestation's Sigstore bundle (required)")
+	markRequired(fs, "bundle", "the attestation's Sigstore bundle")
 	return cmd
 }
 
 func runVerifyBlobAttestation(cmd *cobra.Command, o *verifyBlobAttestationOptions, path string) error {
-	if o.bundlePath == "" {
-		return errors.New("--bundle is required: the attestation's Sigstore bundle")
-	}
 	data, err := limitio.ReadFile(o.bundlePath, o.maxSize)
 	if err != nil {
 		return err

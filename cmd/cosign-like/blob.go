@@ -61,6 +61,7 @@ func newSignBlobCmd() *cobra.Command {
 	fs := cmd.Flags()
 	o.signing.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "write the Sigstore bundle to this file (required)")
+	markRequired(fs, "bundle", "the file to write the Sigstore bundle to")
 	fs.StringVar(&o.outputSig, "output-signature", "", "also write the base64 signature to this file")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "skip confirmation prompts")
 	return cmd
@@ -68,9 +69,6 @@ func newSignBlobCmd() *cobra.Command {
 
 func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
 	ctx := cmd.Context()
-	if o.bundlePath == "" {
-		return fmt.Errorf("--bundle is required: the file to write the Sigstore bundle to")
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -122,13 +120,11 @@ func newVerifyBlobCmd() *cobra.Command {
 	fs := cmd.Flags()
 	o.verification.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "the Sigstore bundle to verify (required)")
+	markRequired(fs, "bundle", "the Sigstore bundle to verify")
 	return cmd
 }
 
 func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error {
-	if o.bundlePath == "" {
-		return fmt.Errorf("--bundle is required: the Sigstore bundle to verify")
-	}
 	data, err := limitio.ReadFile(o.bundlePath, maxBundleFile)
 	if err != nil {
 		return err

@@ -165,26 +165,3 @@ func newCACertCmd() *cobra.Command {
 	_ = cmd.MarkFlagRequired("fulcio-url")
 	return cmd
 }
-
-// pkcs11Flags are the flags that open a server's key kept in a PKCS#11 token.
-type pkcs11Flags struct {
-	pin, module string
-}
-
-func (f *pkcs11Flags) addFlags(cmd *cobra.Command, withModule bool) {
-	cmd.Flags().StringVar(&f.pin, "pkcs11-pin", "", "PKCS#11 user PIN for a key kept on a token (or pin-value in the URI)")
-	if withModule {
-		cmd.Flags().StringVar(&f.module, "pkcs11-module", "", "PKCS#11 module path (or module-path in the URI)")
-	}
-}
-
-func (f *pkcs11Flags) signerOptions() []signer.Option {
-	var opts []signer.Option
-	if f.pin != "" {
-		opts = append(opts, signer.WithPKCS11PIN(f.pin))
-	}
-	if f.module != "" {
-		opts = append(opts, signer.WithPKCS11ModulePath(f.module))
-	}
-	return opts
-}

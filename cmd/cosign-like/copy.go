@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -58,9 +57,6 @@ there with verify-attestation --local-image, or push it with load.`,
 		Example: `  cosign-like save --dir ./app-v1 registry.example.com/app:v1`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				return errors.New("--dir is required: the directory to write the OCI layout to")
-			}
 			opts, err := reg.ociOptions()
 			if err != nil {
 				return err
@@ -76,6 +72,7 @@ there with verify-attestation --local-image, or push it with load.`,
 	}
 	reg.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&dir, "dir", "", "OCI layout directory to write (created if absent)")
+	markRequired(cmd.Flags(), "dir", "the directory to write the OCI layout to")
 	return cmd
 }
 
@@ -90,9 +87,6 @@ func newLoadCmd() *cobra.Command {
 		Example: `  cosign-like load --dir ./app-v1 registry.internal/app:v1`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				return errors.New("--dir is required: the OCI layout directory written by save")
-			}
 			opts, err := reg.ociOptions()
 			if err != nil {
 				return err
@@ -108,6 +102,7 @@ func newLoadCmd() *cobra.Command {
 	}
 	reg.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&dir, "dir", "", "OCI layout directory written by save")
+	markRequired(cmd.Flags(), "dir", "the OCI layout directory written by save")
 	return cmd
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -35,11 +34,8 @@ are not given, refreshing it online, or using it as is with --offline.`,
   cosign-like initialize --mirror "$COSIGN_LIKE_TUF_MIRROR" --root "$COSIGN_LIKE_TUF_MIRROR/1.root.json" --root-checksum <sha256 of root.json>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if mirror == "" {
+			if mirror == "" { // not marked required: the environment may give it
 				return fmt.Errorf("--mirror is required (or set %s)", envTUFMirror)
-			}
-			if rootFile == "" {
-				return errors.New("--root is required: the repository's initial root.json, obtained out of band")
 			}
 			root, err := readInitialRoot(cmd, rootFile, checksum)
 			if err != nil {
@@ -64,6 +60,7 @@ are not given, refreshing it online, or using it as is with --offline.`,
 	}
 	cmd.Flags().StringVar(&mirror, "mirror", envDefault(envTUFMirror, ""), "TUF repository base URL (default $"+envTUFMirror+")")
 	cmd.Flags().StringVar(&rootFile, "root", "", "initial trusted root.json of the repository: a file, or an http(s) URL together with --root-checksum (required)")
+	markRequired(cmd.Flags(), "root", "the repository's initial root.json, obtained out of band")
 	cmd.Flags().StringVar(&checksum, "root-checksum", "", "expected SHA-256 (hex) of the --root file; required when --root is a URL")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "TUF cache directory (default $COSIGN_LIKE_HOME/tuf or ~/.cosign-like/tuf)")
 	return cmd

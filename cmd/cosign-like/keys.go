@@ -66,7 +66,7 @@ func writeFileMode(path string, data []byte, mode os.FileMode) error {
 func newGenerateKeyPairCmd() *cobra.Command {
 	var (
 		o      keyPairOptions
-		tok    tokenOptions
+		tok    pkcs11Flags
 		alg    string
 		kmsRef string
 	)
@@ -106,7 +106,7 @@ sigstore-kms-<name> for a <name>:// reference. Only <prefix>.pub is written.`,
 		},
 	}
 	o.addFlags(cmd, "cosign")
-	tok.addFlags(cmd.Flags())
+	tok.addPINFlag(cmd.Flags(), pinFlag)
 	cmd.Flags().StringVar(&kmsRef, "kms", "", "create the key on a PKCS#11 token (pkcs11: URI) or in a KMS (<name>:// reference) instead of a file")
 	cmd.Flags().StringVar(&alg, "signing-algorithm", "ecdsa-p256",
 		"key algorithm: ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519, rsa-2048, rsa-3072, rsa-4096 (or a Sigstore name such as ecdsa-sha2-256-nistp256)")
@@ -171,9 +171,6 @@ with a password (COSIGN_PASSWORD or the terminal), and <prefix>.pub.`,
 		Example: `  cosign-like import-key-pair --key existing.pem`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if keyPath == "" {
-				return errors.New("--key is required: the PEM private key to import")
-			}
 			data, err := os.ReadFile(keyPath)
 			if err != nil {
 				return fmt.Errorf("reading key to import: %w", err)
@@ -194,13 +191,14 @@ with a password (COSIGN_PASSWORD or the terminal), and <prefix>.pub.`,
 	}
 	o.addFlags(cmd, "import-cosign")
 	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "PEM private key file to import")
+	markRequired(cmd.Flags(), "key", "the PEM private key to import")
 	return cmd
 }
 
 func newPublicKeyCmd() *cobra.Command {
 	var (
 		keyRef, outFile string
-		tok             tokenOptions
+		tok             pkcs11Flags
 	)
 	cmd := &cobra.Command{
 		Use:   "public-key",
@@ -209,9 +207,6 @@ func newPublicKeyCmd() *cobra.Command {
   cosign-like public-key --key 'pkcs11:token=signing;object=release?module-path=/usr/lib/softhsm/libsofthsm2.so' --outfile release.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if keyRef == "" {
-				return errors.New("--key is required: a key file, PKCS#11 URI or KMS reference")
-			}
 			ctx := cmd.Context()
 			pub, err := signer.LoadPublicKey(ctx, keyRef, tok.interactiveSignerOptions(cmd)...)
 			if errors.Is(err, signer.ErrPasswordRequired) {
@@ -240,7 +235,8 @@ func newPublicKeyCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&keyRef, "key", "k", "", "key: encrypted key file, public key file, pkcs11: URI or <kms>:// reference")
+	markRequired(cmd.Flags(), "key", "a key file, PKCS#11 URI or KMS reference")
 	cmd.Flags().StringVar(&outFile, "outfile", "", "write the public key to this file instead of stdout")
-	tok.addFlags(cmd.Flags())
+	tok.addPINFlag(cmd.Flags(), pinFlag)
 	return cmd
 }

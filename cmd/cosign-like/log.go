@@ -42,6 +42,7 @@ type logClientOptions struct {
 
 func (o *logClientOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.rekorURL, "rekor-url", "", "transparency log URL (required)")
+	markRequired(fs, "rekor-url", "")
 	fs.StringVar(&o.trustedRoot, "trusted-root", envDefault("COSIGN_LIKE_TRUSTED_ROOT", ""), "trusted root JSON listing the log's key (default $COSIGN_LIKE_TRUSTED_ROOT)")
 	fs.StringVar(&o.logKey, "log-key", "", "the log's public key (PEM, e.g. log.pub from log init), instead of --trusted-root")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where the last verified checkpoint of each log is kept (default $XDG_STATE_HOME/cosign-like)")
@@ -49,9 +50,6 @@ func (o *logClientOptions) addFlags(fs *pflag.FlagSet) {
 
 // keys returns the trusted keys of the log at --rekor-url.
 func (o *logClientOptions) keys() ([]tlog.LogKey, error) {
-	if o.rekorURL == "" {
-		return nil, fmt.Errorf("--rekor-url is required")
-	}
 	switch {
 	case o.trustedRoot != "" && o.logKey != "":
 		return nil, fmt.Errorf("pass either --trusted-root or --log-key, not both")
@@ -102,9 +100,6 @@ func newLogInitCmd() *cobra.Command {
 		Short: "Create a log: Ed25519 checkpoint key, config and trusted_root.json",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" || url == "" {
-				return fmt.Errorf("--dir and --url are required")
-			}
 			if err := logserver.Init(cmd.Context(), dir, logserver.InitOptions{URL: url}); err != nil {
 				return err
 			}
@@ -119,6 +114,8 @@ func newLogInitCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "log directory to create")
 	cmd.Flags().StringVar(&url, "url", "", "base URL clients will reach the log at; its hostname is the checkpoint origin")
+	markRequired(cmd.Flags(), "dir", "")
+	markRequired(cmd.Flags(), "url", "")
 	return cmd
 }
 
@@ -191,9 +188,6 @@ func newLogFsckCmd() *cobra.Command {
 		Short: "Check a log's storage: re-hash every entry and tile against the stored checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" {
-				return fmt.Errorf("--dir is required")
-			}
 			res, err := logserver.Fsck(cmd.Context(), dir, storage)
 			if err != nil {
 				return err
@@ -203,6 +197,7 @@ func newLogFsckCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
+	markRequired(cmd.Flags(), "dir", "")
 	cmd.Flags().StringVar(&storage, "storage", "", "storage of the log, as given to log serve (default: POSIX files under --dir)")
 	return cmd
 }

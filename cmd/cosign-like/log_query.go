@@ -78,7 +78,7 @@ func newLogGetCmd() *cobra.Command {
 		Short: "Print one log entry after checking its inclusion proof against the verified checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if index < 0 {
+			if index < 0 { // given, but negative
 				return fmt.Errorf("--index is required (>= 0)")
 			}
 			if output != "text" && output != "json" {
@@ -111,6 +111,7 @@ func newLogGetCmd() *cobra.Command {
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().Int64Var(&index, "index", -1, "entry index")
+	markRequired(cmd.Flags(), "index", "")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -141,9 +142,6 @@ func newLogVerifyCmd() *cobra.Command {
 		Short: "Check that a bundle's entry is in the log: proof, checkpoint, and the log's current state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if bundlePath == "" {
-				return fmt.Errorf("--bundle is required")
-			}
 			keys, err := o.keys()
 			if err != nil {
 				return err
@@ -169,6 +167,7 @@ func newLogVerifyCmd() *cobra.Command {
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&bundlePath, "bundle", "", "Sigstore bundle (JSON)")
+	markRequired(cmd.Flags(), "bundle", "")
 	return cmd
 }
 
@@ -187,7 +186,7 @@ func newLogMonitorCmd() *cobra.Command {
 			if (q.Identity == "") == (keyPath == "") {
 				return fmt.Errorf("pass either --certificate-identity (with --certificate-oidc-issuer) or --key")
 			}
-			if q.Identity != "" && q.Issuer == "" {
+			if q.Identity != "" && q.Issuer == "" { // required only with --certificate-identity
 				return fmt.Errorf("--certificate-oidc-issuer is required with --certificate-identity")
 			}
 			if keyPath != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -16,28 +15,54 @@ import (
 
 func init() { addCommand(newPKCS11ToolCmd) }
 
-// tokenOptions are the flags that reach keys on PKCS#11 tokens; commands taking --key embed it.
-type tokenOptions struct {
-	pin string
+// pkcs11Flags are the flags that reach keys kept on PKCS#11 tokens: the token's PIN and, for
+// server keys, the module. Commands taking --key call the PIN --pin, as cosign does; the server
+// commands call it --pkcs11-pin, beside --pkcs11-module.
+type pkcs11Flags struct {
+	pin, module string
 }
 
-func (o *tokenOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.pin, "pin", "",
-		"PIN of the PKCS#11 token (default: pin-value in the URI, else "+signer.EnvPKCS11PIN+")")
+// The two names of the PIN flag.
+const (
+	pinFlag       = "pin"
+	serverPINFlag = "pkcs11-pin"
+)
+
+var pinUsage = map[string]string{
+	pinFlag:       "PIN of the PKCS#11 token (default: pin-value in the URI, else " + signer.EnvPKCS11PIN + ")",
+	serverPINFlag: "PKCS#11 user PIN for a key kept on a token (or pin-value in the URI)",
 }
 
-// signerOptions turns the flags into options for signer.LoadSigner and friends (--pin).
-func (o *tokenOptions) signerOptions() []signer.Option {
-	if o.pin == "" {
-		return nil
+// addPINFlag registers the PIN flag under name: pinFlag or serverPINFlag.
+func (f *pkcs11Flags) addPINFlag(fs *pflag.FlagSet, name string) {
+	fs.StringVar(&f.pin, name, "", pinUsage[name])
+}
+
+// addFlags registers the flags of a server command: --pkcs11-pin and, withModule,
+// --pkcs11-module.
+func (f *pkcs11Flags) addFlags(cmd *cobra.Command, withModule bool) {
+	f.addPINFlag(cmd.Flags(), serverPINFlag)
+	if withModule {
+		cmd.Flags().StringVar(&f.module, "pkcs11-module", "", "PKCS#11 module path (or module-path in the URI)")
 	}
-	return []signer.Option{signer.WithPKCS11PIN(o.pin)}
+}
+
+// signerOptions turns the flags into options for signer.LoadSigner and friends.
+func (f *pkcs11Flags) signerOptions() []signer.Option {
+	var opts []signer.Option
+	if f.pin != "" {
+		opts = append(opts, signer.WithPKCS11PIN(f.pin))
+	}
+	if f.module != "" {
+		opts = append(opts, signer.WithPKCS11ModulePath(f.module))
+	}
+	return opts
 }
 
 // interactiveSignerOptions is signerOptions plus a PIN prompt on the terminal for tokens whose
 // PIN comes from nowhere else (URI, --pin, COSIGN_PKCS11_PIN).
-func (o *tokenOptions) interactiveSignerOptions(cmd *cobra.Command) []signer.Option {
-	return append(o.signerOptions(), signer.WithPKCS11PINPrompt(func(token string) (string, error) {
+func (f *pkcs11Flags) interactiveSignerOptions(cmd *cobra.Command) []signer.Option {
+	return append(f.signerOptions(), signer.WithPKCS11PINPrompt(func(token string) (string, error) {
 		fd, ok := terminalFD(cmd.InOrStdin())
 		if !ok {
 			return "", nil
@@ -57,6 +82,7 @@ func modulePathOrEnv(flag string) (string, error) {
 	if p := os.Getenv(signer.EnvPKCS11ModulePath); p != "" {
 		return p, nil
 	}
+	// Not marked required: the environment may give it.
 	return "", fmt.Errorf("--module-path is required (or set %s)", signer.EnvPKCS11ModulePath)
 }
 
@@ -103,7 +129,7 @@ func newListKeysURIsCmd() *cobra.Command {
 	var (
 		modulePath, tokenLabel string
 		slotID                 int
-		tok                    tokenOptions
+		tok                    pkcs11Flags
 	)
 	cmd := &cobra.Command{
 		Use:   "list-keys-uris",
@@ -118,16 +144,11 @@ The URIs carry no PIN: give it with --pin or COSIGN_PKCS11_PIN when using them.`
 				return err
 			}
 			u := &signer.PKCS11URI{Token: tokenLabel, ModulePath: path}
-			switch {
-			case cmd.Flags().Changed("slot-id") && tokenLabel != "":
-				return errors.New("give --slot-id or --token-label, not both")
-			case cmd.Flags().Changed("slot-id"):
+			if cmd.Flags().Changed("slot-id") {
 				if slotID < 0 {
 					return fmt.Errorf("--slot-id %d is negative", slotID)
 				}
 				u.SlotID = &slotID
-			case tokenLabel == "":
-				return errors.New("--slot-id or --token-label is required")
 			}
 			keys, err := signer.ListPKCS11Keys(cmd.Context(), u.String(), tok.interactiveSignerOptions(cmd)...)
 			if err != nil {
@@ -155,6 +176,7 @@ The URIs carry no PIN: give it with --pin or COSIGN_PKCS11_PIN when using them.`
 	cmd.Flags().StringVar(&modulePath, "module-path", "", "absolute path of the PKCS#11 module (default: "+signer.EnvPKCS11ModulePath+")")
 	cmd.Flags().IntVar(&slotID, "slot-id", 0, "slot of the token")
 	cmd.Flags().StringVar(&tokenLabel, "token-label", "", "label of the token")
-	tok.addFlags(cmd.Flags())
+	markOneOf(cmd, "slot-id", "token-label")
+	tok.addPINFlag(cmd.Flags(), pinFlag)
 	return cmd
 }

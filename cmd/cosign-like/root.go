@@ -20,8 +20,9 @@ func newRootCmd() *cobra.Command {
 		Long: `cosign-like signs and verifies OCI images and blobs, stores signatures and
 attestations in OCI registries beside what they sign, and runs the servers that keyless
 signing needs (CA with CT log, transparency log, timestamp authority).`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: checkRequiredFlags,
 	}
 	for _, newCmd := range commandConstructors {
 		root.AddCommand(newCmd())

@@ -37,7 +37,7 @@ func (o *keylessOptions) addFlags(fs *pflag.FlagSet) {
 // signingOptions are every flag a signing command shares: key or keyless, log, trust.
 type signingOptions struct {
 	key     keyOptions
-	token   tokenOptions
+	token   pkcs11Flags
 	tlog    tlogOptions
 	keyless keylessOptions
 	trust   trustOptions
@@ -45,7 +45,7 @@ type signingOptions struct {
 
 func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
 	o.key.addSignFlags(fs)
-	o.token.addFlags(fs)
+	o.token.addPINFlag(fs, pinFlag)
 	o.tlog.addSignFlags(fs)
 	o.keyless.addFlags(fs)
 	o.trust.addFlags(fs)

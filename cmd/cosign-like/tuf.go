@@ -29,26 +29,20 @@ type tufRepoOptions struct {
 
 func (o *tufRepoOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dir, "dir", "", "repository directory (required)")
-}
-
-func (o *tufRepoOptions) checkDir() error {
-	if o.dir == "" {
-		return errors.New("--dir is required")
-	}
-	return nil
+	markRequired(fs, "dir", "")
 }
 
 // tufKeyOptions are the keys a change is signed with that the repository's keys directory does
 // not hold, and the PIN of the tokens holding them.
 type tufKeyOptions struct {
 	refs  []string
-	token tokenOptions
+	token pkcs11Flags
 }
 
 func (o *tufKeyOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.refs, "key", nil,
 		"key held outside the repository's keys directory: a cosign key file, pkcs11: URI or KMS URI (repeatable)")
-	o.token.addFlags(fs)
+	o.token.addPINFlag(fs, pinFlag)
 }
 
 // signers loads the keys named by --key.
@@ -57,7 +51,7 @@ func (o *tufKeyOptions) signers(cmd *cobra.Command) ([]crypto.Signer, error) {
 }
 
 // loadTUFSigners loads the keys refs names, opening tokens with the PIN tok gives.
-func loadTUFSigners(cmd *cobra.Command, refs []string, tok *tokenOptions) ([]crypto.Signer, error) {
+func loadTUFSigners(cmd *cobra.Command, refs []string, tok *pkcs11Flags) ([]crypto.Signer, error) {
 	var out []crypto.Signer
 	for _, ref := range refs {
 		s, err := signer.LoadSigner(cmd.Context(), ref, keyPasswordFunc(cmd), tok.signerOptions()...)
@@ -123,6 +117,7 @@ type tufRoleOptions struct {
 
 func (o *tufRoleOptions) addFlags(fs *pflag.FlagSet, usage string) {
 	fs.StringVar(&o.role, "role", "", usage+" (required)")
+	markRequired(fs, "role", "")
 }
 
 func newTUFCmd() *cobra.Command {
@@ -145,7 +140,7 @@ func newTUFInitCmd() *cobra.Command {
 	var (
 		repo tufRepoOptions
 		pub  tufPublishOptions
-		tok  tokenOptions
+		tok  pkcs11Flags
 	)
 	var keyType, thresholds, keyCounts, expiry string
 	var roleKeys []string
@@ -157,9 +152,6 @@ func newTUFInitCmd() *cobra.Command {
   cosign-like tuf init --dir tuf-repo --role-key 'targets=pkcs11:token=tuf;object=targets?module-path=...'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := repo.checkDir(); err != nil {
-				return err
-			}
 			opts := tuf.RepoOptions{KeyType: keyType, Signers: map[string][]crypto.Signer{}}
 			var err error
 			if opts.Thresholds, err = parseRoleInts("--threshold", thresholds); err != nil {
@@ -198,7 +190,7 @@ func newTUFInitCmd() *cobra.Command {
 	}
 	repo.addFlags(cmd.Flags())
 	pub.addFlags(cmd.Flags())
-	tok.addFlags(cmd.Flags())
+	tok.addPINFlag(cmd.Flags(), pinFlag)
 	cmd.Flags().StringVar(&keyType, "key-type", tuf.KeyEd25519, "type of generated keys: ed25519 or ecdsa-p256")
 	cmd.Flags().StringVar(&thresholds, "threshold", "", "signature thresholds: N for every role, or ROLE=N,... (default 1)")
 	cmd.Flags().StringVar(&keyCounts, "keys", "", "keys per role: N for every role, or ROLE=N,... (default: the threshold)")
@@ -280,12 +272,6 @@ func newTUFAddTargetCmd() *cobra.Command {
 		Example: `  cosign-like tuf add-target --dir tuf-repo --name trusted_root.json --file trusted_root.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.repo.checkDir(); err != nil {
-				return err
-			}
-			if file == "" {
-				return errors.New("--file is required")
-			}
 			if name == "" {
 				name = filepath.Base(file)
 			}
@@ -314,6 +300,7 @@ func newTUFAddTargetCmd() *cobra.Command {
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "target name (default: the file's base name)")
 	cmd.Flags().StringVar(&file, "file", "", "file to add (required)")
+	markRequired(cmd.Flags(), "file", "")
 	return cmd
 }
 
@@ -325,12 +312,6 @@ func newTUFRemoveTargetCmd() *cobra.Command {
 		Short: "Remove a target, signing new targets, snapshot and timestamp versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.repo.checkDir(); err != nil {
-				return err
-			}
-			if name == "" {
-				return errors.New("--name is required")
-			}
 			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
@@ -344,6 +325,7 @@ func newTUFRemoveTargetCmd() *cobra.Command {
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "target name (required)")
+	markRequired(cmd.Flags(), "name", "")
 	return cmd
 }
 
@@ -358,9 +340,6 @@ func newTUFSignCmd() *cobra.Command {
   cosign-like tuf sign --dir tuf-repo --role targets --bump`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.repo.checkDir(); err != nil {
-				return err
-			}
 			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
@@ -390,9 +369,6 @@ func newTUFRotateCmd() *cobra.Command {
   cosign-like tuf rotate --dir tuf-repo --role root --keys 3 --threshold 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.repo.checkDir(); err != nil {
-				return err
-			}
 			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
@@ -425,9 +401,6 @@ func newTUFTimestampCmd() *cobra.Command {
 		Short: "Sign a fresh timestamp (run it regularly, well before the timestamp expires)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.repo.checkDir(); err != nil {
-				return err
-			}
 			signers, err := o.keys.signers(cmd)
 			if err != nil {
 				return err
@@ -451,9 +424,6 @@ func newTUFPublishCmd() *cobra.Command {
 		Short: "Check the staged metadata as a client would and write the static files under repository/",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
-				return err
-			}
 			if err := tuf.Publish(o.dir); err != nil {
 				return fmt.Errorf("tuf publish: %w", err)
 			}
@@ -472,9 +442,6 @@ func newTUFStatusCmd() *cobra.Command {
 		Short: "Show each role's version, expiry, keys and signatures, and the targets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
-				return err
-			}
 			st, err := tuf.Describe(o.dir)
 			if err != nil {
 				return fmt.Errorf("tuf status: %w", err)
@@ -513,9 +480,6 @@ func newTUFServeCmd() *cobra.Command {
 		Short: "Serve the published repository over HTTP (any static file server works as well)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.checkDir(); err != nil {
-				return err
-			}
 			logger, err := newServerLogger(cmd, httpserver.TextFormat, "info")
 			if err != nil {
 				return err
