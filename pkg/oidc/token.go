@@ -212,51 +212,72 @@ func idTokenFrom(ctx context.Context, tok *oauth2.Token, v *gooidc.IDTokenVerifi
 // browserFlow runs the authorization code flow with PKCE, receiving the code on a loopback
 // redirect.
 func browserFlow(ctx context.Context, opts Options) (string, error) {
-	redirect := opts.RedirectURL
-	if redirect == "" {
-		redirect = "http://localhost:0/auth/callback"
-	}
-	ru, err := url.Parse(redirect)
-	if err != nil || ru.Scheme != "http" || !isLoopback(ru.Hostname()) {
-		return "", fmt.Errorf("redirect URL %q: want an http URL on a loopback address", redirect)
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(loopbackIP(ru.Hostname()), portOr0(ru.Port())))
+	ln, redirect, err := listenForRedirect(ctx, opts.RedirectURL)
 	if err != nil {
-		return "", fmt.Errorf("listening for the redirect: %w", err)
+		return "", err
 	}
 	defer ln.Close()
-	ru.Host = net.JoinHostPort(ru.Hostname(), fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
-	cfg, verifier, err := provider(ctx, opts, ru.String())
+	cfg, verifier, err := provider(ctx, opts, redirect.String())
 	if err != nil {
 		return "", err
 	}
 	state, nonce, pkce := randomString(16), randomString(16), oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(pkce), gooidc.Nonce(nonce))
-
-	type result struct {
-		code string
-		err  error
+	rr := serveRedirect(ln, redirect.Path, state)
+	defer rr.server.Close()
+	showAuthURL(opts, authURL)
+	code, err := rr.wait(ctx)
+	if err != nil {
+		return "", err
 	}
-	results := make(chan result, 1)
-	path := ru.Path
+	tok, err := cfg.Exchange(gooidc.ClientContext(ctx, opts.HTTPClient), code, oauth2.VerifierOption(pkce))
+	if err != nil {
+		return "", fmt.Errorf("exchanging the code: %w", err)
+	}
+	return idTokenFrom(ctx, tok, verifier, nonce, opts.HTTPClient)
+}
+
+// listenForRedirect listens on the loopback address of the redirect URL (default
+// http://localhost:0/auth/callback) and returns the URL with the port it got.
+func listenForRedirect(ctx context.Context, redirect string) (net.Listener, *url.URL, error) {
+	if redirect == "" {
+		redirect = "http://localhost:0/auth/callback"
+	}
+	ru, err := url.Parse(redirect)
+	if err != nil || ru.Scheme != "http" || !isLoopback(ru.Hostname()) {
+		return nil, nil, fmt.Errorf("redirect URL %q: want an http URL on a loopback address", redirect)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(loopbackIP(ru.Hostname()), portOr0(ru.Port())))
+	if err != nil {
+		return nil, nil, fmt.Errorf("listening for the redirect: %w", err)
+	}
+	ru.Host = net.JoinHostPort(ru.Hostname(), fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+	return ln, ru, nil
+}
+
+// redirectReceiver serves the redirect of the browser flow and hands over its first result.
+type redirectReceiver struct {
+	server  *http.Server
+	results chan redirectResult
+}
+
+// redirectResult is the authorization code a redirect carried, or why it carried none.
+type redirectResult struct {
+	code string
+	err  error
+}
+
+// serveRedirect serves GET path on ln: the redirect must carry state and a code. The browser
+// gets a page saying whether sign-in worked.
+func serveRedirect(ln net.Listener, path, state string) *redirectReceiver {
 	if path == "" {
 		path = "/"
 	}
+	rr := &redirectReceiver{results: make(chan redirectResult, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		var res result
-		switch {
-		case q.Get("error") != "":
-			res.err = fmt.Errorf("the provider refused: %s: %s", q.Get("error"), q.Get("error_description"))
-		case q.Get("state") != state:
-			res.err = errors.New("the redirect's state does not match the request")
-		case q.Get("code") == "":
-			res.err = errors.New("the redirect carries no code")
-		default:
-			res.code = q.Get("code")
-		}
+		res := redirectResultOf(r.URL.Query(), state)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if res.err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -265,34 +286,46 @@ func browserFlow(ctx context.Context, opts Options) (string, error) {
 			fmt.Fprint(w, "<!doctype html><title>Signed in</title><p>Signed in. You can close this window and return to the terminal.</p>")
 		}
 		select {
-		case results <- res:
+		case rr.results <- res:
 		default:
 		}
 	})
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = server.Serve(ln) }()
-	defer server.Close()
+	rr.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = rr.server.Serve(ln) }()
+	return rr
+}
 
+// redirectResultOf reads the query of a redirect made for state.
+func redirectResultOf(q url.Values, state string) redirectResult {
+	switch {
+	case q.Get("error") != "":
+		return redirectResult{err: fmt.Errorf("the provider refused: %s: %s", q.Get("error"), q.Get("error_description"))}
+	case q.Get("state") != state:
+		return redirectResult{err: errors.New("the redirect's state does not match the request")}
+	case q.Get("code") == "":
+		return redirectResult{err: errors.New("the redirect carries no code")}
+	}
+	return redirectResult{code: q.Get("code")}
+}
+
+// wait returns the code of the first redirect, or why it carried none.
+func (rr *redirectReceiver) wait(ctx context.Context) (string, error) {
+	select {
+	case <-ctx.Done():
+		return "", fmt.Errorf("waiting for the browser sign-in: %w", ctx.Err())
+	case res := <-rr.results:
+		return res.code, res.err
+	}
+}
+
+// showAuthURL prints the authorization URL and opens it in a browser when the options can.
+func showAuthURL(opts Options, authURL string) {
 	fmt.Fprintf(opts.Out, "Your browser will open to sign in. If it does not, open this URL:\n\n%s\n\n", authURL)
 	if opts.OpenBrowser != nil {
 		if err := opts.OpenBrowser(authURL); err != nil {
 			fmt.Fprintf(opts.Out, "Could not open a browser (%v): open the URL above yourself.\n", err)
 		}
 	}
-	var res result
-	select {
-	case <-ctx.Done():
-		return "", fmt.Errorf("waiting for the browser sign-in: %w", ctx.Err())
-	case res = <-results:
-	}
-	if res.err != nil {
-		return "", res.err
-	}
-	tok, err := cfg.Exchange(gooidc.ClientContext(ctx, opts.HTTPClient), res.code, oauth2.VerifierOption(pkce))
-	if err != nil {
-		return "", fmt.Errorf("exchanging the code: %w", err)
-	}
-	return idTokenFrom(ctx, tok, verifier, nonce, opts.HTTPClient)
 }
 
 // deviceFlow runs the device authorization grant, printing where to sign in.

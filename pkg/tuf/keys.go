@@ -76,6 +76,15 @@ func (k *keySigner) sign(payload []byte) ([]byte, error) {
 	}
 }
 
+// generateKeySigner generates a key of keyType for role.
+func generateKeySigner(keyType, role string) (*keySigner, error) {
+	s, err := generateKey(keyType)
+	if err != nil {
+		return nil, fmt.Errorf("generating %s key: %w", role, err)
+	}
+	return newKeySigner(s)
+}
+
 // generateKey makes a new private key of the given type.
 func generateKey(keyType string) (crypto.Signer, error) {
 	switch keyType {

@@ -31,62 +31,20 @@ func initRepository(dir string, opts RepoOptions) error {
 	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
 		return fmt.Errorf("%w in %s", ErrRepositoryExists, dir)
 	}
-	keyType := opts.KeyType
-	if keyType == "" {
-		keyType = KeyEd25519
-	}
-	if keyType != KeyEd25519 && keyType != KeyECDSAP256 {
-		return fmt.Errorf("%w: key type %q (want %s or %s)", ErrUnsupportedKey, keyType, KeyEd25519, KeyECDSAP256)
-	}
-	if err := checkRoleNames(opts.Thresholds, opts.KeyCounts, opts.Signers, opts.Expiry); err != nil {
+	keyType, expiry, err := checkRepoOptions(opts)
+	if err != nil {
 		return err
-	}
-	expiry := DefaultExpiry()
-	for role, d := range opts.Expiry {
-		if err := checkExpiry(role, d); err != nil {
-			return err
-		}
-		expiry[role] = d
 	}
 	r := &repo{dir: dir, keyType: keyType, expiry: expiry, now: time.Now().UTC()}
 	r.root = metadata.Root(r.expires(RoleRoot))
 	r.root.Signed.ConsistentSnapshot = true
-
 	var generated []*keySigner
 	for _, role := range Roles() {
-		threshold, keys, err := roleKeyCounts(role, opts)
+		g, err := r.addInitialKeys(role, opts)
 		if err != nil {
 			return err
 		}
-		r.root.Signed.Roles[role].Threshold = threshold
-		for _, s := range opts.Signers[role] {
-			ks, err := newKeySigner(s)
-			if err != nil {
-				return fmt.Errorf("key for %s: %w", role, err)
-			}
-			if err := r.root.Signed.AddKey(ks.key, role); err != nil {
-				return fmt.Errorf("adding key to %s: %w", role, err)
-			}
-			r.signers = append(r.signers, ks)
-		}
-		for range keys - len(opts.Signers[role]) {
-			s, err := generateKey(keyType)
-			if err != nil {
-				return fmt.Errorf("generating %s key: %w", role, err)
-			}
-			ks, err := newKeySigner(s)
-			if err != nil {
-				return err
-			}
-			if err := r.root.Signed.AddKey(ks.key, role); err != nil {
-				return fmt.Errorf("adding key to %s: %w", role, err)
-			}
-			r.signers = append(r.signers, ks)
-			generated = append(generated, ks)
-		}
-		if n := len(r.root.Signed.Roles[role].KeyIDs); n < threshold {
-			return fmt.Errorf("%w: %s has %d distinct keys, fewer than its threshold %d", ErrBadOption, role, n, threshold)
-		}
+		generated = append(generated, g...)
 	}
 	r.targets = metadata.Targets(r.expires(RoleTargets))
 	r.snapshot = metadata.Snapshot(r.expires(RoleSnapshot))
@@ -113,6 +71,66 @@ func initRepository(dir string, opts RepoOptions) error {
 		return err
 	}
 	return writeRepoConfig(dir, keyType, expiry)
+}
+
+// checkRepoOptions checks the options of a new repository and returns its key type and the
+// expiry period of each role, defaults filled in.
+func checkRepoOptions(opts RepoOptions) (string, map[string]time.Duration, error) {
+	keyType := opts.KeyType
+	if keyType == "" {
+		keyType = KeyEd25519
+	}
+	if keyType != KeyEd25519 && keyType != KeyECDSAP256 {
+		return "", nil, fmt.Errorf("%w: key type %q (want %s or %s)", ErrUnsupportedKey, keyType, KeyEd25519, KeyECDSAP256)
+	}
+	if err := checkRoleNames(opts.Thresholds, opts.KeyCounts, opts.Signers, opts.Expiry); err != nil {
+		return "", nil, err
+	}
+	expiry := DefaultExpiry()
+	for role, d := range opts.Expiry {
+		if err := checkExpiry(role, d); err != nil {
+			return "", nil, err
+		}
+		expiry[role] = d
+	}
+	return keyType, expiry, nil
+}
+
+// addInitialKeys gives role of a new root its threshold and keys: those of opts.Signers, then
+// generated ones up to the key count. It returns the generated keys, to be written to the keys
+// directory.
+func (r *repo) addInitialKeys(role string, opts RepoOptions) ([]*keySigner, error) {
+	threshold, keys, err := roleKeyCounts(role, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.root.Signed.Roles[role].Threshold = threshold
+	for _, s := range opts.Signers[role] {
+		ks, err := newKeySigner(s)
+		if err != nil {
+			return nil, fmt.Errorf("key for %s: %w", role, err)
+		}
+		if err := r.root.Signed.AddKey(ks.key, role); err != nil {
+			return nil, fmt.Errorf("adding key to %s: %w", role, err)
+		}
+		r.signers = append(r.signers, ks)
+	}
+	var generated []*keySigner
+	for range keys - len(opts.Signers[role]) {
+		ks, err := generateKeySigner(r.keyType, role)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.root.Signed.AddKey(ks.key, role); err != nil {
+			return nil, fmt.Errorf("adding key to %s: %w", role, err)
+		}
+		r.signers = append(r.signers, ks)
+		generated = append(generated, ks)
+	}
+	if n := len(r.root.Signed.Roles[role].KeyIDs); n < threshold {
+		return nil, fmt.Errorf("%w: %s has %d distinct keys, fewer than its threshold %d", ErrBadOption, role, n, threshold)
+	}
+	return generated, nil
 }
 
 // writeRepoConfig records the key type and expiry periods in config.json; written last, it marks

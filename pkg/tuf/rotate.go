@@ -41,51 +41,12 @@ func Rotate(dir, role string, opts RotateOptions) error {
 		return err
 	}
 	oldIDs := slices.Clone(r.root.Signed.Roles[role].KeyIDs)
-	for _, s := range opts.Signers {
-		ks, err := newKeySigner(s)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(r.allowedKeys(RoleRoot), ks.id) && !slices.Contains(oldIDs, ks.id) {
-			return fmt.Errorf("%w: key %s is neither a root key nor a key of %s", ErrUnknownKey, shortID(ks.id), role)
-		}
+	if err := r.checkRotationSigners(role, oldIDs, opts.Signers); err != nil {
+		return err
 	}
-	var newKeys, generated []*keySigner
-	for _, s := range opts.NewSigners {
-		ks, err := newKeySigner(s)
-		if err != nil {
-			return fmt.Errorf("new key for %s: %w", role, err)
-		}
-		newKeys = append(newKeys, ks)
-	}
-	if len(newKeys) == 0 {
-		n := opts.Keys
-		if n == 0 {
-			n = len(oldIDs)
-		}
-		if n < 1 || n > maxThreshold {
-			return fmt.Errorf("%w: %d new keys for %s, want 1 to %d", ErrBadOption, n, role, maxThreshold)
-		}
-		for range n {
-			s, err := generateKey(r.keyType)
-			if err != nil {
-				return fmt.Errorf("generating %s key: %w", role, err)
-			}
-			ks, err := newKeySigner(s)
-			if err != nil {
-				return err
-			}
-			newKeys = append(newKeys, ks)
-		}
-		generated = newKeys
-	}
-	for i, ks := range newKeys {
-		if slices.Contains(oldIDs, ks.id) {
-			return fmt.Errorf("%w: key %s is already a key of %s", ErrBadOption, shortID(ks.id), role)
-		}
-		if slices.ContainsFunc(newKeys[:i], func(k *keySigner) bool { return k.id == ks.id }) {
-			return fmt.Errorf("%w: new key %s given twice", ErrBadOption, shortID(ks.id))
-		}
+	newKeys, generated, err := r.rotationKeys(role, oldIDs, opts)
+	if err != nil {
+		return err
 	}
 	threshold := r.root.Signed.Roles[role].Threshold
 	if opts.Threshold != 0 {
@@ -94,7 +55,87 @@ func Rotate(dir, role string, opts RotateOptions) error {
 	if threshold < 1 || threshold > len(newKeys) {
 		return fmt.Errorf("%w: threshold %d for %s with %d new keys", ErrBadOption, threshold, role, len(newKeys))
 	}
+	if err := r.replaceKeys(role, oldIDs, newKeys, threshold); err != nil {
+		return err
+	}
+	if err := r.resignRotated(role); err != nil {
+		return err
+	}
+	for _, ks := range generated {
+		if err := writeKeyFile(filepath.Join(dir, keysDir), ks); err != nil {
+			return err
+		}
+	}
+	r.retire = oldIDs
+	return r.save()
+}
 
+// checkRotationSigners requires each extra signer of a rotation to be a root key or one of the
+// rotated role's keys (oldIDs).
+func (r *repo) checkRotationSigners(role string, oldIDs []string, signers []crypto.Signer) error {
+	for _, s := range signers {
+		ks, err := newKeySigner(s)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(r.allowedKeys(RoleRoot), ks.id) && !slices.Contains(oldIDs, ks.id) {
+			return fmt.Errorf("%w: key %s is neither a root key nor a key of %s", ErrUnknownKey, shortID(ks.id), role)
+		}
+	}
+	return nil
+}
+
+// rotationKeys returns the new keys of role: opts.NewSigners, or keys generated here (also
+// returned as generated, to be written to the keys directory). None may be a key the role has
+// (oldIDs), nor be given twice.
+func (r *repo) rotationKeys(role string, oldIDs []string, opts RotateOptions) (newKeys, generated []*keySigner, err error) {
+	for _, s := range opts.NewSigners {
+		ks, err := newKeySigner(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("new key for %s: %w", role, err)
+		}
+		newKeys = append(newKeys, ks)
+	}
+	if len(newKeys) == 0 {
+		n := opts.Keys
+		if n == 0 {
+			n = len(oldIDs)
+		}
+		if newKeys, err = r.generateKeys(role, n); err != nil {
+			return nil, nil, err
+		}
+		generated = newKeys
+	}
+	for i, ks := range newKeys {
+		if slices.Contains(oldIDs, ks.id) {
+			return nil, nil, fmt.Errorf("%w: key %s is already a key of %s", ErrBadOption, shortID(ks.id), role)
+		}
+		if slices.ContainsFunc(newKeys[:i], func(k *keySigner) bool { return k.id == ks.id }) {
+			return nil, nil, fmt.Errorf("%w: new key %s given twice", ErrBadOption, shortID(ks.id))
+		}
+	}
+	return newKeys, generated, nil
+}
+
+// generateKeys makes n keys of the repository's key type for role.
+func (r *repo) generateKeys(role string, n int) ([]*keySigner, error) {
+	if n < 1 || n > maxThreshold {
+		return nil, fmt.Errorf("%w: %d new keys for %s, want 1 to %d", ErrBadOption, n, role, maxThreshold)
+	}
+	keys := make([]*keySigner, 0, n)
+	for range n {
+		ks, err := generateKeySigner(r.keyType, role)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, ks)
+	}
+	return keys, nil
+}
+
+// replaceKeys starts a new root version in which role has newKeys instead of oldIDs, with
+// threshold, and signs it with the keys of the old and the new root at hand.
+func (r *repo) replaceKeys(role string, oldIDs []string, newKeys []*keySigner, threshold int) error {
 	if err := r.bump(RoleRoot); err != nil {
 		return err
 	}
@@ -110,27 +151,22 @@ func Rotate(dir, role string, opts RotateOptions) error {
 	}
 	r.root.Signed.Roles[role].Threshold = threshold
 	r.signers = append(r.signers, newKeys...)
-	if err := r.signRole(RoleRoot); err != nil {
-		return err
-	}
+	return r.signRole(RoleRoot)
+}
+
+// resignRotated signs the metadata of a rotated role other than root with its new keys, as new
+// versions of it and of the roles that name it.
+func (r *repo) resignRotated(role string) error {
 	switch role {
 	case RoleTargets:
-		err = r.commitTargets()
+		return r.commitTargets()
 	case RoleSnapshot:
-		if err = r.newSnapshot(); err == nil {
-			err = r.newTimestamp()
-		}
-	case RoleTimestamp:
-		err = r.newTimestamp()
-	}
-	if err != nil {
-		return err
-	}
-	for _, ks := range generated {
-		if err := writeKeyFile(filepath.Join(dir, keysDir), ks); err != nil {
+		if err := r.newSnapshot(); err != nil {
 			return err
 		}
+		return r.newTimestamp()
+	case RoleTimestamp:
+		return r.newTimestamp()
 	}
-	r.retire = oldIDs
-	return r.save()
+	return nil
 }

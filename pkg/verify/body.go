@@ -104,120 +104,153 @@ func matchBody(body []byte, kind, version string, sc *signedContent, m *material
 	if h.Kind != kind || h.APIVersion != version {
 		return fmt.Errorf("entry body is %s %s, the bundle says %s %s", h.Kind, h.APIVersion, kind, version)
 	}
-	switch kind + "/" + version {
-	case "hashedrekord/0.0.1":
-		var s hashedRekordV001
-		if err := json.Unmarshal(h.Spec, &s); err != nil {
-			return fmt.Errorf("hashedrekord body: %w", err)
-		}
-		if err := matchSignature(s.Signature.Content, sc); err != nil {
-			return err
-		}
-		if err := matchPEMVerifier(s.Signature.PublicKey.Content, m); err != nil {
-			return err
-		}
-		h, err := hexHashFunc(s.Data.Hash.Algorithm)
-		if err != nil {
-			return err
-		}
-		return matchHexDigest(s.Data.Hash, sc.hashedRekordDigest(h))
-	case "dsse/0.0.1":
-		if sc.env == nil {
-			return errors.New("a dsse entry for a bundle without a DSSE envelope")
-		}
-		var s dsseV001
-		if err := json.Unmarshal(h.Spec, &s); err != nil {
-			return fmt.Errorf("dsse body: %w", err)
-		}
-		if s.PayloadHash == nil {
-			return errors.New("dsse entry has no payloadHash")
-		}
-		if err := matchHexDigest(*s.PayloadHash, sha256Of(sc.env.GetPayload())); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		if len(s.Signatures) != 1 {
-			return fmt.Errorf("dsse entry has %d signatures, the envelope 1", len(s.Signatures))
-		}
-		sig, err := base64.StdEncoding.DecodeString(s.Signatures[0].Signature)
-		if err != nil {
-			return fmt.Errorf("dsse entry signature is not base64: %w", err)
-		}
-		if err := matchSignature(sig, sc); err != nil {
-			return err
-		}
-		return matchPEMVerifier(s.Signatures[0].Verifier, m)
-	case "intoto/0.0.2":
-		if sc.env == nil {
-			return errors.New("an intoto entry for a bundle without a DSSE envelope")
-		}
-		var s intotoV002
-		if err := json.Unmarshal(h.Spec, &s); err != nil {
-			return fmt.Errorf("intoto body: %w", err)
-		}
-		if s.Content.PayloadHash == nil {
-			return errors.New("intoto entry has no payloadHash")
-		}
-		if err := matchHexDigest(*s.Content.PayloadHash, sha256Of(sc.env.GetPayload())); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		if s.Content.Envelope.PayloadType != sc.env.GetPayloadType() {
-			return fmt.Errorf("entry payloadType %q, envelope %q", s.Content.Envelope.PayloadType, sc.env.GetPayloadType())
-		}
-		sigs := s.Content.Envelope.Signatures
-		if len(sigs) != 1 {
-			return fmt.Errorf("intoto entry has %d signatures, the envelope 1", len(sigs))
-		}
-		// The intoto type stores the signature base64-encoded twice; a value that does not
-		// decode a second time cannot be this bundle's signature.
-		sig, err := base64.StdEncoding.DecodeString(string(sigs[0].Sig))
-		if err != nil {
-			sig = sigs[0].Sig
-		}
-		if err := matchSignature(sig, sc); err != nil {
-			return err
-		}
-		return matchPEMVerifier(sigs[0].PublicKey, m)
-	case "hashedrekord/0.0.2", "dsse/0.0.2":
-		var s v2Spec
-		if err := json.Unmarshal(h.Spec, &s); err != nil {
-			return fmt.Errorf("%s body: %w", kind, err)
-		}
-		if kind == "hashedrekord" {
-			hr := s.HashedRekordV002
-			if hr == nil {
-				return errors.New("hashedrekord 0.0.2 body has no hashedRekordV002 spec")
-			}
-			h := bundle.HashFunc(protocommon.HashAlgorithm(protocommon.HashAlgorithm_value[hr.Data.Algorithm]))
-			if h == 0 {
-				return fmt.Errorf("entry digest algorithm %q not supported (SHA2_256, SHA2_384, SHA2_512)", hr.Data.Algorithm)
-			}
-			if err := matchDigest(hr.Data.Digest, sc.hashedRekordDigest(h)); err != nil {
-				return err
-			}
-			if err := matchSignature(hr.Signature.Content, sc); err != nil {
-				return err
-			}
-			return matchV2Verifier(hr.Signature.Verifier, m)
-		}
-		d := s.DsseV002
-		if d == nil || sc.env == nil {
-			return errors.New("dsse 0.0.2 entry without a dsseV002 spec or a DSSE envelope")
-		}
-		if d.PayloadHash.Algorithm != "SHA2_256" {
-			return fmt.Errorf("entry payload hash algorithm %q, want SHA2_256", d.PayloadHash.Algorithm)
-		}
-		if err := matchDigest(d.PayloadHash.Digest, sha256Of(sc.env.GetPayload())); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		if len(d.Signatures) != 1 {
-			return fmt.Errorf("dsse entry has %d signatures, the envelope 1", len(d.Signatures))
-		}
-		if err := matchSignature(d.Signatures[0].Content, sc); err != nil {
-			return err
-		}
-		return matchV2Verifier(d.Signatures[0].Verifier, m)
+	match, ok := bodyMatchers[kind+"/"+version]
+	if !ok {
+		return fmt.Errorf("entry kind %s %s is not supported", kind, version)
 	}
-	return fmt.Errorf("entry kind %s %s is not supported", kind, version)
+	return match(h.Spec, sc, m)
+}
+
+// A bodyMatcher checks the spec of an entry body of one kind and version against the bundle.
+type bodyMatcher func(spec json.RawMessage, sc *signedContent, m *material) error
+
+// bodyMatchers are the entry kinds and versions the verifier reads, by "kind/version".
+var bodyMatchers = map[string]bodyMatcher{
+	"hashedrekord/0.0.1": matchHashedRekordV001,
+	"dsse/0.0.1":         matchDSSEV001,
+	"intoto/0.0.2":       matchIntotoV002,
+	"hashedrekord/0.0.2": matchHashedRekordV002,
+	"dsse/0.0.2":         matchDSSEV002,
+}
+
+func matchHashedRekordV001(spec json.RawMessage, sc *signedContent, m *material) error {
+	var s hashedRekordV001
+	if err := json.Unmarshal(spec, &s); err != nil {
+		return fmt.Errorf("hashedrekord body: %w", err)
+	}
+	if err := matchSignature(s.Signature.Content, sc); err != nil {
+		return err
+	}
+	if err := matchPEMVerifier(s.Signature.PublicKey.Content, m); err != nil {
+		return err
+	}
+	h, err := hexHashFunc(s.Data.Hash.Algorithm)
+	if err != nil {
+		return err
+	}
+	return matchHexDigest(s.Data.Hash, sc.hashedRekordDigest(h))
+}
+
+func matchDSSEV001(spec json.RawMessage, sc *signedContent, m *material) error {
+	if sc.env == nil {
+		return errors.New("a dsse entry for a bundle without a DSSE envelope")
+	}
+	var s dsseV001
+	if err := json.Unmarshal(spec, &s); err != nil {
+		return fmt.Errorf("dsse body: %w", err)
+	}
+	if err := matchPayloadHash("dsse", s.PayloadHash, sc); err != nil {
+		return err
+	}
+	if len(s.Signatures) != 1 {
+		return fmt.Errorf("dsse entry has %d signatures, the envelope 1", len(s.Signatures))
+	}
+	sig, err := base64.StdEncoding.DecodeString(s.Signatures[0].Signature)
+	if err != nil {
+		return fmt.Errorf("dsse entry signature is not base64: %w", err)
+	}
+	if err := matchSignature(sig, sc); err != nil {
+		return err
+	}
+	return matchPEMVerifier(s.Signatures[0].Verifier, m)
+}
+
+func matchIntotoV002(spec json.RawMessage, sc *signedContent, m *material) error {
+	if sc.env == nil {
+		return errors.New("an intoto entry for a bundle without a DSSE envelope")
+	}
+	var s intotoV002
+	if err := json.Unmarshal(spec, &s); err != nil {
+		return fmt.Errorf("intoto body: %w", err)
+	}
+	if err := matchPayloadHash("intoto", s.Content.PayloadHash, sc); err != nil {
+		return err
+	}
+	if s.Content.Envelope.PayloadType != sc.env.GetPayloadType() {
+		return fmt.Errorf("entry payloadType %q, envelope %q", s.Content.Envelope.PayloadType, sc.env.GetPayloadType())
+	}
+	sigs := s.Content.Envelope.Signatures
+	if len(sigs) != 1 {
+		return fmt.Errorf("intoto entry has %d signatures, the envelope 1", len(sigs))
+	}
+	// The intoto type stores the signature base64-encoded twice; a value that does not
+	// decode a second time cannot be this bundle's signature.
+	sig, err := base64.StdEncoding.DecodeString(string(sigs[0].Sig))
+	if err != nil {
+		sig = sigs[0].Sig
+	}
+	if err := matchSignature(sig, sc); err != nil {
+		return err
+	}
+	return matchPEMVerifier(sigs[0].PublicKey, m)
+}
+
+func matchHashedRekordV002(spec json.RawMessage, sc *signedContent, m *material) error {
+	var s v2Spec
+	if err := json.Unmarshal(spec, &s); err != nil {
+		return fmt.Errorf("hashedrekord body: %w", err)
+	}
+	hr := s.HashedRekordV002
+	if hr == nil {
+		return errors.New("hashedrekord 0.0.2 body has no hashedRekordV002 spec")
+	}
+	h := bundle.HashFunc(protocommon.HashAlgorithm(protocommon.HashAlgorithm_value[hr.Data.Algorithm]))
+	if h == 0 {
+		return fmt.Errorf("entry digest algorithm %q not supported (SHA2_256, SHA2_384, SHA2_512)", hr.Data.Algorithm)
+	}
+	if err := matchDigest(hr.Data.Digest, sc.hashedRekordDigest(h)); err != nil {
+		return err
+	}
+	if err := matchSignature(hr.Signature.Content, sc); err != nil {
+		return err
+	}
+	return matchV2Verifier(hr.Signature.Verifier, m)
+}
+
+func matchDSSEV002(spec json.RawMessage, sc *signedContent, m *material) error {
+	var s v2Spec
+	if err := json.Unmarshal(spec, &s); err != nil {
+		return fmt.Errorf("dsse body: %w", err)
+	}
+	d := s.DsseV002
+	if d == nil || sc.env == nil {
+		return errors.New("dsse 0.0.2 entry without a dsseV002 spec or a DSSE envelope")
+	}
+	if d.PayloadHash.Algorithm != "SHA2_256" {
+		return fmt.Errorf("entry payload hash algorithm %q, want SHA2_256", d.PayloadHash.Algorithm)
+	}
+	if err := matchDigest(d.PayloadHash.Digest, sha256Of(sc.env.GetPayload())); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	if len(d.Signatures) != 1 {
+		return fmt.Errorf("dsse entry has %d signatures, the envelope 1", len(d.Signatures))
+	}
+	if err := matchSignature(d.Signatures[0].Content, sc); err != nil {
+		return err
+	}
+	return matchV2Verifier(d.Signatures[0].Verifier, m)
+}
+
+// matchPayloadHash checks the payloadHash of a Rekor v1 dsse or intoto entry against the
+// envelope's payload.
+func matchPayloadHash(kind string, h *hexHash, sc *signedContent) error {
+	if h == nil {
+		return fmt.Errorf("%s entry has no payloadHash", kind)
+	}
+	if err := matchHexDigest(*h, sha256Of(sc.env.GetPayload())); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	return nil
 }
 
 // hashedRekordDigest is the digest under h a hashedrekord entry must record for this content:

@@ -106,18 +106,9 @@ type material struct {
 // certificate chain and SCTs at every verified signing time; that the signed content is the
 // artifact. Every error wraps ErrVerification.
 func (v *Verifier) Verify(b *protobundle.Bundle, artifact Artifact, p Policy) (*Result, error) {
-	ident, err := p.check()
+	ident, err := v.checkInputs(b, artifact, p)
 	if err != nil {
 		return nil, err
-	}
-	if artifact.empty() {
-		return nil, fmt.Errorf("%w: no artifact digest or bytes given", ErrPolicy)
-	}
-	if v.trusted == nil && (p.Identity != nil || !p.UnsafeIgnoreTlog) {
-		return nil, fmt.Errorf("%w: no trusted root: only key-mode verification that ignores the transparency log can do without one", ErrPolicy)
-	}
-	if err := bundle.Validate(b); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
 	}
 	res := &Result{MediaType: b.GetMediaType()}
 
@@ -185,6 +176,26 @@ func (v *Verifier) Verify(b *protobundle.Bundle, artifact Artifact, p Policy) (*
 		return nil, err
 	}
 	return res, nil
+}
+
+// checkInputs checks what Verify is given before anything is verified: the policy (returning
+// its compiled identity, nil in key mode), that there is an artifact, that a trusted root is
+// there unless the policy can do without one, and the bundle's structure and bounds.
+func (v *Verifier) checkInputs(b *protobundle.Bundle, artifact Artifact, p Policy) (*compiledIdentity, error) {
+	ident, err := p.check()
+	if err != nil {
+		return nil, err
+	}
+	if artifact.empty() {
+		return nil, fmt.Errorf("%w: no artifact digest or bytes given", ErrPolicy)
+	}
+	if v.trusted == nil && (p.Identity != nil || !p.UnsafeIgnoreTlog) {
+		return nil, fmt.Errorf("%w: no trusted root: only key-mode verification that ignores the transparency log can do without one", ErrPolicy)
+	}
+	if err := bundle.Validate(b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	return ident, nil
 }
 
 // material checks the bundle's verification material against the policy's mode.
