@@ -19,6 +19,7 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
@@ -77,7 +78,7 @@ func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, err
 		return nil, fmt.Errorf("fetching %s: %w", u, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	b, tooLarge, err := readAnswer(resp.Body, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u, err)
 	}
@@ -86,10 +87,21 @@ func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, err
 		return nil, fmt.Errorf("fetching %s: %w", u, os.ErrNotExist)
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("%w: GET %s: %s", ErrLogRequest, u, statusMessage(resp.StatusCode, b))
-	case int64(len(b)) > limit:
+	case tooLarge:
 		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrBadResponse, u, limit)
 	}
 	return b, nil
+}
+
+// readAnswer reads a response body of at most limit bytes; a longer one is reported, for the
+// caller to refuse after it has looked at the status, and gives no data.
+func readAnswer(r io.Reader, limit int64) (body []byte, tooLarge bool, err error) {
+	body, err = limitio.ReadAll(r, limit)
+	var tle *limitio.TooLargeError
+	if errors.As(err, &tle) {
+		return nil, true, nil
+	}
+	return body, false, err
 }
 
 // statusMessage renders an error answer: its JSON message when there is one.
@@ -223,7 +235,7 @@ func (c *Client) Submit(ctx context.Context, req *tlog.HashedRekordRequest) (*re
 		return nil, fmt.Errorf("submitting to %s: %w", u, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxEntryResponse+1))
+	out, tooLarge, err := readAnswer(resp.Body, maxEntryResponse)
 	if err != nil {
 		return nil, fmt.Errorf("reading answer of %s: %w", u, err)
 	}
@@ -236,7 +248,7 @@ func (c *Client) Submit(ctx context.Context, req *tlog.HashedRekordRequest) (*re
 		return c.existing(ctx, idx, want)
 	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("%w: POST %s: %s", ErrLogRequest, u, statusMessage(resp.StatusCode, out))
-	case len(out) > maxEntryResponse:
+	case tooLarge:
 		return nil, fmt.Errorf("%w: answer larger than %d bytes", ErrBadResponse, maxEntryResponse)
 	}
 	var tle rekorv1.TransparencyLogEntry

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 
+	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
@@ -45,10 +45,9 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 // add1 serves one create-entry request and returns its status and a metrics label.
 func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
 	ctx := r.Context()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodySize))
+	body, err := httpserver.ReadBody(w, r, s.cfg.MaxBodySize)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.Is(err, httpserver.ErrBodyTooLarge) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", s.cfg.MaxBodySize))
 			return http.StatusRequestEntityTooLarge, "too_large"
 		}
