@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/fsutil"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
@@ -54,13 +55,8 @@ func (o *keyPairOptions) writeKeyPair(cmd *cobra.Command, privPEM, pubPEM []byte
 
 // writeFileMode writes data to path and sets its mode, also when the file existed before.
 func writeFileMode(path string, data []byte, mode os.FileMode) error {
-	if err := os.WriteFile(path, data, mode); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		return fmt.Errorf("setting mode of %s: %w", path, err)
-	}
-	return nil
+	// Atomic, so that an interrupted command never leaves half a key file.
+	return fsutil.WriteFileAtomic(path, data, mode)
 }
 
 func newGenerateKeyPairCmd() *cobra.Command {
