@@ -23,22 +23,32 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
+	"github.com/cosign-like/cosign-like/pkg/tuf"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 const email = "alice@example.com"
 
-// checkHealthy fails the test unless base/healthz answers 200.
-func checkHealthy(t *testing.T, base string) {
+// get fetches url and returns the status and body of the answer.
+func get(t *testing.T, url string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(base + "/healthz")
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/healthz: %d %s", base, resp.StatusCode, body)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// checkHealthy fails the test unless base/healthz answers 200.
+func checkHealthy(t *testing.T, base string) {
+	t.Helper()
+	if code, body := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Fatalf("GET %s/healthz: %d %s", base, code, body)
 	}
 }
 
@@ -169,6 +179,20 @@ func TestTSA(t *testing.T) {
 	}
 	if tr := testservers.TrustedRoot(t, a.TrustedRootPart); len(tr.TimestampAuthorities()) != 1 {
 		t.Fatalf("trusted root part lists %d TSAs", len(tr.TimestampAuthorities()))
+	}
+}
+
+// TestTUF serves a published repository: its initial root is there as NewDevRepository made it.
+func TestTUF(t *testing.T) {
+	dir := t.TempDir()
+	rootJSON, err := tuf.NewDevRepository(dir, map[string][]byte{tuf.TrustedRootTarget: []byte("{}")}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirror := testservers.StartTUF(t, dir).URL
+	checkHealthy(t, mirror)
+	if code, body := get(t, mirror+"/1.root.json"); code != http.StatusOK || !bytes.Equal(body, rootJSON) {
+		t.Fatalf("GET /1.root.json: %d, %d bytes, want the %d bytes of the initial root", code, len(body), len(rootJSON))
 	}
 }
 
