@@ -52,7 +52,8 @@ func checkHealthy(t *testing.T, base string) {
 	}
 }
 
-func context30s(t *testing.T) context.Context {
+// testContext is a context that ends after 30 seconds or with the test.
+func testContext(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -62,7 +63,7 @@ func context30s(t *testing.T) context.Context {
 // TestLog submits an entry and reads it back, proven included under a checkpoint signed with
 // the log's key, which its trusted-root part lists too.
 func TestLog(t *testing.T) {
-	ctx := context30s(t)
+	ctx := testContext(t)
 	l := testservers.StartLog(t)
 	checkHealthy(t, l.URL)
 	keys, err := testservers.TrustedRoot(t, l.TrustedRootPart).LogKeys(l.URL)
@@ -107,7 +108,7 @@ func TestLog(t *testing.T) {
 // TestCAAndCTLog has the CA issue a certificate for a dev issuer token, with an SCT of its CT
 // log embedded, and the CT log add the issued chain.
 func TestCAAndCTLog(t *testing.T) {
-	ctx := context30s(t)
+	ctx := testContext(t)
 	a := testservers.StartCA(t)
 	for _, u := range []string{a.URL, a.CTLog.URL, a.Issuer.Issuer()} {
 		checkHealthy(t, u)
@@ -137,7 +138,7 @@ func TestCAAndCTLog(t *testing.T) {
 
 // TestCAWithGivenIssuerAndCTLog: a CA trusts the issuers and uses the CT log it is given.
 func TestCAWithGivenIssuerAndCTLog(t *testing.T) {
-	ctx := context30s(t)
+	ctx := testContext(t)
 	iss := testservers.StartIssuer(t, oidc.DevIssuerOptions{})
 	ct := testservers.StartCTLog(t)
 	a := testservers.StartCA(t, testservers.WithIssuers(ca.IssuerConfig{URL: iss.Issuer(), Type: ca.IssuerEmail}), testservers.WithCTLog(ct))
@@ -159,7 +160,7 @@ func TestCAWithGivenIssuerAndCTLog(t *testing.T) {
 
 // TestTSA timestamps a signature and checks the answer is signed by the TSA's certificate.
 func TestTSA(t *testing.T) {
-	ctx := context30s(t)
+	ctx := testContext(t)
 	a := testservers.StartTSA(t)
 	if !strings.HasSuffix(a.URL, tsa.TimestampPath) {
 		t.Fatalf("timestamp URL %s", a.URL)
@@ -199,7 +200,7 @@ func TestTUF(t *testing.T) {
 // TestStack signs a blob keyless through the stack's CA, TSA and log, as its signing config
 // names them, and verifies the bundle under its trusted root.
 func TestStack(t *testing.T) {
-	ctx := context30s(t)
+	ctx := testContext(t)
 	st := testservers.StartStack(t)
 	sc := st.SigningConfig
 	if sc.CAURL != st.CAURL || sc.OIDCURL != st.OIDCURL || sc.RekorURL != st.LogURL || sc.TSAURL != st.TSAURL {
