@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/root"
@@ -94,14 +94,7 @@ func TestServersFromTheCommandLine(t *testing.T) {
 		}
 	}
 	// The dev issuer stands in for the operator's OpenID provider.
-	its := httptest.NewUnstartedServer(nil)
-	issuer, err := oidc.NewDevIssuer(context.Background(), oidc.DevIssuerOptions{URL: "http://" + its.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	its.Config.Handler = issuer.Handler()
-	its.Start()
-	defer its.Close()
+	issuer := testservers.StartIssuer(t, oidc.DevIssuerOptions{})
 	config := filepath.Join(work, "ca.yaml")
 	if err := os.WriteFile(config, []byte("issuers:\n  - url: "+issuer.Issuer()+"\n    type: email\n"), 0o600); err != nil {
 		t.Fatal(err)

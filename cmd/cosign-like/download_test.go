@@ -22,9 +22,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
-	"github.com/cosign-like/cosign-like/pkg/devstack"
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/oci"
-	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
 // legacyLayer is one layer of a .sig tag, read straight from the registry.
@@ -235,22 +234,13 @@ func signPayloadWithKey(t *testing.T, dir, key string, payload []byte) string {
 
 // startKeylessStack starts the embedded stack for the test, points the CLI at its trusted root
 // and signing config, and returns it with an ID token for alice@example.com.
-func startKeylessStack(t *testing.T) (*devstack.Stack, string) {
+func startKeylessStack(t *testing.T) (*testservers.Stack, string) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close(ctx) })
+	st := testservers.StartStack(t)
 	t.Setenv("COSIGN_LIKE_TRUSTED_ROOT", st.TrustedRootPath)
 	t.Setenv("COSIGN_LIKE_SIGNING_CONFIG", st.SigningConfigPath)
 	t.Setenv("HOME", t.TempDir()) // the log's checkpoint state goes under it
-	token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, token
+	return st, testservers.Token(t, st.Issuer, "alice@example.com")
 }
 
 func downloadLines(t *testing.T, img string) []string {

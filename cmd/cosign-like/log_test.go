@@ -11,9 +11,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +22,7 @@ import (
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/cosign-like/cosign-like/internal/httpserver"
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
@@ -44,39 +41,16 @@ func runLogCmd(t *testing.T, args ...string) (string, error) {
 }
 
 // startLogServer runs `log init` for a free loopback port and serves the log there in-process
-// (the code path of `log serve`) until the test ends.
+// until the test ends.
 func startLogServer(t *testing.T) (dir, url string) {
 	t.Helper()
-	dir = t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	url = "http://" + addr
-	if out, err := runLogCmd(t, "log", "init", "--dir", dir, "--url", url); err != nil || !strings.Contains(out, "origin: 127.0.0.1") {
-		t.Fatalf("log init: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := logserver.Open(ctx, dir, logserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	group, err := httpserver.Start(ctx, []httpserver.Service{{Name: "log", Addr: addr, Server: srv, Timeouts: httpserver.TransparencyLogTimeouts()}}, httpserver.RunOptions{})
-	if err != nil {
-		t.Fatalf("serve: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		sctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
-		defer stop()
-		if err := group.Shutdown(sctx); err != nil {
-			t.Errorf("serve: %v", err)
+	l := testservers.StartLog(t, testservers.WithLogInit(func(dir, url string) error {
+		if out, err := runLogCmd(t, "log", "init", "--dir", dir, "--url", url); err != nil || !strings.Contains(out, "origin: 127.0.0.1") {
+			return fmt.Errorf("log init: %v\n%s", err, out)
 		}
-		time.Sleep(200 * time.Millisecond) // storage goroutines wind down before TempDir removal
-	})
-	return dir, url
+		return nil
+	}))
+	return l.Dir, l.URL
 }
 
 func TestLogCommands(t *testing.T) {

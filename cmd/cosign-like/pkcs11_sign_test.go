@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/cosign-like/cosign-like/internal/testutil"
 )
 
 // TestHSMKeySignsBlobAndImage signs a blob and an image with a key that stays on a SoftHSM2
@@ -84,9 +84,7 @@ func signAndVerifyBlobAndImage(t *testing.T, dir, keyRef, pubPath string) {
 		t.Fatal("verify-blob accepted a tampered blob")
 	}
 
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true)))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host, _ := testutil.NewRegistry(t)
 	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)

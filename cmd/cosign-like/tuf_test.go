@@ -7,13 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
 )
@@ -73,17 +73,16 @@ func TestTUFCommandsAndInitialize(t *testing.T) {
 		}
 	}
 
-	srv := httptest.NewServer(tuf.NewFileServer(repo))
-	defer srv.Close()
+	mirror := testservers.StartTUF(t, repo)
 	root1 := filepath.Join(repo, "repository", "1.root.json")
 	sum := sha256.Sum256(mustReadTUF(t, root1))
-	_, _, err := runTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", srv.URL+"/1.root.json", "--root-checksum", strings.Repeat("0", 64))
+	_, _, err := runTUFCLI(t, "initialize", "--mirror", mirror.URL, "--root", mirror.URL+"/1.root.json", "--root-checksum", strings.Repeat("0", 64))
 	if err == nil || !strings.Contains(err.Error(), "root checksum mismatch") {
 		t.Fatalf("initialize with a root URL and a wrong checksum: %v", err)
 	}
-	mustRunTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", srv.URL+"/1.root.json", "--root-checksum", hex.EncodeToString(sum[:]))
-	out = mustRunTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", root1)
-	if !strings.Contains(out, "TUF cache initialized for "+srv.URL) || !strings.Contains(out, "trusted_root.json: 66 bytes, sha256 ") {
+	mustRunTUFCLI(t, "initialize", "--mirror", mirror.URL, "--root", mirror.URL+"/1.root.json", "--root-checksum", hex.EncodeToString(sum[:]))
+	out = mustRunTUFCLI(t, "initialize", "--mirror", mirror.URL, "--root", root1)
+	if !strings.Contains(out, "TUF cache initialized for "+mirror.URL) || !strings.Contains(out, "trusted_root.json: 66 bytes, sha256 ") {
 		t.Fatalf("initialize printed %q", out)
 	}
 	if _, err := os.Stat(filepath.Join(work, "home", "tuf", "remote.json")); err != nil {
@@ -107,7 +106,9 @@ func TestTUFCommandsAndInitialize(t *testing.T) {
 	if err != nil || m.TrustedRoot == nil || m.SigningConfig == nil {
 		t.Fatalf("tuf.Load online: %+v %v", m, err)
 	}
-	srv.Close()
+	if err := mirror.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tuf.Load(context.Background(), tuf.LoadOptions{Offline: true}); err != nil {
 		t.Fatalf("tuf.Load offline: %v", err)
 	}
@@ -187,9 +188,8 @@ func TestTUFThresholdWithPKCS11Key(t *testing.T) {
 	if !strings.Contains(out, "targets   version 2, ") || !strings.Contains(out, "signatures 2 of 2 needed") || !strings.Contains(out, "(held elsewhere)") {
 		t.Fatalf("tuf status:\n%s", out)
 	}
-	srv := httptest.NewServer(tuf.NewFileServer(repo))
-	defer srv.Close()
-	mustRunTUFCLI(t, "initialize", "--mirror", srv.URL, "--root", filepath.Join(repo, "repository", "root.json"), "--cache-dir", filepath.Join(work, "cache"))
+	mirror := testservers.StartTUF(t, repo)
+	mustRunTUFCLI(t, "initialize", "--mirror", mirror.URL, "--root", filepath.Join(repo, "repository", "root.json"), "--cache-dir", filepath.Join(work, "cache"))
 }
 
 func FuzzParseRoleSpec(f *testing.F) {

@@ -97,3 +97,19 @@ func TestOfflineDependencies(t *testing.T) {
 		}
 	}
 }
+
+// TestTestutilImportsNoProductCode keeps internal/testutil free of the module's other packages,
+// however indirectly, so that every package's internal tests can use it without an import
+// cycle; the starters of the module's servers live in internal/testutil/testservers.
+func TestTestutilImportsNoProductCode(t *testing.T) {
+	pkg := module + "/internal/testutil"
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep != pkg && strings.HasPrefix(dep, module+"/") {
+			t.Errorf("%s depends on %s: it must not import the module's packages", pkg, dep)
+		}
+	}
+}

@@ -2,16 +2,12 @@ package loadgen
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -41,29 +37,13 @@ func TestPrepareBounds(t *testing.T) {
 }
 
 func TestRunAgainstLog(t *testing.T) {
-	dir, err := os.MkdirTemp("", "loadgen-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		time.Sleep(200 * time.Millisecond) // storage goroutines wind down
-		_ = os.RemoveAll(dir)
-	})
-	if err := logserver.Init(context.Background(), dir, logserver.InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	srv, err := logserver.Open(ctx, dir, logserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); _ = srv.Close(ctx) })
+	l := testservers.StartLog(t)
 	bodies, err := Prepare(60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(ctx, Config{URL: hs.URL, Clients: 8, Duration: 30 * time.Second, VerifyEvery: 1, Keys: []tlog.LogKey{srv.LogKey()}}, bodies)
+	res, err := Run(ctx, Config{URL: l.URL, Clients: 8, Duration: 30 * time.Second, VerifyEvery: 1, Keys: []tlog.LogKey{l.Key}}, bodies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +51,7 @@ func TestRunAgainstLog(t *testing.T) {
 		t.Fatalf("unexpected result %s", res)
 	}
 	// The same bodies again are duplicates: the log refuses to append them twice.
-	res, err = Run(ctx, Config{URL: hs.URL, Clients: 2, Duration: 30 * time.Second}, bodies[:5])
+	res, err = Run(ctx, Config{URL: l.URL, Clients: 2, Duration: 30 * time.Second}, bodies[:5])
 	if err != nil {
 		t.Fatal(err)
 	}

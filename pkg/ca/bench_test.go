@@ -45,7 +45,7 @@ func BenchmarkIssue64Clients(b *testing.B) {
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 			post := func(body []byte) error {
-				resp, err := client.Post(e.caTS.URL+SigningCertPath, "application/json", bytes.NewReader(body))
+				resp, err := client.Post(e.caURL+SigningCertPath, "application/json", bytes.NewReader(body))
 				if err != nil {
 					return err
 				}

@@ -8,71 +8,56 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
 // testEnv is a dev issuer, a CT log and a CA, each a real server on 127.0.0.1.
 type testEnv struct {
-	issuer   *oidc.DevIssuer
-	issuerTS *httptest.Server
-	ct       *ctlog.Server
-	ctTS     *httptest.Server
-	ca       *Server
-	caTS     *httptest.Server
-	chain    []*x509.Certificate // CA chain, intermediate first
+	issuer *oidc.DevIssuer
+	ct     *ctlog.Server
+	ctURL  string
+	ca     *Server
+	caURL  string
+	chain  []*x509.Certificate // CA chain, intermediate first
 }
 
 // startIssuer serves a dev issuer on a fresh loopback port.
-func startIssuer(t testing.TB, opts oidc.DevIssuerOptions) (*oidc.DevIssuer, *httptest.Server) {
+func startIssuer(t testing.TB, opts oidc.DevIssuerOptions) *oidc.DevIssuer {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	opts.URL = "http://" + ts.Listener.Addr().String()
-	iss, err := oidc.NewDevIssuer(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = iss.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return iss, ts
+	return testutil.StartServer(t, func(url string) (*oidc.DevIssuer, error) {
+		opts.URL = url
+		return oidc.NewDevIssuer(context.Background(), opts)
+	}).Server
 }
 
-// startCTLog initialises and serves a CT log that accepts chains to roots.
-func startCTLog(t testing.TB) (*ctlog.Server, *httptest.Server) {
+// startCTLog initialises and serves a CT log that accepts chains to roots, and returns it with
+// its URL.
+func startCTLog(t testing.TB) (*ctlog.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := ctlog.Init(context.Background(), dir, ctlog.InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := ctlog.Open(context.Background(), dir, ctlog.Options{BatchMaxAge: ctBatchAge(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(l.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := l.Close(ctx); err != nil {
-			t.Errorf("closing CT log: %v", err)
-		}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	served := testutil.StartServer(t, func(string) (*ctlog.Server, error) {
+		return ctlog.Open(context.Background(), dir, ctlog.Options{BatchMaxAge: ctBatchAge(), Logger: logger})
 	})
-	return l, ts
+	return served.Server, served.URL
 }
 
 // newEnv starts an issuer of type typ, a CT log and a CA trusting the issuer.
 func newEnv(t testing.TB, typ IssuerType, issuerOpts oidc.DevIssuerOptions) *testEnv {
 	t.Helper()
 	e := &testEnv{}
-	e.issuer, e.issuerTS = startIssuer(t, issuerOpts)
-	e.ct, e.ctTS = startCTLog(t)
-	e.startCA(t, []IssuerConfig{{URL: e.issuer.Issuer(), Type: typ}}, e.ctTS.URL)
+	e.issuer = startIssuer(t, issuerOpts)
+	e.ct, e.ctURL = startCTLog(t)
+	e.startCA(t, []IssuerConfig{{URL: e.issuer.Issuer(), Type: typ}}, e.ctURL)
 	return e
 }
 
@@ -83,17 +68,10 @@ func (e *testEnv) startCA(t testing.TB, issuers []IssuerConfig, ctURL string) {
 	if err := Init(context.Background(), dir, InitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var err error
-	e.ca, err = Open(context.Background(), dir, Options{Issuers: issuers, CTURL: ctURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.chain = e.ca.Chain()
-	e.caTS = httptest.NewServer(e.ca.Handler())
-	t.Cleanup(func() {
-		e.caTS.Close()
-		_ = e.ca.Close(context.Background())
+	served := testutil.StartServer(t, func(string) (*Server, error) {
+		return Open(context.Background(), dir, Options{Issuers: issuers, CTURL: ctURL})
 	})
+	e.ca, e.caURL, e.chain = served.Server, served.URL, served.Server.Chain()
 }
 
 func (e *testEnv) token(t testing.TB, r oidc.TokenRequest) string {
@@ -120,7 +98,7 @@ func (e *testEnv) post(t testing.TB, body []byte) (int, string) {
 // Authorization: Bearer header when there is one, and returns the answer with its body read.
 func (e *testEnv) send(t testing.TB, method, path, token string, body []byte) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.caTS.URL+path, bytes.NewReader(body))
+	req, err := http.NewRequest(method, e.caURL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func TestIssueEmailIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := e.token(t, oidc.TokenRequest{Email: "alice@example.com"})
-	chain, err := RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+	chain, err := RequestCertificate(context.Background(), e.caURL, tok, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestIssueGitHubWorkflowIdentity(t *testing.T) {
 	}
 	tok := e.token(t, oidc.TokenRequest{Subject: "repo:acme/app:ref:refs/heads/main", Claims: claims})
 	s, _ := signer.GenerateEphemeral()
-	chain, err := RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+	chain, err := RequestCertificate(context.Background(), e.caURL, tok, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestIssueOtherIdentityTypes(t *testing.T) {
 			e := newEnv(t, tc.typ, oidc.DevIssuerOptions{})
 			tok := e.token(t, oidc.TokenRequest{Subject: tc.subject, Claims: tc.claims})
 			s, _ := signer.GenerateEphemeral()
-			chain, err := RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+			chain, err := RequestCertificate(context.Background(), e.caURL, tok, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +235,7 @@ func TestIssueOtherIdentityTypes(t *testing.T) {
 		e := newEnv(t, IssuerURI, oidc.DevIssuerOptions{})
 		s, _ := signer.GenerateEphemeral()
 		tok := e.token(t, oidc.TokenRequest{Subject: "https://127.0.0.1/services/builder"})
-		chain, err := RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+		chain, err := RequestCertificate(context.Background(), e.caURL, tok, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,12 +244,12 @@ func TestIssueOtherIdentityTypes(t *testing.T) {
 		}
 		// SPIFFE-like IDs are URIs too: the trust domain is the host.
 		tok = e.token(t, oidc.TokenRequest{Subject: "spiffe://127.0.0.1/ns/prod/sa/builder"})
-		chain, err = RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+		chain, err = RequestCertificate(context.Background(), e.caURL, tok, s)
 		if err != nil || chain[0].URIs[0].String() != "spiffe://127.0.0.1/ns/prod/sa/builder" {
 			t.Fatalf("SPIFFE ID: %v", err)
 		}
 		tok = e.token(t, oidc.TokenRequest{Subject: "https://evil.example/builder"})
-		_, err = RequestCertificate(context.Background(), e.caTS.URL, tok, s)
+		_, err = RequestCertificate(context.Background(), e.caURL, tok, s)
 		if err == nil || !strings.Contains(err.Error(), `sub "https://evil.example/builder" is not on 127.0.0.1`) {
 			t.Fatalf("foreign-domain URI: %v", err)
 		}
@@ -273,10 +273,10 @@ func TestInitWithPKCS11Key(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &testEnv{}
-	e.issuer, e.issuerTS = startIssuer(t, oidc.DevIssuerOptions{})
-	e.ct, e.ctTS = startCTLog(t)
+	e.issuer = startIssuer(t, oidc.DevIssuerOptions{})
+	e.ct, e.ctURL = startCTLog(t)
 	tv, _ := NewTokenVerifier([]IssuerConfig{{URL: e.issuer.Issuer()}}, nil)
-	a, err := New(context.Background(), Config{Key: key, Chain: chain, Options: Options{Tokens: tv, CTURL: e.ctTS.URL}})
+	a, err := New(context.Background(), Config{Key: key, Chain: chain, Options: Options{Tokens: tv, CTURL: e.ctURL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestRequestCertificateProofFallback(t *testing.T) {
 	} {
 		t.Run(string(tc.typ), func(t *testing.T) {
 			e := newEnv(t, tc.typ, oidc.DevIssuerOptions{})
-			chain, err := RequestCertificate(context.Background(), e.caTS.URL, e.token(t, tc.req), s)
+			chain, err := RequestCertificate(context.Background(), e.caURL, e.token(t, tc.req), s)
 			if err != nil {
 				t.Fatal(err)
 			}

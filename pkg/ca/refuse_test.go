@@ -60,7 +60,7 @@ func TestTokenRefusals(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	proof := signSubject(t, key, "alice@example.com")
 
-	other, _ := startIssuer(t, oidc.DevIssuerOptions{})
+	other := startIssuer(t, oidc.DevIssuerOptions{})
 	unknownTok, _ := other.Token(oidc.TokenRequest{Email: "alice@example.com"})
 
 	// An issuer at the same URL with another key: its tokens name a key not in the JWKS.
@@ -215,13 +215,13 @@ func TestKeyRefusals(t *testing.T) {
 
 func TestCTLogDownFailsClosed(t *testing.T) {
 	e := &testEnv{}
-	e.issuer, e.issuerTS = startIssuer(t, oidc.DevIssuerOptions{})
+	e.issuer = startIssuer(t, oidc.DevIssuerOptions{})
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
 	e.startCA(t, []IssuerConfig{{URL: e.issuer.Issuer()}}, downURL)
 	s, _ := signer.GenerateEphemeral()
-	chain, err := RequestCertificate(context.Background(), e.caTS.URL, e.token(t, oidc.TokenRequest{Email: "alice@example.com"}), s)
+	chain, err := RequestCertificate(context.Background(), e.caURL, e.token(t, oidc.TokenRequest{Email: "alice@example.com"}), s)
 	if err == nil || chain != nil || !strings.Contains(err.Error(), "HTTP 503") ||
 		!strings.Contains(err.Error(), "certificate transparency log submission failed: CT log unavailable") {
 		t.Fatalf("RequestCertificate with the CT log down = %v, %d certificates", err, len(chain))
@@ -282,7 +282,7 @@ func TestBearerTokenRequest(t *testing.T) {
 		"publicKey":         map[string]string{"algorithm": "ECDSA", "content": pubPEM(t, key.Public())},
 		"proofOfPossession": base64.StdEncoding.EncodeToString(signSubject(t, key, "alice@example.com"))}})
 	send := func(bearer string, body []byte) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, e.caTS.URL+SigningCertPath, strings.NewReader(string(body)))
+		req, _ := http.NewRequest(http.MethodPost, e.caURL+SigningCertPath, strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer "+bearer)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -332,7 +332,7 @@ func TestSCTCheckedAgainstTheLogKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			tv, _ := NewTokenVerifier([]IssuerConfig{{URL: e.issuer.Issuer()}}, nil)
-			a, err := New(context.Background(), Config{Key: key, Chain: chain, Options: Options{Tokens: tv, CTURL: e.ctTS.URL, CTPublicKey: tc.key}})
+			a, err := New(context.Background(), Config{Key: key, Chain: chain, Options: Options{Tokens: tv, CTURL: e.ctURL, CTPublicKey: tc.key}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -139,10 +139,10 @@ func TestZitadelProvider(t *testing.T) {
 	}
 
 	e := &testEnv{}
-	e.ct, e.ctTS = startCTLog(t)
-	e.startCA(t, []IssuerConfig{{URL: issuer, ClientID: "native", Type: IssuerUsername}}, e.ctTS.URL)
+	e.ct, e.ctURL = startCTLog(t)
+	e.startCA(t, []IssuerConfig{{URL: issuer, ClientID: "native", Type: IssuerUsername}}, e.ctURL)
 	s, _ := signer.GenerateEphemeral()
-	chain, err := RequestCertificate(ctx, e.caTS.URL, tok, s)
+	chain, err := RequestCertificate(ctx, e.caURL, tok, s)
 	if err != nil {
 		t.Fatalf("certificate for the zitadel token: %v", err)
 	}
@@ -160,8 +160,8 @@ func TestZitadelProvider(t *testing.T) {
 
 	// The same provider's token is refused by a CA that expects another audience.
 	e2 := &testEnv{}
-	e2.startCA(t, []IssuerConfig{{URL: issuer, Type: IssuerUsername}}, e.ctTS.URL)
-	if _, err := RequestCertificate(ctx, e2.caTS.URL, tok, s); err == nil || !strings.Contains(err.Error(), `expected audience "sigstore" got ["native"]`) {
+	e2.startCA(t, []IssuerConfig{{URL: issuer, Type: IssuerUsername}}, e.ctURL)
+	if _, err := RequestCertificate(ctx, e2.caURL, tok, s); err == nil || !strings.Contains(err.Error(), `expected audience "sigstore" got ["native"]`) {
 		t.Fatalf("wrong audience: %v", err)
 	}
 }

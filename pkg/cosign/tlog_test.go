@@ -4,62 +4,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
-// startLog runs a real log server on 127.0.0.1 and returns its URL and trusted root.
+// startLog runs a real log server on 127.0.0.1 and returns its URL, its trusted root and its
+// key.
 func startLog(t *testing.T) (string, *root.TrustedRoot, []tlog.LogKey) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	dir := t.TempDir()
-	if err := logserver.Init(context.Background(), dir, logserver.InitOptions{URL: url, Start: time.Now().Add(-time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := logserver.Open(context.Background(), dir, logserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(ln)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close(context.Background())
-	})
-	trBytes, err := os.ReadFile(filepath.Join(dir, "trusted_root.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := root.ParseTrustedRoot(trBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trusted, err := root.ParseTrustedRoot(trBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := trusted.LogKeys("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return url, tr, keys
+	l := testservers.StartLog(t)
+	return l.URL, testservers.TrustedRoot(t, l.TrustedRootPart), []tlog.LogKey{l.Key}
 }
 
 func TestSignWithLogEntryVerifies(t *testing.T) {

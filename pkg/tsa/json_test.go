@@ -86,7 +86,7 @@ func verifyWithChain(t *testing.T, ts *timestamp.Timestamp, chain []*x509.Certif
 }
 
 func TestJSONRequestGranted(t *testing.T) {
-	dir, ts := newTestTSA(t)
+	dir, base := newTestTSA(t)
 	chain, err := pki.ReadCertificates(filepath.Join(dir, ChainFile))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestJSONRequestGranted(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, body := postTimestamp(t, ts.URL, tc.contentType, tc.body, tc.chunked)
+			res, body := postTimestamp(t, base, tc.contentType, tc.body, tc.chunked)
 			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != ReplyContentType {
 				t.Fatalf("HTTP %d %s %q, want 200 %s", res.StatusCode, res.Header.Get("Content-Type"), body, ReplyContentType)
 			}
@@ -160,7 +160,7 @@ func TestJSONRequestGranted(t *testing.T) {
 }
 
 func TestJSONRequestRefused(t *testing.T) {
-	_, ts := newTestTSA(t)
+	_, base := newTestTSA(t)
 	s256 := sha256.Sum256([]byte("signature"))
 	s384 := sha512.Sum384([]byte("signature"))
 	ones := bytes.Repeat([]byte{0xff}, 32) // standard base64 uses '/', URL-safe '_'
@@ -215,7 +215,7 @@ func TestJSONRequestRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, body := postTimestamp(t, ts.URL, tc.contentType, tc.body, tc.chunked)
+			res, body := postTimestamp(t, base, tc.contentType, tc.body, tc.chunked)
 			var e struct {
 				Code    int    `json:"code"`
 				Message string `json:"message"`
@@ -233,7 +233,7 @@ func TestJSONRequestRefused(t *testing.T) {
 // TestJSONReplyReadByOpenSSL has openssl read and verify an answer to a JSON request.
 func TestJSONReplyReadByOpenSSL(t *testing.T) {
 	needOpenSSL(t)
-	dir, ts := newTestTSA(t)
+	dir, base := newTestTSA(t)
 	chain, err := pki.ReadCertificates(filepath.Join(dir, ChainFile))
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ func TestJSONReplyReadByOpenSSL(t *testing.T) {
 	digest := sha256.Sum256(signature)
 	var out []byte
 	for _, certs := range []bool{false, true} {
-		res, resp := postTimestamp(t, ts.URL, "application/json", jsonBody("sha256", digest[:], "18446744073709551617", certs, "", ""), false)
+		res, resp := postTimestamp(t, base, "application/json", jsonBody("sha256", digest[:], "18446744073709551617", certs, "", ""), false)
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("HTTP %d %q", res.StatusCode, resp)
 		}

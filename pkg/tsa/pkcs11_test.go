@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,10 +40,9 @@ func TestSigningKeyOnPKCS11Token(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	base := testutil.StartServer(t, func(string) (*Server, error) { return a, nil }).URL
 	sig := []byte("a signature to timestamp")
-	der, err := Timestamp(ctx, srv.URL+TimestampPath, sig)
+	der, err := Timestamp(ctx, base+TimestampPath, sig)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,24 +23,20 @@ import (
 
 	"github.com/digitorus/timestamp"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	trustroot "github.com/cosign-like/cosign-like/pkg/root"
 )
 
-// newTestTSA initialises a TSA in a temporary directory and serves it over HTTP.
-func newTestTSA(t testing.TB) (string, *httptest.Server) {
+// newTestTSA initialises a TSA in a temporary directory and serves it over HTTP; it returns the
+// directory and the TSA's base URL.
+func newTestTSA(t testing.TB) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://tsa.test/api/v1/timestamp"}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Open(context.Background(), dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(a.Handler())
-	t.Cleanup(ts.Close)
-	return dir, ts
+	return dir, testutil.StartServer(t, func(string) (*Server, error) { return Open(context.Background(), dir, Options{}) }).URL
 }
 
 func TestInitWritesChainAndTrustedRoot(t *testing.T) {
@@ -89,9 +85,9 @@ func TestInitWritesChainAndTrustedRoot(t *testing.T) {
 
 func TestTimestampVerifiesWithOpenSSL(t *testing.T) {
 	needOpenSSL(t)
-	dir, ts := newTestTSA(t)
+	dir, base := newTestTSA(t)
 	signature := []byte("a signature to timestamp")
-	resp, err := Timestamp(context.Background(), ts.URL+TimestampPath, signature)
+	resp, err := Timestamp(context.Background(), base+TimestampPath, signature)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +97,7 @@ func TestTimestampVerifiesWithOpenSSL(t *testing.T) {
 	}
 	opensslVerify(t, resp, signature, chain)
 	// The chain endpoint serves the same certificates.
-	res, err := http.Get(ts.URL + CertChainPath)
+	res, err := http.Get(base + CertChainPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +159,7 @@ func mustRequest(t *testing.T, r timestamp.Request) []byte {
 }
 
 func TestBadRequestsRefused(t *testing.T) {
-	_, ts := newTestTSA(t)
+	_, base := newTestTSA(t)
 	sum := sha256.Sum256([]byte("x"))
 	sum1 := sha1.Sum([]byte("x")) //nolint:gosec
 	tests := []struct {
@@ -183,7 +179,7 @@ func TestBadRequestsRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := http.Post(ts.URL+TimestampPath, tc.contentType, bytes.NewReader(tc.body))
+			res, err := http.Post(base+TimestampPath, tc.contentType, bytes.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +190,7 @@ func TestBadRequestsRefused(t *testing.T) {
 			}
 		})
 	}
-	res, err := http.Get(ts.URL + TimestampPath)
+	res, err := http.Get(base + TimestampPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,9 +271,9 @@ func FuzzParseRequest(f *testing.F) {
 
 // BenchmarkTimestampHTTP measures timestamps per second over HTTP with parallel clients.
 func BenchmarkTimestampHTTP(b *testing.B) {
-	_, ts := newTestTSA(b)
+	_, base := newTestTSA(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	url := ts.URL + TimestampPath
+	url := base + TimestampPath
 	b.SetParallelism(32)
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -330,7 +326,7 @@ func cpuTime() time.Duration {
 // post one prepared request and read the answer without checking it (BenchmarkTimestampHTTP
 // runs the full client, which verifies every response).
 func BenchmarkTimestampServerHTTP(b *testing.B) {
-	_, ts := newTestTSA(b)
+	_, base := newTestTSA(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	sum := sha256.Sum256([]byte("signature"))
 	req := mustRequestTB(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Certificates: true, Nonce: big.NewInt(42)})
@@ -339,7 +335,7 @@ func BenchmarkTimestampServerHTTP(b *testing.B) {
 	cpu0 := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			resp, err := client.Post(ts.URL+TimestampPath, QueryContentType, bytes.NewReader(req))
+			resp, err := client.Post(base+TimestampPath, QueryContentType, bytes.NewReader(req))
 			if err != nil {
 				b.Error(err)
 				return

@@ -14,11 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,108 +23,19 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	vs "github.com/cosign-like/cosign-like/internal/testutil/virtualsigstore"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
-	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
-	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
-// startLogServer runs our Rekor v2 log server (Tessera on POSIX files) behind httptest and
-// returns its URL and the trusted root part it wrote.
-func startLogServer(t *testing.T) (string, *prototrustroot.TrustedRoot) {
-	t.Helper()
-	dir := t.TempDir()
-	if err := logserver.Init(context.Background(), dir, logserver.InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now().Add(-time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	srv, err := logserver.Open(ctx, dir, logserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("closing log server: %v", err)
-		}
-	})
-	data, err := os.ReadFile(filepath.Join(dir, logserver.TrustedRootFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	part := &prototrustroot.TrustedRoot{}
-	if err := protojson.Unmarshal(data, part); err != nil {
-		t.Fatal(err)
-	}
-	return hs.URL, part
-}
-
-// startTSA runs our RFC 3161 server behind httptest and returns its timestamp URL and the
-// trusted root part its init wrote.
-func startTSA(t *testing.T) (string, *prototrustroot.TrustedRoot) {
-	t.Helper()
-	dir := t.TempDir()
-	if err := tsa.Init(context.Background(), dir, tsa.InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := tsa.Open(context.Background(), dir, tsa.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(a.Handler())
-	t.Cleanup(hs.Close)
-	data, err := os.ReadFile(filepath.Join(dir, tsa.TrustedRootFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	part := &prototrustroot.TrustedRoot{}
-	if err := protojson.Unmarshal(data, part); err != nil {
-		t.Fatal(err)
-	}
-	return hs.URL + tsa.TimestampPath, part
-}
-
-// startCTLog runs our CT log behind httptest and returns its URL and the trusted root part its
-// init wrote.
-func startCTLog(t *testing.T) (string, *prototrustroot.TrustedRoot) {
-	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	if err := ctlog.Init(ctx, dir, ctlog.InitOptions{URL: "http://127.0.0.1:3004"}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ctlog.Open(ctx, dir, ctlog.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(l.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := l.Close(ctx); err != nil {
-			t.Errorf("closing CT log: %v", err)
-		}
-	})
-	data, err := os.ReadFile(filepath.Join(dir, ctlog.TrustedRootFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	part := &prototrustroot.TrustedRoot{}
-	if err := protojson.Unmarshal(data, part); err != nil {
-		t.Fatal(err)
-	}
-	return hs.URL, part
-}
-
-// ourStack is our log server, TSA and CT log behind httptest, the virtual CA, and a verifier
+// ourStack is our log server, TSA and CT log on 127.0.0.1, the virtual CA, and a verifier
 // whose trusted root merges the CA's part with the parts our servers' init commands wrote.
 type ourStack struct {
 	w                     *world
@@ -139,25 +46,15 @@ type ourStack struct {
 func startOurStack(t *testing.T) *ourStack {
 	t.Helper()
 	s := &ourStack{w: newWorld(t)}
-	var logPart, tsaPart, ctPart *prototrustroot.TrustedRoot
-	s.logURL, logPart = startLogServer(t)
-	s.tsaURL, tsaPart = startTSA(t)
-	s.ctURL, ctPart = startCTLog(t)
+	l, ts, ct := testservers.StartLog(t), testservers.StartTSA(t), testservers.StartCTLog(t)
+	s.logURL, s.tsaURL, s.ctURL = l.URL, ts.URL, ct.URL
 
-	// The trusted root: the world's CA, TSA and CT log, plus the log as its init wrote it.
+	// The trusted root: the world's CA, plus the log, TSA and CT log as their init wrote them.
 	worldRoot := s.w.root
 	worldRoot.Logs = nil
 	worldRoot.TSAs = nil
 	worldRoot.CTLogs = nil
-	rootJSON := must[[]byte](t)(worldRoot.JSON())
-	merged := &prototrustroot.TrustedRoot{}
-	if err := protojson.Unmarshal(rootJSON, merged); err != nil {
-		t.Fatal(err)
-	}
-	merged.Tlogs = logPart.GetTlogs()
-	merged.TimestampAuthorities = tsaPart.GetTimestampAuthorities()
-	merged.Ctlogs = ctPart.GetCtlogs()
-	tr := must[*root.TrustedRoot](t)(root.ParseTrustedRoot(must[[]byte](t)(protojson.Marshal(merged))))
+	tr := testservers.TrustedRoot(t, must[[]byte](t)(worldRoot.JSON()), l.TrustedRootPart, ts.TrustedRootPart, ct.TrustedRootPart)
 	if len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 1 || len(tr.TimestampAuthorities()) != 1 {
 		t.Fatalf("merged trusted root: %d CT logs, %d logs, %d TSAs; want one each", len(tr.CTLogs()), len(tr.Tlogs()), len(tr.TimestampAuthorities()))
 	}

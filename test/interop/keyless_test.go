@@ -14,22 +14,18 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
-	"github.com/cosign-like/cosign-like/pkg/devstack"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	trustroot "github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 // stack starts our local stack in-process and returns it with its trusted root JSON.
-func stack(t *testing.T) (*devstack.Stack, []byte) {
+func stack(t *testing.T) (*testservers.Stack, []byte) {
 	t.Helper()
-	st, err := devstack.Start(context.Background(), devstack.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close(context.Background()) })
+	st := testservers.StartStack(t)
 	tr, err := os.ReadFile(st.TrustedRootPath)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	ct "github.com/google/certificate-transparency-go"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/root"
 )
@@ -66,31 +66,25 @@ func (p *testPKI) leaf(t testing.TB, precert bool, notBefore time.Time) []byte {
 	return der
 }
 
-func startLog(t testing.TB, opts InitOptions) (*Server, *httptest.Server, string) {
+// startLog initialises a CT log with opts in a temporary directory and serves it; it returns
+// the log, its URL and its directory.
+func startLog(t testing.TB, opts InitOptions) (*Server, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := Init(context.Background(), dir, opts); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(context.Background(), dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(l.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		_ = l.Close(context.Background())
-	})
-	return l, ts, dir
+	served := testutil.StartServer(t, func(string) (*Server, error) { return Open(context.Background(), dir, Options{}) })
+	return served.Server, served.URL, dir
 }
 
 func TestAddChainAndPreChain(t *testing.T) {
 	p := newPKI(t)
-	l, ts, dir := startLog(t, InitOptions{URL: "http://ct.test", RootsPEM: pki.EncodeCertificates([]*x509.Certificate{p.root})})
+	l, base, dir := startLog(t, InitOptions{URL: "http://ct.test", RootsPEM: pki.EncodeCertificates([]*x509.Certificate{p.root})})
 	now := time.Now().Add(-time.Minute)
 
 	pre := p.leaf(t, true, now)
-	sct, err := Submit(context.Background(), http.DefaultClient, ts.URL, [][]byte{pre, p.inter.Raw, p.root.Raw}, true)
+	sct, err := Submit(context.Background(), http.DefaultClient, base, [][]byte{pre, p.inter.Raw, p.root.Raw}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +103,7 @@ func TestAddChainAndPreChain(t *testing.T) {
 	}
 
 	final := p.leaf(t, false, now)
-	sct2, err := Submit(context.Background(), http.DefaultClient, ts.URL, [][]byte{final, p.inter.Raw}, false)
+	sct2, err := Submit(context.Background(), http.DefaultClient, base, [][]byte{final, p.inter.Raw}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +136,7 @@ func TestAddChainAndPreChain(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	resp, err := http.Get(ts.URL + "/checkpoint")
+	resp, err := http.Get(base + "/checkpoint")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +145,7 @@ func TestAddChainAndPreChain(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "ct.test\n") {
 		t.Fatalf("GET /checkpoint: %d %q", resp.StatusCode, body)
 	}
-	resp, err = http.Get(ts.URL + GetRootsPath)
+	resp, err = http.Get(base + GetRootsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +168,7 @@ func TestAddChainAndPreChain(t *testing.T) {
 func TestSubmissionRefusals(t *testing.T) {
 	p := newPKI(t)
 	other := newPKI(t)
-	_, ts, _ := startLog(t, InitOptions{RootsPEM: pki.EncodeCertificates([]*x509.Certificate{p.root})})
+	_, base, _ := startLog(t, InitOptions{RootsPEM: pki.EncodeCertificates([]*x509.Certificate{p.root})})
 	now := time.Now().Add(-time.Minute)
 	body := func(certs ...[]byte) string {
 		b, _ := json.Marshal(ct.AddChainRequest{Chain: certs})
@@ -198,7 +192,7 @@ func TestSubmissionRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := http.Post(ts.URL+tc.path, "application/json", strings.NewReader(tc.body))
+			resp, err := http.Post(base+tc.path, "application/json", strings.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +203,7 @@ func TestSubmissionRefusals(t *testing.T) {
 			}
 		})
 	}
-	_, err := Submit(context.Background(), http.DefaultClient, ts.URL, [][]byte{pre}, true)
+	_, err := Submit(context.Background(), http.DefaultClient, base, [][]byte{pre}, true)
 	if !errors.Is(err, ErrLogUnavailable) || !strings.Contains(err.Error(), "HTTP 400") {
 		t.Fatalf("Submit of a refused chain = %v", err)
 	}
@@ -217,13 +211,13 @@ func TestSubmissionRefusals(t *testing.T) {
 
 func TestVerifyEmbeddedSCTRefusesOtherKey(t *testing.T) {
 	p := newPKI(t)
-	l, ts, _ := startLog(t, InitOptions{})
+	l, base, _ := startLog(t, InitOptions{})
 	now := time.Now().Add(-time.Minute)
 	key, _ := pki.GenerateP256()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: now, NotAfter: now.Add(10 * time.Minute),
 		EmailAddresses: []string{"a@example.com"}, ExtraExtensions: []pkix.Extension{PoisonExtension()}}
 	pre, _ := x509.CreateCertificate(rand.Reader, tmpl, p.inter, key.Public(), p.interKey)
-	sct, err := Submit(context.Background(), http.DefaultClient, ts.URL, [][]byte{pre, p.inter.Raw, p.root.Raw}, true)
+	sct, err := Submit(context.Background(), http.DefaultClient, base, [][]byte{pre, p.inter.Raw, p.root.Raw}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					i := next.Add(1) - 1
-					resp, err := hc.Post(tl.http.URL+"/api/v2/log/entries", "application/json", bytes.NewReader(bodies[i]))
+					resp, err := hc.Post(tl.url+"/api/v2/log/entries", "application/json", bytes.NewReader(bodies[i]))
 					if err != nil {
 						b.Error(err)
 						return
@@ -55,7 +55,7 @@ func BenchmarkAppend(b *testing.B) {
 // reportGroups prints the group metrics of a benchmark's server.
 func reportGroups(b *testing.B, tl *testLog) {
 	b.Helper()
-	resp, err := http.Get(tl.http.URL + "/metrics")
+	resp, err := http.Get(tl.url + "/metrics")
 	if err != nil {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
@@ -20,7 +21,7 @@ import (
 // log operator showing different views to different clients would run.
 func twinLogs(t *testing.T) (*testLog, *testLog) {
 	t.Helper()
-	dirA, dirB := tempDir(t), tempDir(t)
+	dirA, dirB := testutil.StorageDir(t), testutil.StorageDir(t)
 	if err := Init(context.Background(), dirA, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +54,11 @@ func TestSplitViewForkRollback(t *testing.T) {
 	appendN(t, a, s, "a", 3)
 	appendN(t, b, s, "b", 3)
 
-	cpA, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state)
+	cpA, err := logclient.CheckConsistency(ctx, a.url, a.key, state)
 	if err != nil {
 		t.Fatalf("first view: %v", err)
 	}
-	if _, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state); err != nil {
+	if _, err := logclient.CheckConsistency(ctx, a.url, a.key, state); err != nil {
 		t.Fatalf("same view again: %v", err)
 	}
 	// Same size, different root: a split view.
@@ -65,26 +66,26 @@ func TestSplitViewForkRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = logclient.CheckConsistency(ctx, b.http.URL, b.key, state)
+	_, err = logclient.CheckConsistency(ctx, b.url, b.key, state)
 	wantInconsistent(t, err, "split view", cpA, cpB)
 
 	// B grows: no consistency proof joins it to A's checkpoint.
 	appendN(t, b, s, "b+", 2)
 	cpB, _ = b.client.Checkpoint(ctx, []tlog.LogKey{b.key})
-	_, err = logclient.CheckConsistency(ctx, b.http.URL, b.key, state)
+	_, err = logclient.CheckConsistency(ctx, b.url, b.key, state)
 	wantInconsistent(t, err, "fork", cpA, cpB)
 
 	// A grows consistently; then B, now smaller, looks like a rollback.
 	appendN(t, a, s, "a+", 3)
-	cpA2, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state)
+	cpA2, err := logclient.CheckConsistency(ctx, a.url, a.key, state)
 	if err != nil {
 		t.Fatalf("consistent growth: %v", err)
 	}
-	_, err = logclient.CheckConsistency(ctx, b.http.URL, b.key, state)
+	_, err = logclient.CheckConsistency(ctx, b.url, b.key, state)
 	wantInconsistent(t, err, "rollback", cpA2, cpB)
 
 	// The kept checkpoint is still A's latest.
-	if got, err := logclient.CheckConsistency(ctx, a.http.URL, a.key, state); err != nil || got.Size != cpA2.Size {
+	if got, err := logclient.CheckConsistency(ctx, a.url, a.key, state); err != nil || got.Size != cpA2.Size {
 		t.Fatalf("kept state after refusals: %v", err)
 	}
 }
@@ -107,7 +108,7 @@ func TestCheckConsistencyBadState(t *testing.T) {
 	ctx := context.Background()
 	state := t.TempDir()
 	// A kept checkpoint that the key does not verify is an error, not silently replaced.
-	if _, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, state); err != nil {
+	if _, err := logclient.CheckConsistency(ctx, tl.url, tl.key, state); err != nil {
 		t.Fatal(err)
 	}
 	kept, err := filepath.Glob(filepath.Join(state, "tlog", "*"))
@@ -121,11 +122,11 @@ func TestCheckConsistencyBadState(t *testing.T) {
 	if err := os.WriteFile(kept[0], raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, state); err == nil || !strings.Contains(err.Error(), "does not verify") {
+	if _, err := logclient.CheckConsistency(ctx, tl.url, tl.key, state); err == nil || !strings.Contains(err.Error(), "does not verify") {
 		t.Fatalf("got %v", err)
 	}
 	// A log whose checkpoint is signed by another key is refused.
-	if _, err := logclient.CheckConsistency(ctx, other.http.URL, tl.key, t.TempDir()); !errors.Is(err, tlog.ErrUnknownKey) {
+	if _, err := logclient.CheckConsistency(ctx, other.url, tl.key, t.TempDir()); !errors.Is(err, tlog.ErrUnknownKey) {
 		t.Fatalf("wrong key: %v", err)
 	}
 }

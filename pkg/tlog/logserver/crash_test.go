@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
@@ -67,7 +68,7 @@ func serveForTest(dir string) int {
 type serverProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	done   chan struct{}
 }
 
@@ -79,7 +80,7 @@ func startServerProcess(t testing.TB, dir string, env ...string) *serverProcess 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &serverProcess{cmd: cmd, stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestCrashSafetyMariaDB(t *testing.T) {
 func crashRounds(t *testing.T, storage string, rounds int) {
 	t.Helper()
 	env := "TLOG_TEST_STORAGE=" + storage
-	dir := tempDir(t)
+	dir := testutil.StorageDir(t)
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func TestDSSERequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			payload := []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/` + tc.name + `"}`)
 			env := tc.s.signEnvelope(t, payload)
-			status, _, out := postEntry(t, tl.http.URL, dsseRequestBody(t, env, tc.s.defaultVerifier(t)))
+			status, _, out := postEntry(t, tl.url, dsseRequestBody(t, env, tc.s.defaultVerifier(t)))
 			if status != http.StatusCreated {
 				t.Fatalf("dsseRequestV002: %d %s", status, out)
 			}
@@ -167,7 +167,7 @@ func TestDSSERequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := logclient.VerifyBundleInLog(ctx, bundleJSON, tl.http.URL, keys, t.TempDir()); err != nil {
+			if _, err := logclient.VerifyBundleInLog(ctx, bundleJSON, tl.url, keys, t.TempDir()); err != nil {
 				t.Fatalf("VerifyBundleInLog: %v", err)
 			}
 		})
@@ -186,7 +186,7 @@ func TestDSSEDuplicate(t *testing.T) {
 	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	env := s.signEnvelope(t, []byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
 	body := dsseRequestBody(t, env, s.defaultVerifier(t))
-	status, _, out := postEntry(t, tl.http.URL, body)
+	status, _, out := postEntry(t, tl.url, body)
 	if status != http.StatusCreated {
 		t.Fatalf("first submission: %d %s", status, out)
 	}
@@ -194,7 +194,7 @@ func TestDSSEDuplicate(t *testing.T) {
 	if err := protojson.Unmarshal(out, &first); err != nil {
 		t.Fatal(err)
 	}
-	status, idx, out := postEntry(t, tl.http.URL, body)
+	status, idx, out := postEntry(t, tl.url, body)
 	if status != http.StatusConflict || idx != fmt.Sprint(first.GetLogIndex()) || !strings.Contains(string(out), "already exists") {
 		t.Fatalf("resubmission: %d %s, index header %q", status, out, idx)
 	}
@@ -275,7 +275,7 @@ func TestDSSEBadInput(t *testing.T) {
 		{"RSA PSS", dsseRequestBody(t, good, ec.dsseVerifier(commonv1.PublicKeyDetails_PKIX_RSA_PSS_2048_SHA256)), 400, "PKIX_RSA_PSS_2048_SHA256 is not accepted"},
 	})
 	// The good envelope is still accepted.
-	if status, _, out := postEntry(t, tl.http.URL, dsseRequestBody(t, good, v)); status != http.StatusCreated {
+	if status, _, out := postEntry(t, tl.url, dsseRequestBody(t, good, v)); status != http.StatusCreated {
 		t.Fatalf("the good envelope: %d %s", status, out)
 	}
 }

@@ -1,7 +1,6 @@
 package logserver
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -18,106 +17,58 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
 
-// syncBuffer is a goroutine-safe log sink the tests scan for "panic".
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// testLog is a real log server (Tessera on POSIX files in a temp dir) behind httptest.
+// testLog is a real log server (Tessera on POSIX files in a temp dir) on 127.0.0.1.
 type testLog struct {
 	dir    string
 	srv    *Server
-	http   *httptest.Server
-	logs   *syncBuffer
+	url    string
+	stop   func() error // stops serving and closes srv, as the end of the test does
+	logs   *testutil.SyncBuffer
 	key    tlog.LogKey
 	client *logclient.Client
 }
 
 func newTestLog(t testing.TB, mutate func(*Options)) *testLog {
 	t.Helper()
-	dir := tempDir(t)
+	dir := testutil.StorageDir(t)
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	return startTestLog(t, dir, mutate)
 }
 
+// startTestLog opens the log in dir with mutate applied to its options and serves it; when the
+// test ends it fails the test if the server logged a panic.
 func startTestLog(t testing.TB, dir string, mutate func(*Options)) *testLog {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := Open(ctx, dir, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("Open: %v", err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	tl := &testLog{dir: dir, srv: srv, http: hs, logs: logs, key: srv.LogKey()}
-	tl.client, err = logclient.NewClient(hs.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		hs.Close()
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		if err := srv.Close(sctx); err != nil {
-			t.Errorf("closing server: %v", err)
-		}
 		cancel()
-		if bytes.Contains([]byte(logs.String()), []byte("panic")) {
+		if strings.Contains(logs.String(), "panic") {
 			t.Errorf("server log mentions a panic:\n%s", logs.String())
 		}
 	})
-	return tl
-}
-
-// tempDir is t.TempDir for directories Tessera writes to: its background goroutines stop only
-// shortly after the server is closed, so removal is retried for a while.
-func tempDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "tlog-test-")
-	if err != nil {
+	served := testutil.StartServer(t, func(string) (*Server, error) { return Open(ctx, dir, cfg) })
+	tl := &testLog{dir: dir, srv: served.Server, url: served.URL, stop: served.Stop, logs: logs, key: served.Server.LogKey()}
+	var err error
+	if tl.client, err = logclient.NewClient(tl.url); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		var err error
-		for range 50 {
-			if err = os.RemoveAll(dir); err == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Errorf("removing %s: %v", dir, err)
-	})
-	return dir
+	return tl
 }
 
 // testSigner signs artifacts for log requests with a real key.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 )
@@ -38,7 +39,7 @@ func startMariaDB(t *testing.T) string {
 		}
 		t.Skip("MariaDB not installed (mariadb-server); set CI or COSIGN_LIKE_REQUIRE_ALL to make this a failure")
 	}
-	dir := tempDir(t)
+	dir := testutil.StorageDir(t)
 	data := filepath.Join(dir, "data")
 	args := []string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if os.Geteuid() == 0 {
@@ -107,7 +108,7 @@ func TestMariaDBStorage(t *testing.T) {
 		t.Skip("starts a MariaDB server; skipped with -short")
 	}
 	storage := startMariaDB(t)
-	dir := tempDir(t)
+	dir := testutil.StorageDir(t)
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +125,13 @@ func TestMariaDBStorage(t *testing.T) {
 	}
 	appendN(t, tl, s, "more", 300)
 	state := t.TempDir()
-	cp, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, state)
+	cp, err := logclient.CheckConsistency(ctx, tl.url, tl.key, state)
 	if err != nil || cp.Size != 301 {
 		t.Fatalf("checkpoint: %v (size %d)", err, cpSize(cp))
 	}
 	// Partial tiles and bundles are served at their exact width.
 	for _, path := range []string{"tile/0/001.p/45", "tile/entries/001.p/45", "tile/0/000"} {
-		b, err := getRaw(ctx, tl.http.URL+"/api/v2/"+path)
+		b, err := getRaw(ctx, tl.url+"/api/v2/"+path)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
@@ -138,8 +139,7 @@ func TestMariaDBStorage(t *testing.T) {
 			t.Fatalf("%s holds %d bytes", path, len(b))
 		}
 	}
-	tl.http.Close()
-	if err := tl.srv.Close(ctx); err != nil {
+	if err := tl.stop(); err != nil {
 		t.Fatal(err)
 	}
 	// A restarted server on the same database sees the same log, and recognises resubmissions.
@@ -149,7 +149,7 @@ func TestMariaDBStorage(t *testing.T) {
 		t.Fatalf("resubmission after restart: %v index %d want %d", err, again.GetLogIndex(), tle.LogIndex)
 	}
 	appendN(t, tl2, s, "after restart", 5)
-	cp2, err := logclient.CheckConsistency(ctx, tl2.http.URL, tl2.key, state)
+	cp2, err := logclient.CheckConsistency(ctx, tl2.url, tl2.key, state)
 	if err != nil || cp2.Size != 306 {
 		t.Fatalf("after restart: %v (size %d)", err, cpSize(cp2))
 	}
@@ -163,8 +163,7 @@ func TestMariaDBStorage(t *testing.T) {
 		}
 	}
 	// fsck over the database, once the storage has stored its checkpoint at the final size.
-	tl2.http.Close()
-	if err := tl2.srv.Close(ctx); err != nil {
+	if err := tl2.stop(); err != nil {
 		t.Fatal(err)
 	}
 	res, err := Fsck(ctx, dir, storage)

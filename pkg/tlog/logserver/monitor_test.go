@@ -68,7 +68,7 @@ func TestMonitor(t *testing.T) {
 	run := func(q logclient.MonitorQuery, from uint64) []uint64 {
 		t.Helper()
 		var got []uint64
-		_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: from}, q,
+		_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.url, Key: tl.key, StateDir: t.TempDir(), From: from}, q,
 			func(m logclient.MonitorMatch) error { got = append(got, m.Index); return nil })
 		if err != nil {
 			t.Fatalf("Monitor: %v", err)
@@ -95,7 +95,7 @@ func TestMonitor(t *testing.T) {
 			}
 		})
 	}
-	if _, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), From: 99},
+	if _, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.url, Key: tl.key, StateDir: t.TempDir(), From: 99},
 		logclient.MonitorQuery{Identity: "x"}, func(logclient.MonitorMatch) error { return nil }); err == nil {
 		t.Fatal("start beyond the tree accepted")
 	}
@@ -109,10 +109,10 @@ func TestMonitorDetectsFork(t *testing.T) {
 	appendN(t, b, s, "b", 3)
 	state := t.TempDir()
 	q := logclient.MonitorQuery{PublicKey: s.der}
-	if _, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: a.http.URL, Key: a.key, StateDir: state}, q, func(logclient.MonitorMatch) error { return nil }); err != nil {
+	if _, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: a.url, Key: a.key, StateDir: state}, q, func(logclient.MonitorMatch) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: b.http.URL, Key: b.key, StateDir: state}, q, func(logclient.MonitorMatch) error { return nil })
+	_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: b.url, Key: b.key, StateDir: state}, q, func(logclient.MonitorMatch) error { return nil })
 	if !errors.Is(err, logclient.ErrLogInconsistent) {
 		t.Fatalf("monitor of a forked view: %v", err)
 	}
@@ -152,7 +152,7 @@ func TestVerifyBundleInLog(t *testing.T) {
 	}
 	appendN(t, tl, newECDSASigner(t, elliptic.P256(), crypto.SHA256), "later", 5)
 	good := messageBundle(t, s, artifact, req.Signature, tle)
-	res, err := logclient.VerifyBundleInLog(ctx, good, tl.http.URL, []tlog.LogKey{tl.key}, t.TempDir())
+	res, err := logclient.VerifyBundleInLog(ctx, good, tl.url, []tlog.LogKey{tl.key}, t.TempDir())
 	if err != nil {
 		t.Fatalf("VerifyBundleInLog: %v", err)
 	}
@@ -162,13 +162,13 @@ func TestVerifyBundleInLog(t *testing.T) {
 
 	other := s.request(t, []byte("something else"))
 	wrongSig := messageBundle(t, s, artifact, other.Signature, tle)
-	if _, err := logclient.VerifyBundleInLog(ctx, wrongSig, tl.http.URL, []tlog.LogKey{tl.key}, t.TempDir()); !errors.Is(err, logclient.ErrEntryMismatch) {
+	if _, err := logclient.VerifyBundleInLog(ctx, wrongSig, tl.url, []tlog.LogKey{tl.key}, t.TempDir()); !errors.Is(err, logclient.ErrEntryMismatch) {
 		t.Fatalf("bundle with another signature: %v", err)
 	}
-	if _, err := logclient.VerifyBundleInLog(ctx, good, tl.http.URL, []tlog.LogKey{newTestLog(t, nil).key}, t.TempDir()); !errors.Is(err, tlog.ErrUnknownKey) {
+	if _, err := logclient.VerifyBundleInLog(ctx, good, tl.url, []tlog.LogKey{newTestLog(t, nil).key}, t.TempDir()); !errors.Is(err, tlog.ErrUnknownKey) {
 		t.Fatalf("untrusted log: %v", err)
 	}
-	if _, err := logclient.VerifyBundleInLog(ctx, []byte(`{"mediaType": 3}`), tl.http.URL, []tlog.LogKey{tl.key}, t.TempDir()); err == nil {
+	if _, err := logclient.VerifyBundleInLog(ctx, []byte(`{"mediaType": 3}`), tl.url, []tlog.LogKey{tl.key}, t.TempDir()); err == nil {
 		t.Fatal("malformed bundle accepted")
 	}
 }
@@ -212,7 +212,7 @@ func TestMonitorFollow(t *testing.T) {
 	found := make(chan uint64, 10)
 	done := make(chan error, 1)
 	go func() {
-		_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.http.URL, Key: tl.key, StateDir: t.TempDir(), Follow: true, Interval: 50 * time.Millisecond},
+		_, err := logclient.Monitor(ctx, logclient.MonitorOptions{BaseURL: tl.url, Key: tl.key, StateDir: t.TempDir(), Follow: true, Interval: 50 * time.Millisecond},
 			logclient.MonitorQuery{PublicKey: s.der}, func(m logclient.MonitorMatch) error { found <- m.Index; return nil })
 		done <- err
 	}()

@@ -75,7 +75,7 @@ func TestAppendAllAlgorithms(t *testing.T) {
 			}
 		})
 	}
-	if _, err := logclient.CheckConsistency(ctx, tl.http.URL, tl.key, t.TempDir()); err != nil {
+	if _, err := logclient.CheckConsistency(ctx, tl.url, tl.key, t.TempDir()); err != nil {
 		t.Fatalf("CheckConsistency: %v", err)
 	}
 }
@@ -89,7 +89,7 @@ func TestDuplicateEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := req.MarshalJSON()
-	resp, err := http.Post(tl.http.URL+"/api/v2/log/entries", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(tl.url+"/api/v2/log/entries", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +113,7 @@ func TestDuplicateEntry(t *testing.T) {
 		t.Fatalf("entry read back lacks its log ID or kind: %v", again)
 	}
 	// After a restart the de-duplication index is rebuilt from the entry bundles.
-	tl.http.Close()
-	if err := tl.srv.Close(ctx); err != nil {
+	if err := tl.stop(); err != nil {
 		t.Fatal(err)
 	}
 	tl2 := startTestLog(t, tl.dir, nil)
@@ -218,7 +217,7 @@ func expectRefusals(t *testing.T, tl *testLog, tests []refusal) {
 	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			status, msg := postRaw(t, tl.http.URL, tc.body)
+			status, msg := postRaw(t, tl.url, tc.body)
 			var e tlog.ErrorBody
 			if err := json.Unmarshal([]byte(msg), &e); err != nil || e.Message == "" {
 				t.Fatalf("error answer is not JSON with a message: %s", msg)
@@ -324,7 +323,7 @@ func TestReadAPI(t *testing.T) {
 		{"/healthz", "no-store", 200},
 	}
 	for _, tc := range tests {
-		resp, err := http.Get(tl.http.URL + tc.path)
+		resp, err := http.Get(tl.url + tc.path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +339,7 @@ func TestReadAPI(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d %q", tc.path, resp.StatusCode, resp.Header.Get("Cache-Control"), tc.status, tc.cache)
 		}
 	}
-	resp, err := http.Get(tl.http.URL + "/metrics")
+	resp, err := http.Get(tl.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +405,7 @@ func TestRekorTilesClientExample(t *testing.T) {
 		t.Fatalf("entry\n got %s\nwant %s", got, want)
 	}
 	tl := newTestLog(t, nil)
-	status, msg := postRaw(t, tl.http.URL, []byte(body))
+	status, msg := postRaw(t, tl.url, []byte(body))
 	if status != http.StatusCreated {
 		t.Fatalf("log refused the example: %d %s", status, msg)
 	}
