@@ -70,6 +70,11 @@ type noteSignature struct {
 	sig  []byte
 }
 
+// line renders the signature as a note signature line, newline included.
+func (s noteSignature) line() string {
+	return "\u2014 " + s.name + " " + base64.StdEncoding.EncodeToString(append(s.hint[:], s.sig...)) + "\n"
+}
+
 // splitNote checks the signed-note syntax and returns its text (ending in a newline) and its
 // signature lines.
 func splitNote(msg []byte) ([]byte, []noteSignature, error) {
@@ -199,39 +204,59 @@ func parseDecimal(s string) (uint64, error) {
 // the body (SHA-256 for P-256, SHA-384 for P-384, SHA-512 for P-521), and the line's name is not
 // checked. A signature whose hint matches a key but does not verify fails the whole note.
 func OpenCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, *LogKey, error) {
+	cp, k, _, _, err := openCheckpoint(signedNote, keys)
+	return cp, k, err
+}
+
+// TrimCheckpoint verifies a signed checkpoint note as OpenCheckpoint does and returns it with
+// the note reduced to its text and the one signature line that verified (other logs' and
+// witnesses' signatures dropped): what a witness keeps and serves beside its own cosignature.
+// The checkpoint's Raw is the reduced note.
+func TrimCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, error) {
+	cp, _, text, sig, err := openCheckpoint(signedNote, keys)
+	if err != nil {
+		return nil, err
+	}
+	raw := append(append([]byte(nil), text...), '\n')
+	cp.Raw = append(raw, sig.line()...)
+	return cp, nil
+}
+
+// openCheckpoint is OpenCheckpoint, also returning the note text and the signature that verified.
+func openCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, *LogKey, []byte, noteSignature, error) {
 	text, sigs, err := splitNote(signedNote)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, noteSignature{}, err
 	}
 	cp, err := ParseCheckpoint(text)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, noteSignature{}, err
 	}
 	cp.Raw = signedNote
 	for i := range keys {
 		k := &keys[i]
 		v, err := newNoteVerifier(k, cp.Origin)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, noteSignature{}, err
 		}
 		for _, s := range sigs {
 			if s.hint != v.hint || (v.checkName && s.name != v.name) {
 				continue
 			}
 			if !v.verify(text, s.sig) {
-				return nil, nil, fmt.Errorf("%w: signature by %q (key hint %x) on checkpoint %s", ErrBadSignature, s.name, s.hint, cp)
+				return nil, nil, nil, noteSignature{}, fmt.Errorf("%w: signature by %q (key hint %x) on checkpoint %s", ErrBadSignature, s.name, s.hint, cp)
 			}
 			if err := checkOrigin(k, cp.Origin); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, noteSignature{}, err
 			}
-			return cp, k, nil
+			return cp, k, text, s, nil
 		}
 	}
 	hints := make([]string, 0, len(sigs))
 	for _, s := range sigs {
 		hints = append(hints, fmt.Sprintf("%s/%x", s.name, s.hint))
 	}
-	return nil, nil, fmt.Errorf("%w: checkpoint %s is signed by [%s], none of the %d trusted keys", ErrUnknownKey, cp, strings.Join(hints, " "), len(keys))
+	return nil, nil, nil, noteSignature{}, fmt.Errorf("%w: checkpoint %s is signed by [%s], none of the %d trusted keys", ErrUnknownKey, cp, strings.Join(hints, " "), len(keys))
 }
 
 // checkOrigin applies the rule documented on LogKey.
