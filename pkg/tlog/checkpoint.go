@@ -63,6 +63,33 @@ func (c *Checkpoint) String() string {
 	return fmt.Sprintf("%s@%d(%s)", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Hash))
 }
 
+// Body renders the checkpoint body: the origin, size and root hash lines and the extension
+// lines. For a checkpoint that ParseCheckpoint or OpenCheckpoint read, it is the text that was
+// signed, byte for byte (their syntax is canonical).
+func (c *Checkpoint) Body() []byte {
+	b := []byte(CheckpointBody(c.Origin, c.Size, c.Hash))
+	for _, e := range c.Extensions {
+		b = append(append(b, e...), '\n')
+	}
+	return b
+}
+
+// UnverifiedCheckpoint parses a signed checkpoint note without checking any signature: for
+// choosing the key to check it with, or for reading back a note whose signatures were checked
+// when it was stored. Nothing it returns may be trusted otherwise. Raw is the whole note.
+func UnverifiedCheckpoint(signedNote []byte) (*Checkpoint, error) {
+	text, _, err := splitNote(signedNote)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := ParseCheckpoint(text)
+	if err != nil {
+		return nil, err
+	}
+	cp.Raw = signedNote
+	return cp, nil
+}
+
 // noteSignature is one signature line of a signed note.
 type noteSignature struct {
 	name string

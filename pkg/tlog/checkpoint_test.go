@@ -273,3 +273,20 @@ func TestTrimCheckpoint(t *testing.T) {
 		t.Fatalf("another key only: %v", err)
 	}
 }
+
+// Body gives back the signed text; UnverifiedCheckpoint reads a note without any key.
+func TestCheckpointBodyAndUnverified(t *testing.T) {
+	signer, _ := testEd25519Log(t, "log.example.com")
+	body := "log.example.com\n3\n" + testRoot + "\next one\next two\n"
+	n := signNote(t, body, signer)
+	cp, err := UnverifiedCheckpoint(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(cp.Body()) != body || !bytes.Equal(cp.Raw, n) {
+		t.Fatalf("body %q, raw %q", cp.Body(), cp.Raw)
+	}
+	if _, err := UnverifiedCheckpoint([]byte(body)); !errors.Is(err, ErrMalformedNote) {
+		t.Fatalf("a body without signatures: %v", err)
+	}
+}
