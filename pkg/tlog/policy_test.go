@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/transparency-dev/tessera"
 )
 
 // policyFixture is a log and six witnesses in two groups, as in C2SP tlog-policy's example.
@@ -283,5 +285,54 @@ func TestWitnessPolicySatisfied(t *testing.T) {
 	}
 	if err := p.Satisfied([]byte("not a note")); !errors.Is(err, ErrMalformedNote) {
 		t.Fatalf("not a note: %v", err)
+	}
+}
+
+// Tessera v1.0.4's own parser and ours read the same Tessera-form policies to the same verdicts.
+func TestWitnessPolicyAgreesWithTessera(t *testing.T) {
+	ws := make([]*CosignatureSigner, 4)
+	for i := range ws {
+		ws[i] = testWitness(t, fmt.Sprintf("w%d.example.com", i), byte(60+i))
+	}
+	vkey := func(i int) string {
+		if i%2 == 0 { // Tessera's examples use plain Ed25519 vkeys; C2SP's, cosignature ones
+			return vkeyOf(ws[i].Name(), NoteKeyEd25519, ws[i].Verifier().PublicKey())
+		}
+		return ws[i].Verifier().VerifierKey().String()
+	}
+	var lines strings.Builder
+	for i := range ws {
+		fmt.Fprintf(&lines, "witness w%d %s https://w%d.example.com/\n", i, vkey(i), i)
+	}
+	policies := []string{
+		"group g all w0 w1\nquorum g\n",
+		"group g any w0 w1 w2\nquorum g\n",
+		"group a 2 w0 w1 w2\ngroup b all a w3\nquorum b\n",
+		"quorum w2\n",
+		"quorum none\n",
+	}
+	body := "log.example.com\n7\n" + testRoot + "\n"
+	cos := make([]*Cosignature, len(ws))
+	for i, w := range ws {
+		cos[i], _ = w.Cosign([]byte(body), time.Unix(1700000000, 0))
+	}
+	for _, text := range policies {
+		ours := mustPolicy(t, lines.String()+text)
+		theirs, err := tessera.NewWitnessGroupFromPolicy([]byte(lines.String() + text))
+		if err != nil {
+			t.Fatalf("Tessera refuses %q: %v", text, err)
+		}
+		for subset := range 1 << len(ws) {
+			var picked []*Cosignature
+			for i := range ws {
+				if subset&(1<<i) != 0 {
+					picked = append(picked, cos[i])
+				}
+			}
+			n := CosignedNote([]byte(body+"\n\u2014 log.example.com AAAAAAAA\n"), picked...)
+			if got, want := ours.Satisfied(n) == nil, theirs.Satisfied(n); got != want {
+				t.Fatalf("policy %q, cosigners %04b: ours %v, Tessera %v", text, subset, got, want)
+			}
+		}
 	}
 }
