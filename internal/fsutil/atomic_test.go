@@ -62,3 +62,23 @@ func TestWriteFileAtomicNeedsTheDirectory(t *testing.T) {
 		t.Fatalf("err = %v, want a not-exist error", err)
 	}
 }
+
+func TestWriteFileDurable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state")
+	for _, content := range []string{"first", "second"} {
+		if err := WriteFileDurable(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || string(data) != content {
+			t.Fatalf("content %q, %v; want %q", data, err, content)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("the directory holds %d entries, want the file alone", len(entries))
+	}
+	if err := WriteFileDurable(filepath.Join(dir, "missing", "f"), nil, 0o600); err == nil {
+		t.Fatal("wrote into a missing directory")
+	}
+}

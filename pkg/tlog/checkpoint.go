@@ -63,11 +63,43 @@ func (c *Checkpoint) String() string {
 	return fmt.Sprintf("%s@%d(%s)", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Hash))
 }
 
+// Body renders the checkpoint body: the origin, size and root hash lines and the extension
+// lines. For a checkpoint that ParseCheckpoint or OpenCheckpoint read, it is the text that was
+// signed, byte for byte (their syntax is canonical).
+func (c *Checkpoint) Body() []byte {
+	b := []byte(CheckpointBody(c.Origin, c.Size, c.Hash))
+	for _, e := range c.Extensions {
+		b = append(append(b, e...), '\n')
+	}
+	return b
+}
+
+// UnverifiedCheckpoint parses a signed checkpoint note without checking any signature: for
+// choosing the key to check it with, or for reading back a note whose signatures were checked
+// when it was stored. Nothing it returns may be trusted otherwise. Raw is the whole note.
+func UnverifiedCheckpoint(signedNote []byte) (*Checkpoint, error) {
+	text, _, err := splitNote(signedNote)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := ParseCheckpoint(text)
+	if err != nil {
+		return nil, err
+	}
+	cp.Raw = signedNote
+	return cp, nil
+}
+
 // noteSignature is one signature line of a signed note.
 type noteSignature struct {
 	name string
 	hint [4]byte
 	sig  []byte
+}
+
+// line renders the signature as a note signature line, newline included.
+func (s noteSignature) line() string {
+	return "\u2014 " + s.name + " " + base64.StdEncoding.EncodeToString(append(s.hint[:], s.sig...)) + "\n"
 }
 
 // splitNote checks the signed-note syntax and returns its text (ending in a newline) and its
@@ -199,39 +231,59 @@ func parseDecimal(s string) (uint64, error) {
 // the body (SHA-256 for P-256, SHA-384 for P-384, SHA-512 for P-521), and the line's name is not
 // checked. A signature whose hint matches a key but does not verify fails the whole note.
 func OpenCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, *LogKey, error) {
+	cp, k, _, _, err := openCheckpoint(signedNote, keys)
+	return cp, k, err
+}
+
+// TrimCheckpoint verifies a signed checkpoint note as OpenCheckpoint does and returns it with
+// the note reduced to its text and the one signature line that verified (other logs' and
+// witnesses' signatures dropped): what a witness keeps and serves beside its own cosignature.
+// The checkpoint's Raw is the reduced note.
+func TrimCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, error) {
+	cp, _, text, sig, err := openCheckpoint(signedNote, keys)
+	if err != nil {
+		return nil, err
+	}
+	raw := append(append([]byte(nil), text...), '\n')
+	cp.Raw = append(raw, sig.line()...)
+	return cp, nil
+}
+
+// openCheckpoint is OpenCheckpoint, also returning the note text and the signature that verified.
+func openCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, *LogKey, []byte, noteSignature, error) {
 	text, sigs, err := splitNote(signedNote)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, noteSignature{}, err
 	}
 	cp, err := ParseCheckpoint(text)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, noteSignature{}, err
 	}
 	cp.Raw = signedNote
 	for i := range keys {
 		k := &keys[i]
 		v, err := newNoteVerifier(k, cp.Origin)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, noteSignature{}, err
 		}
 		for _, s := range sigs {
 			if s.hint != v.hint || (v.checkName && s.name != v.name) {
 				continue
 			}
 			if !v.verify(text, s.sig) {
-				return nil, nil, fmt.Errorf("%w: signature by %q (key hint %x) on checkpoint %s", ErrBadSignature, s.name, s.hint, cp)
+				return nil, nil, nil, noteSignature{}, fmt.Errorf("%w: signature by %q (key hint %x) on checkpoint %s", ErrBadSignature, s.name, s.hint, cp)
 			}
 			if err := checkOrigin(k, cp.Origin); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, noteSignature{}, err
 			}
-			return cp, k, nil
+			return cp, k, text, s, nil
 		}
 	}
 	hints := make([]string, 0, len(sigs))
 	for _, s := range sigs {
 		hints = append(hints, fmt.Sprintf("%s/%x", s.name, s.hint))
 	}
-	return nil, nil, fmt.Errorf("%w: checkpoint %s is signed by [%s], none of the %d trusted keys", ErrUnknownKey, cp, strings.Join(hints, " "), len(keys))
+	return nil, nil, nil, noteSignature{}, fmt.Errorf("%w: checkpoint %s is signed by [%s], none of the %d trusted keys", ErrUnknownKey, cp, strings.Join(hints, " "), len(keys))
 }
 
 // checkOrigin applies the rule documented on LogKey.

@@ -253,3 +253,40 @@ func TestOpenCheckpointRekorV1PublicGood(t *testing.T) {
 		t.Fatalf("altered size: %v", err)
 	}
 }
+
+// TrimCheckpoint keeps the text and the log's own signature line, whatever else the note carries.
+func TestTrimCheckpoint(t *testing.T) {
+	signer, key := testEd25519Log(t, "log.example.com")
+	other, _ := testEd25519Log(t, "other.example.com")
+	body := "log.example.com\n3\n" + testRoot + "\n"
+	own := signNote(t, body, signer)
+	withOthers := append(bytes.Clone(own), signNote(t, body, other)[len(body)+1:]...)
+	withOthers = append([]byte(string(withOthers[:len(body)+1])+"\u2014 unknown.example.com AAAAAAAA\n"), withOthers[len(body)+1:]...)
+	cp, err := TrimCheckpoint(withOthers, []LogKey{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cp.Raw, own) || cp.Size != 3 {
+		t.Fatalf("trimmed note:\n%s\nwant:\n%s", cp.Raw, own)
+	}
+	if _, err := TrimCheckpoint(signNote(t, body, other), []LogKey{key}); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("another key only: %v", err)
+	}
+}
+
+// Body gives back the signed text; UnverifiedCheckpoint reads a note without any key.
+func TestCheckpointBodyAndUnverified(t *testing.T) {
+	signer, _ := testEd25519Log(t, "log.example.com")
+	body := "log.example.com\n3\n" + testRoot + "\next one\next two\n"
+	n := signNote(t, body, signer)
+	cp, err := UnverifiedCheckpoint(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(cp.Body()) != body || !bytes.Equal(cp.Raw, n) {
+		t.Fatalf("body %q, raw %q", cp.Body(), cp.Raw)
+	}
+	if _, err := UnverifiedCheckpoint([]byte(body)); !errors.Is(err, ErrMalformedNote) {
+		t.Fatalf("a body without signatures: %v", err)
+	}
+}

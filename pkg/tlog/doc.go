@@ -10,6 +10,14 @@
 // v1 writes them. VerifyInclusion and VerifyConsistency check proofs. VerifyEntry checks a whole
 // TransparencyLogEntry offline; MatchBundleEntry checks that an entry records a bundle.
 //
+// Witnessing (C2SP tlog-cosignature, tlog-witness, tlog-policy): ParseVerifierKey reads
+// signed-note verifier keys; CosignatureSigner and CosignatureVerifier make and check Ed25519
+// cosignature/v1 signature lines; AddCheckpointRequest is the body of a witness's add-checkpoint
+// call; ParseWitnessPolicy reads a policy file (Tessera's form and C2SP's), and its
+// WitnessPolicy says whether a signed checkpoint carries the cosignatures its quorum requires
+// (Satisfied) and checks the log's signature too (VerifyCheckpoint). TrimCheckpoint keeps of a
+// note only the log signature that verified.
+//
 // The server is package logserver; the client, the state it keeps and the monitor are package
-// logclient.
+// logclient; the witness server is package witness.
 package tlog

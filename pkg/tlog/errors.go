@@ -21,6 +21,41 @@ var (
 	ErrOriginMismatch = wrapErr(ErrCheckpoint, "checkpoint origin does not match the log key")
 	// ErrUnsupportedKey reports a trusted log key of a type that cannot sign checkpoints.
 	ErrUnsupportedKey = wrapErr(ErrCheckpoint, "unsupported log key type")
+	// ErrMalformedVerifierKey reports a string that is not a C2SP signed-note verifier key
+	// ("<name>+<hex key ID>+<base64 key>"), or one whose key ID does not match its key.
+	ErrMalformedVerifierKey = wrapErr(ErrCheckpoint, "malformed note verifier key")
+)
+
+// Errors returned by cosignature signing and verification. Each wraps ErrCosignature.
+var (
+	// ErrCosignature is the family of every cosignature error.
+	ErrCosignature = errors.New("invalid cosignature")
+	// ErrNoCosignature reports a note that carries no signature line with the cosigner's name
+	// and key ID.
+	ErrNoCosignature = wrapErr(ErrCosignature, "no cosignature by the witness")
+	// ErrBadCosignature reports a cosignature line with the cosigner's name and key ID that
+	// does not verify over the checkpoint body.
+	ErrBadCosignature = wrapErr(ErrCosignature, "cosignature does not verify")
+	// ErrCosignatureTimestamp reports a cosignature timestamp of zero or above 2^63-1.
+	ErrCosignatureTimestamp = wrapErr(ErrCosignature, "cosignature timestamp out of range")
+	// ErrUnsupportedCosignatureKey reports a witness key of a type this package cannot verify
+	// (ML-DSA-44, or a type it does not know).
+	ErrUnsupportedCosignatureKey = wrapErr(ErrCosignature, "unsupported witness key type")
+)
+
+// Errors returned by witness policies and the witness protocol. Each wraps ErrWitness.
+var (
+	// ErrWitness is the family of witness policy and protocol errors.
+	ErrWitness = errors.New("witness policy")
+	// ErrMalformedPolicy reports a policy file that does not follow C2SP tlog-policy; the
+	// error is a *PolicyError naming the line.
+	ErrMalformedPolicy = wrapErr(ErrWitness, "malformed witness policy")
+	// ErrQuorumNotMet reports a checkpoint without enough valid cosignatures for the policy's
+	// quorum.
+	ErrQuorumNotMet = wrapErr(ErrWitness, "witness quorum not met")
+	// ErrMalformedWitnessRequest reports an add-checkpoint request body that does not follow
+	// C2SP tlog-witness.
+	ErrMalformedWitnessRequest = wrapErr(ErrWitness, "malformed add-checkpoint request")
 )
 
 // Errors returned by Merkle proof verification. Both wrap ErrProof.

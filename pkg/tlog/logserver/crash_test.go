@@ -1,7 +1,6 @@
 package logserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -12,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -62,69 +60,6 @@ func serveForTest(dir string) int {
 		return 1
 	}
 	return 0
-}
-
-// serverProcess is a log server running as a child process.
-type serverProcess struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *testutil.SyncBuffer
-	done   chan struct{}
-}
-
-func startServerProcess(t testing.TB, dir string, env ...string) *serverProcess {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), serveEnv+"="+dir), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serverProcess{cmd: cmd, stderr: &testutil.SyncBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "log listening on http://"); ok {
-				line <- a
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case a := <-line:
-		p.url = "http://" + a
-	case <-p.done:
-		t.Fatalf("server process exited: %s", p.stderr.String())
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("server process did not start: %s", p.stderr.String())
-	}
-	return p
-}
-
-func (p *serverProcess) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-func (p *serverProcess) stop(t testing.TB) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(40 * time.Second):
-		p.kill()
-		t.Errorf("server did not stop on SIGTERM")
-	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("server exited with %d: %s", code, p.stderr.String())
-	}
 }
 
 // crashLedger records what the server acknowledged and every checkpoint it showed.
@@ -186,8 +121,8 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 	}
 	start := time.Now()
 	for round := range rounds {
-		p := startServerProcess(t, dir, env)
-		c, err := logclient.NewClient(p.url, logclient.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+		p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir, env)
+		c, err := logclient.NewClient(p.URL, logclient.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,11 +164,11 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 			}
 		}()
 		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
-		p.kill()
+		p.Kill()
 		cancel()
 		wg.Wait()
-		if strings.Contains(p.stderr.String(), "panic") {
-			t.Fatalf("round %d: server log mentions a panic:\n%s", round, p.stderr.String())
+		if strings.Contains(p.Stderr.String(), "panic") {
+			t.Fatalf("round %d: server log mentions a panic:\n%s", round, p.Stderr.String())
 		}
 	}
 	t.Logf("%d rounds with SIGKILL in %s; %d entries acknowledged, %d checkpoints seen", rounds, time.Since(start).Round(time.Millisecond), len(ledger.acked), len(ledger.checkpoints))
@@ -243,9 +178,9 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 
 	// Final state: every acknowledged entry is at its index, the tree is dense, and every
 	// checkpoint ever shown is consistent with the final one.
-	p := startServerProcess(t, dir, env)
+	p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir, env)
 	ctx := context.Background()
-	c, err := logclient.NewClient(p.url)
+	c, err := logclient.NewClient(p.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,9 +227,9 @@ func crashRounds(t *testing.T, storage string, rounds int) {
 			t.Fatalf("seen checkpoint %s is not consistent with the final %s: %v", cp, final, err)
 		}
 	}
-	p.stop(t)
-	if strings.Contains(p.stderr.String(), "panic") {
-		t.Fatalf("server log mentions a panic:\n%s", p.stderr.String())
+	p.Stop(t)
+	if strings.Contains(p.Stderr.String(), "panic") {
+		t.Fatalf("server log mentions a panic:\n%s", p.Stderr.String())
 	}
 	res, err := Fsck(ctx, dir, storage)
 	if err != nil {
