@@ -143,15 +143,27 @@ func (c *client) do(ctx context.Context, r request) (*http.Response, error) {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
 		}
 		// Jitter keeps concurrent clients from retrying in step.
-		t := time.NewTimer(backoff/2 + time.Duration(rand.Int64N(int64(backoff)+1)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%s %s: %w (last error: %v)", r.method, r.url, ctx.Err(), lastErr)
-		case <-t.C:
+		if err := waitBackoff(ctx, backoff/2+time.Duration(rand.Int64N(int64(backoff)+1))); err != nil {
+			return nil, fmt.Errorf("%s %s: %w (last error: %v)", r.method, r.url, err, lastErr)
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+// waitBackoff waits d before another attempt. It returns ctx's error when ctx ends first, and
+// context.DeadlineExceeded at once when ctx's deadline comes before d has passed: no attempt
+// would begin in time.
+func waitBackoff(ctx context.Context, d time.Duration) error {
+	if !fitsBefore(ctx, d) {
+		return context.DeadlineExceeded
+	}
+	return sleepCtx(ctx, d)
+}
+
+// fitsBefore reports whether a wait of d ends before ctx's deadline (always, without one).
+func fitsBefore(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
 }
 
 func (c *client) retryStatus(code int) bool {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -22,6 +25,7 @@ func (o *options) remoteOptions(ctx context.Context) []remote.Option {
 		remote.WithUserAgent(o.userAgent),
 		remote.WithRetryBackoff(remote.Backoff{Duration: o.retry.Backoff, Factor: 2, Steps: o.retry.Attempts}),
 		remote.WithRetryStatusCodes(o.retry.StatusCodes...),
+		remote.WithRetryPredicate(o.retryPredicate(ctx)),
 		remote.WithJobs(o.concurrency),
 	}
 	if o.auth != nil {
@@ -30,6 +34,34 @@ func (o *options) remoteOptions(ctx context.Context) []remote.Option {
 		ro = append(ro, remote.WithAuthFromKeychain(o.keychain))
 	}
 	return ro
+}
+
+// retryPredicate is the rule by which go-containerregistry retries a failed request or
+// upload: a transient failure, as its own default rule judges, while ctx lasts. Its waits
+// between attempts do not watch ctx, so no retry is begun when ctx's deadline would pass
+// during the longest of them.
+func (o *options) retryPredicate(ctx context.Context) func(error) bool {
+	longest := o.retry.Backoff << max(o.retry.Attempts-2, 0)
+	return func(err error) bool {
+		return ctx.Err() == nil && fitsBefore(ctx, longest) && transient(err)
+	}
+}
+
+// transient reports whether err is a failure go-containerregistry retries by default: a
+// temporary error that is not a passed deadline, or a connection cut short.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if t, ok := err.(interface{ Temporary() bool }); ok && t.Temporary() {
+		return true
+	}
+	for _, cut := range []error{io.ErrUnexpectedEOF, io.EOF, syscall.EPIPE, syscall.ECONNRESET, net.ErrClosed} {
+		if errors.Is(err, cut) {
+			return true
+		}
+	}
+	return false
 }
 
 // Copy copies the image or index at src to dst with every artifact attached to it (and, for

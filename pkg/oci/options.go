@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/cosign-like/cosign-like/internal/netutil"
 )
 
 // Option configures registry access. Options are applied over the defaults set in one place,
@@ -85,6 +87,7 @@ type options struct {
 	insecure      bool
 	plainHTTP     bool
 	transport     http.RoundTripper
+	idleTimeout   time.Duration
 	referrersMode ReferrersMode
 	legacyLookup  LegacyLookup
 	limits        Limits
@@ -117,9 +120,15 @@ func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
 // asks for TLS without verification).
 func WithPlainHTTP(b bool) Option { return func(o *options) { o.plainHTTP = b } }
 
-// WithTransport sends requests through t (default: a clone of http.DefaultTransport that
-// waits at most 2 minutes for an answer's headers).
+// WithTransport sends requests through t (default: a clone of http.DefaultTransport whose
+// dials, TLS handshakes and waits for response headers give up after the idle timeout). The
+// idle timeout bounds requests sent through t too.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+// WithIdleTimeout cancels a request that makes no progress for d: connecting, sending,
+// waiting for the response headers, or within one read of a response body (default 30s).
+// The context bounds the whole call, retries and their waits included.
+func WithIdleTimeout(d time.Duration) Option { return func(o *options) { o.idleTimeout = d } }
 
 // WithReferrersMode selects the referrers path (default ReferrersAuto).
 func WithReferrersMode(m ReferrersMode) Option { return func(o *options) { o.referrersMode = m } }
@@ -132,7 +141,8 @@ func WithLegacyLookup(l LegacyLookup) Option { return func(o *options) { o.legac
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 
 // WithRetry configures retries with exponential backoff (default: 4 attempts, 200ms first delay,
-// on 408, 429, 500, 502, 503, 504 and network errors); zero fields keep their default.
+// on 408, 429, 500, 502, 503, 504 and network errors); zero fields keep their default. A wait
+// that the context's deadline would cut short is not begun: the call fails at once.
 func WithRetry(r Retry) Option { return func(o *options) { o.retry = r } }
 
 // WithConcurrency sets how many artifacts are fetched at once (default 8).
@@ -204,11 +214,12 @@ func makeOptions(opts []Option) *options {
 	if o.confirmDelay <= 0 {
 		o.confirmDelay = 500 * time.Millisecond
 	}
+	if o.idleTimeout <= 0 {
+		o.idleTimeout = netutil.DefaultIdleTimeout
+	}
 	if o.transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
+		t := netutil.NewTransport(o.idleTimeout)
 		t.MaxIdleConnsPerHost = 16
-		// A registry that accepts a connection and never answers must not hang a command.
-		t.ResponseHeaderTimeout = 2 * time.Minute
 		if o.insecure {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
 		}
@@ -223,5 +234,7 @@ func makeOptions(opts []Option) *options {
 			o.transport = t
 		}
 	}
+	// A registry that stops answering, or answers a byte at a time, must not hang a call.
+	o.transport = netutil.Bound(o.transport, o.idleTimeout)
 	return o
 }
