@@ -66,6 +66,10 @@ type InitOptions struct {
 	CacheDir string
 	// HTTPClient makes the requests (default: a client with a 30 s timeout).
 	HTTPClient *http.Client
+	// IdleTimeout cancels a request that makes no progress for this long: connecting, sending,
+	// waiting for the response headers, or within one read of the body (default 30 s). It
+	// bounds the requests of HTTPClient too.
+	IdleTimeout time.Duration
 	// Now is the clock for expiry checks (default time.Now).
 	Now func() time.Time
 }
@@ -81,6 +85,10 @@ type LoadOptions struct {
 	Offline bool
 	// HTTPClient makes the requests (default: a client with a 30 s timeout).
 	HTTPClient *http.Client
+	// IdleTimeout cancels a request that makes no progress for this long: connecting, sending,
+	// waiting for the response headers, or within one read of the body (default 30 s). It
+	// bounds the requests of HTTPClient too.
+	IdleTimeout time.Duration
 	// Now is the clock for expiry checks (default time.Now).
 	Now func() time.Time
 	// OnCacheFallback, when set, is told when the mirror could not be reached and the unexpired
@@ -158,7 +166,7 @@ type client struct {
 	now    func() time.Time
 }
 
-func newClient(mirror, cacheDir string, hc *http.Client, now func() time.Time) (*client, error) {
+func newClient(mirror, cacheDir string, hc *http.Client, idle time.Duration, now func() time.Time) (*client, error) {
 	m, err := normalizeMirror(mirror)
 	if err != nil {
 		return nil, err
@@ -168,13 +176,10 @@ func newClient(mirror, cacheDir string, hc *http.Client, now func() time.Time) (
 			return nil, err
 		}
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: defaultHTTPTimeout}
-	}
 	if now == nil {
 		now = time.Now
 	}
-	return &client{mirror: m, dir: mirrorDir(cacheDir, m), http: hc, now: now}, nil
+	return &client{mirror: m, dir: mirrorDir(cacheDir, m), http: httpClient(hc, idle), now: now}, nil
 }
 
 // updater makes a go-tuf updater over dir's cache, trusting root.
@@ -213,7 +218,7 @@ func (c *client) updater(ctx context.Context, dir string, root []byte, offline b
 // failed Initialize leaves an earlier cache as it was. signingConfig is nil when the repository
 // has no signing config target.
 func Initialize(ctx context.Context, opts InitOptions) (trustedRoot, signingConfig []byte, err error) {
-	c, err := newClient(opts.Mirror, opts.CacheDir, opts.HTTPClient, opts.Now)
+	c, err := newClient(opts.Mirror, opts.CacheDir, opts.HTTPClient, opts.IdleTimeout, opts.Now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -311,7 +316,7 @@ func loadTargets(ctx context.Context, opts LoadOptions) (trustedRoot, signingCon
 			return nil, nil, err
 		}
 	}
-	c, err := newClient(mirror, cacheDir, opts.HTTPClient, opts.Now)
+	c, err := newClient(mirror, cacheDir, opts.HTTPClient, opts.IdleTimeout, opts.Now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -484,7 +489,9 @@ func (c *client) target(up *updater.Updater, dir, name string, offline bool) ([]
 
 // FetchRoot downloads an initial root.json from an http or https URL, for a client that is told
 // where the root lives rather than handed the file. The network is not a trust anchor, so the
-// checksum (hex SHA-256, optionally prefixed "sha256:") is required and checked.
+// checksum (hex SHA-256, optionally prefixed "sha256:") is required and checked. hc makes the
+// request (default: a client with a 30 s timeout); a request that makes no progress for 30 s
+// is cancelled, whatever the client.
 func FetchRoot(ctx context.Context, rootURL, checksum string, hc *http.Client) ([]byte, error) {
 	if checksum == "" {
 		return nil, fmt.Errorf("%w: a root fetched from %s needs its checksum", ErrBadOption, rootURL)
@@ -493,10 +500,7 @@ func FetchRoot(ctx context.Context, rootURL, checksum string, hc *http.Client) (
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: root URL %q: want an http or https URL", ErrBadOption, rootURL)
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	f := &httpFetcher{ctx: ctx, client: hc}
+	f := &httpFetcher{ctx: ctx, client: httpClient(hc, 0)}
 	data, err := f.DownloadFile(rootURL, maxRootSize, 0)
 	if err != nil {
 		return nil, fmt.Errorf("fetching initial root: %w", err)

@@ -10,10 +10,20 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cosign-like/cosign-like/internal/limitio"
+	"github.com/cosign-like/cosign-like/internal/netutil"
 )
 
 // defaultHTTPTimeout bounds one request to the mirror when the caller gives no http.Client.
 const defaultHTTPTimeout = 30 * time.Second
+
+// httpClient returns hc (a client with the default timeout when nil) whose requests are
+// cancelled when they make no progress for idle (netutil.DefaultIdleTimeout when zero).
+func httpClient(hc *http.Client, idle time.Duration) *http.Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: defaultHTTPTimeout}
+	}
+	return netutil.Client(hc, idle)
+}
 
 // fetchError is a failure to get a file from the mirror. It matches ErrFetch, and go-tuf's
 // ErrDownloadHTTP when the mirror answered with a status other than 200 (the updater reads a 404
