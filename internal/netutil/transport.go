@@ -85,14 +85,14 @@ func (b *bounded) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	w.arm(Connecting)
+	w.progress(Connecting)
 	resp, err := b.base.RoundTrip(r)
 	if err != nil {
 		err = w.explain(err)
 		w.end()
 		return nil, err
 	}
-	w.disarm()
+	w.gotAnswer()
 	resp.Body = &responseBody{rc: resp.Body, w: w}
 	return resp, nil
 }
@@ -107,12 +107,13 @@ type watch struct {
 	cancel context.CancelFunc
 	timer  *time.Timer
 
-	mu      sync.Mutex
-	stage   Stage
-	armed   bool
-	armedAt time.Time
-	expired bool // the idle bound ran out, at stage
-	ended   bool
+	mu       sync.Mutex
+	stage    Stage
+	armed    bool
+	armedAt  time.Time
+	expired  bool // the idle bound ran out, at stage
+	ended    bool
+	answered bool // the response headers came: only reads of the body count from now on
 }
 
 func newWatch(parent context.Context, host string, idle time.Duration) *watch {
@@ -127,6 +128,10 @@ func newWatch(parent context.Context, host string, idle time.Duration) *watch {
 func (w *watch) arm(s Stage) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.armLocked(s)
+}
+
+func (w *watch) armLocked(s Stage) {
 	if w.expired || w.ended {
 		return
 	}
@@ -134,24 +139,44 @@ func (w *watch) arm(s Stage) {
 	w.timer.Reset(w.idle)
 }
 
-// armIf restarts the idle timer for stage s when the request is at s.
-func (w *watch) armIf(s Stage) {
+// progress restarts the idle timer for stage s, as the request's trace and its body report
+// it, until the response headers came. Those reports may come late: the request body may
+// still be written, and its end reported, after the peer answered.
+func (w *watch) progress(s Stage) {
 	w.mu.Lock()
-	at := w.stage == s
-	w.mu.Unlock()
-	if at {
-		w.arm(s)
+	defer w.mu.Unlock()
+	if !w.answered {
+		w.armLocked(s)
 	}
 }
 
-// pauseIf stops the idle timer when the request is at stage s.
+// progressIf is progress when the request is at stage s.
+func (w *watch) progressIf(s Stage) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.answered && w.stage == s {
+		w.armLocked(s)
+	}
+}
+
+// pauseIf stops the idle timer when the request is at stage s and not yet answered.
 func (w *watch) pauseIf(s Stage) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.stage == s {
+	if !w.answered && w.stage == s {
 		w.armed = false
 		w.timer.Stop()
 	}
+}
+
+// gotAnswer stops the idle timer once the response headers came: the request now waits on
+// its caller to read the body.
+func (w *watch) gotAnswer() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.answered, w.stage = true, ReadingBody
+	w.armed = false
+	w.timer.Stop()
 }
 
 // disarm stops the idle timer: the request waits on its caller, not on its peer.
@@ -205,12 +230,12 @@ func (w *watch) explain(err error) error {
 // trace follows the request through its stages.
 func (w *watch) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		GetConn:              func(string) { w.arm(Connecting) },
-		GotConn:              func(httptrace.GotConnInfo) { w.arm(Sending) },
-		WroteRequest:         func(httptrace.WroteRequestInfo) { w.arm(AwaitingHeaders) },
-		GotFirstResponseByte: func() { w.armIf(AwaitingHeaders) },
+		GetConn:              func(string) { w.progress(Connecting) },
+		GotConn:              func(httptrace.GotConnInfo) { w.progress(Sending) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { w.progress(AwaitingHeaders) },
+		GotFirstResponseByte: func() { w.progressIf(AwaitingHeaders) },
 		Got1xxResponse: func(int, textproto.MIMEHeader) error {
-			w.armIf(AwaitingHeaders)
+			w.progressIf(AwaitingHeaders)
 			return nil
 		},
 	}
@@ -226,7 +251,7 @@ type requestBody struct {
 func (b *requestBody) Read(p []byte) (int, error) {
 	b.w.pauseIf(Sending)
 	n, err := b.rc.Read(p)
-	b.w.armIf(Sending)
+	b.w.progressIf(Sending)
 	return n, err
 }
 

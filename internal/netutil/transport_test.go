@@ -157,3 +157,22 @@ func TestCallerCancellationUnchanged(t *testing.T) {
 		t.Fatalf("error %v: want the caller's cancellation as it is", err)
 	}
 }
+
+// A peer may answer before it has read the request: the end of the request, reported late,
+// does not take the request back to waiting for headers.
+func TestAnswerBeforeTheRequestIsWritten(t *testing.T) {
+	p := netutiltest.Start(t, netutiltest.StallAfterHeaders, 0)
+	for _, size := range []int{16, 8 << 20} {
+		req, err := http.NewRequest(http.MethodPost, p.URL+"/entries", bytes.NewReader(make([]byte, size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		resp, err := netutil.Client(nil, idle).Do(req)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		netutiltest.AssertStalled(t, err, p, "response body", time.Since(start), idle)
+	}
+}
