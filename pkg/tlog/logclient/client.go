@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/internal/limitio"
+	"github.com/cosign-like/cosign-like/internal/netutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
@@ -44,6 +45,7 @@ const (
 type Client struct {
 	base *url.URL
 	http *http.Client
+	idle time.Duration
 }
 
 // ClientOption configures a Client.
@@ -51,6 +53,11 @@ type ClientOption func(*Client)
 
 // WithHTTPClient sets the HTTP client; the default has a 30 s timeout.
 func WithHTTPClient(c *http.Client) ClientOption { return func(cl *Client) { cl.http = c } }
+
+// WithIdleTimeout cancels a request that makes no progress for d: connecting, sending,
+// waiting for the response headers, or within one read of the body (default 30 s). It bounds
+// the requests of the client WithHTTPClient sets too.
+func WithIdleTimeout(d time.Duration) ClientOption { return func(cl *Client) { cl.idle = d } }
 
 // NewClient returns a client of the log at baseURL (e.g. http://127.0.0.1:3003); the API lives
 // under baseURL/api/v2/.
@@ -63,6 +70,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	c.http = netutil.Client(c.http, c.idle)
 	return c, nil
 }
 
