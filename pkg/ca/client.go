@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/internal/limitio"
+	"github.com/cosign-like/cosign-like/internal/netutil"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/signer"
@@ -38,11 +39,15 @@ func RequestCertificate(ctx context.Context, fulcioURL, idToken string, s signer
 	return RequestCertificateWithClient(ctx, http.DefaultClient, fulcioURL, idToken, s)
 }
 
-// RequestCertificateWithClient is RequestCertificate with a given HTTP client.
+// RequestCertificateWithClient is RequestCertificate with a given HTTP client. Whatever the
+// client, a request that makes no progress for 30 s (connecting, sending, waiting for the
+// answer's headers, or within one read of its body) is cancelled, naming the CA and what was
+// awaited.
 func RequestCertificateWithClient(ctx context.Context, client *http.Client, fulcioURL, idToken string, s signer.Signer) ([]*x509.Certificate, error) {
 	if s == nil {
 		return nil, errors.New("requesting certificate: no signer")
 	}
+	client = netutil.Client(client, 0)
 	var req SigningCertRequest
 	req.Credentials.OIDCIdentityToken = idToken
 	if csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, signer.AsCryptoSigner(s)); err == nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/cosign-like/cosign-like/internal/netutil"
 )
 
 // MaxResponseSize bounds a TSA response the client reads.
@@ -32,8 +34,11 @@ func Timestamp(ctx context.Context, url string, signature []byte) ([]byte, error
 	return TimestampWithClient(ctx, http.DefaultClient, url, signature)
 }
 
-// TimestampWithClient is Timestamp with a given HTTP client.
+// TimestampWithClient is Timestamp with a given HTTP client. Whatever the client, a request
+// that makes no progress for 30 s (connecting, sending, waiting for the answer's headers, or
+// within one read of its body) is cancelled, naming the TSA and what was awaited.
 func TimestampWithClient(ctx context.Context, client *http.Client, url string, signature []byte) ([]byte, error) {
+	client = netutil.Client(client, 0)
 	digest := sha256.Sum256(signature)
 	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
