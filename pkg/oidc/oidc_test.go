@@ -24,13 +24,20 @@ import (
 // startDevIssuer serves a dev issuer on a loopback port.
 func startDevIssuer(t *testing.T, opts DevIssuerOptions) *DevIssuer {
 	t.Helper()
+	return startDevIssuerBehind(t, opts, func(h http.Handler) http.Handler { return h })
+}
+
+// startDevIssuerBehind serves a dev issuer on a loopback port through the handler wrap makes
+// of its own.
+func startDevIssuerBehind(t *testing.T, opts DevIssuerOptions, wrap func(http.Handler) http.Handler) *DevIssuer {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	opts.URL = "http://" + ts.Listener.Addr().String()
 	d, err := NewDevIssuer(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = d.Handler()
+	ts.Config.Handler = wrap(d.Handler())
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return d

@@ -18,6 +18,8 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/cosign-like/cosign-like/internal/netutil"
 )
 
 // Defaults of the interactive flows, as cosign has them.
@@ -69,6 +71,11 @@ type Options struct {
 	OpenBrowser func(url string) error
 	// HTTPClient talks to the provider and GitHub (http.DefaultClient when nil).
 	HTTPClient *http.Client
+	// IdleTimeout cancels an exchange with the provider or GitHub that makes no progress for
+	// this long: connecting, sending, waiting for the answer's headers, or within one read of
+	// its body (default 30 s). It bounds each request of HTTPClient, never the wait for a
+	// person to sign in, which only the context bounds.
+	IdleTimeout time.Duration
 }
 
 // GetToken returns an ID token from the first source that has one: opts.IdentityToken (value
@@ -83,6 +90,7 @@ func GetToken(ctx context.Context, opts Options) (string, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = http.DefaultClient
 	}
+	opts.HTTPClient = netutil.Client(opts.HTTPClient, opts.IdleTimeout)
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
