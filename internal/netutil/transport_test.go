@@ -33,24 +33,17 @@ func get(ctx context.Context, c *http.Client, url string) error {
 }
 
 func TestStalledPeers(t *testing.T) {
-	for _, b := range netutiltest.Behaviours {
-		t.Run(b.String(), func(t *testing.T) {
-			t.Parallel()
-			p := netutiltest.Start(t, b, 3*idle)
-			c := netutil.Client(nil, idle)
-			start := time.Now()
-			err := get(context.Background(), c, p.URL+"/x")
-			netutiltest.AssertStalled(t, err, p, netutiltest.Awaited(b), time.Since(start), idle)
-			t.Logf("%s after %s", err, time.Since(start))
-			var te *netutil.TimeoutError
-			if !errors.As(err, &te) || te.Idle != idle || te.Err != nil {
-				t.Errorf("error %v: want a TimeoutError of the idle bound", err)
-			}
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("error %v matches a context error: the caller's context did not end", err)
-			}
-		})
-	}
+	netutiltest.Check(t, idle, func(t *testing.T, p *netutiltest.Peer) error {
+		err := get(context.Background(), netutil.Client(nil, idle), p.URL+"/x")
+		var te *netutil.TimeoutError
+		if !errors.As(err, &te) || te.Idle != idle || te.Err != nil {
+			t.Errorf("error %v: want a TimeoutError of the idle bound", err)
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error %v matches a context error: the caller's context did not end", err)
+		}
+		return err
+	})
 }
 
 func TestTLSHandshakeStall(t *testing.T) {

@@ -135,6 +135,22 @@ func AssertStalled(t testing.TB, err error, p *Peer, awaited string, elapsed, bo
 	}
 }
 
+// Check calls call against a peer of each behaviour, in parallel subtests, with Trickle
+// slower than bound, and asserts that each call fails within the bound (AssertStalled), naming
+// the peer and what was awaited.
+func Check(t *testing.T, bound time.Duration, call func(t *testing.T, p *Peer) error) {
+	t.Helper()
+	for _, b := range Behaviours {
+		t.Run(b.String(), func(t *testing.T) {
+			t.Parallel()
+			p := Start(t, b, 3*bound)
+			start := time.Now()
+			err := call(t, p)
+			AssertStalled(t, err, p, Awaited(b), time.Since(start), bound)
+		})
+	}
+}
+
 // Awaited is the phrase an error names for a peer that behaves as b: what the client was
 // waiting for when the peer stopped.
 func Awaited(b Behaviour) string {
