@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosign-like/cosign-like/internal/netutil"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 )
 
@@ -39,7 +40,7 @@ func newDevTokenCmd() *cobra.Command {
 				return err
 			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := netutil.Client(nil, 0).Do(req)
 			if err != nil {
 				return fmt.Errorf("asking the dev issuer for a token: %w", err)
 			}
@@ -66,5 +67,5 @@ func newDevTokenCmd() *cobra.Command {
 	fs.StringVar(&email, "email", "", "email identity of the token")
 	fs.StringVar(&subject, "subject", "", "subject (sub claim) of the token (default: the email)")
 	fs.StringVar(&audience, "audience", "", "audience of the token (default: sigstore)")
-	return cmd
+	return boundInTime(cmd)
 }
