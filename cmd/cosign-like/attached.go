@@ -37,7 +37,7 @@ func newTreeCmd() *cobra.Command {
 		},
 	}
 	reg.addFlags(cmd.Flags())
-	return cmd
+	return boundInTime(cmd)
 }
 
 // printTree writes what is attached, grouped by kind, in the order found.
@@ -141,7 +141,7 @@ Cert and Chain as PEM strings.`,
 		},
 	}
 	reg.addFlags(cmd.Flags())
-	return cmd
+	return boundInTime(cmd)
 }
 
 // writeDownloaded prints each bundle as cosign v3 does (its protojson, compact, HTML-escaped as
@@ -212,7 +212,7 @@ func newCleanCmd() *cobra.Command {
 	reg.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&typ, "type", "all", "what to remove: signature, attestation, sbom or all")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func cleanKinds(typ string) ([]oci.Kind, error) {

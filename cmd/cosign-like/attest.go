@@ -121,7 +121,7 @@ pre-authentication encoding, so a large SBOM never meets a log size limit.`,
 	o.predicate.addFlags(fs)
 	fs.BoolVar(&o.newBundleFormat, "new-bundle-format", true, "attach a Sigstore bundle as an OCI referrer; false writes cosign's legacy .att tag")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "skip confirmation prompts")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runAttest(cmd *cobra.Command, o *attestOptions, ref string) error {
@@ -218,7 +218,7 @@ IMAGE is an OCI layout directory written by save, and nothing else is read.`,
 	fs.Int64Var(&o.maxSize, "max-attestation-size", attest.DefaultMaxAttestationSize, "largest attestation read, in bytes")
 	fs.BoolVar(&o.localImage, "local-image", false, "IMAGE is the path of an OCI layout directory written by save")
 	fs.StringVarP(&o.output, "output", "o", "json", "output format: json (cosign's: one DSSE envelope per line) or text")
-	return cmd
+	return boundInTime(cmd)
 }
 
 // attestationVerifyOptions turns --type, --policy and --max-attestation-size plus the
@@ -346,7 +346,7 @@ func newAttestBlobCmd() *cobra.Command {
 	o.predicate.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "write the Sigstore bundle to this file (required)")
 	markRequired(fs, "bundle", "the file to write the Sigstore bundle to")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runAttestBlob(cmd *cobra.Command, o *attestBlobOptions, path string) error {
@@ -400,7 +400,7 @@ func newVerifyBlobAttestationCmd() *cobra.Command {
 	fs.Int64Var(&o.maxSize, "max-attestation-size", attest.DefaultMaxAttestationSize, "largest bundle read, in bytes")
 	fs.StringVar(&o.bundlePath, "bundle", "", "the attestation's Sigstore bundle (required)")
 	markRequired(fs, "bundle", "the attestation's Sigstore bundle")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runVerifyBlobAttestation(cmd *cobra.Command, o *verifyBlobAttestationOptions, path string) error {
@@ -486,5 +486,5 @@ func newDownloadAttestationCmd() *cobra.Command {
 	}
 	reg.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&predicateType, "predicate-type", "", "only attestations of this predicate type (a --type name or URI)")
-	return cmd
+	return boundInTime(cmd)
 }

@@ -64,7 +64,7 @@ func newSignBlobCmd() *cobra.Command {
 	markRequired(fs, "bundle", "the file to write the Sigstore bundle to")
 	fs.StringVar(&o.outputSig, "output-signature", "", "also write the base64 signature to this file")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "skip confirmation prompts")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runSignBlob(cmd *cobra.Command, o *signBlobOptions, path string) error {
@@ -121,7 +121,7 @@ func newVerifyBlobCmd() *cobra.Command {
 	o.verification.addFlags(fs)
 	fs.StringVar(&o.bundlePath, "bundle", "", "the Sigstore bundle to verify (required)")
 	markRequired(fs, "bundle", "the Sigstore bundle to verify")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runVerifyBlob(cmd *cobra.Command, o *verifyBlobOptions, path string) error {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -141,10 +138,9 @@ func newCACertCmd() *cobra.Command {
 		Short: "Debug: get a certificate for an ephemeral key and print the chain (PEM)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			defer cancel()
+			ctx := cmd.Context()
 			tok, err := oidc.GetToken(ctx, oidc.Options{IdentityToken: token, Getenv: os.Getenv,
-				Out: cmd.ErrOrStderr(), HTTPClient: http.DefaultClient, DisableInteractive: true})
+				Out: cmd.ErrOrStderr(), DisableInteractive: true})
 			if err != nil {
 				return fmt.Errorf("ca cert: %w", err)
 			}
@@ -163,5 +159,5 @@ func newCACertCmd() *cobra.Command {
 	cmd.Flags().StringVar(&fulcioURL, "fulcio-url", "", "CA base URL (required)")
 	cmd.Flags().StringVar(&token, "identity-token", "", "ID token, or a file holding one (default: SIGSTORE_ID_TOKEN or GitHub Actions)")
 	_ = cmd.MarkFlagRequired("fulcio-url")
-	return cmd
+	return boundInTime(cmd)
 }

@@ -40,7 +40,7 @@ they are. Digests do not change, so signatures and attestations verify on the co
 		},
 	}
 	reg.addFlags(cmd.Flags())
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newSaveCmd() *cobra.Command {
@@ -73,7 +73,7 @@ there with verify-attestation --local-image, or push it with load.`,
 	reg.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&dir, "dir", "", "OCI layout directory to write (created if absent)")
 	markRequired(cmd.Flags(), "dir", "the directory to write the OCI layout to")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newLoadCmd() *cobra.Command {
@@ -103,7 +103,7 @@ func newLoadCmd() *cobra.Command {
 	reg.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&dir, "dir", "", "OCI layout directory written by save")
 	markRequired(cmd.Flags(), "dir", "the OCI layout directory written by save")
-	return cmd
+	return boundInTime(cmd)
 }
 
 // reportArtifacts lists what a transfer moved, on standard error.

@@ -243,5 +243,5 @@ func newDevPushSampleCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&platforms, "platform", nil, "push an index with one image per platform (e.g. linux/amd64,linux/arm64)")
-	return cmd
+	return boundInTime(cmd)
 }

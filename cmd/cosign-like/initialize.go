@@ -63,7 +63,7 @@ are not given, refreshing it online, or using it as is with --offline.`,
 	markRequired(cmd.Flags(), "root", "the repository's initial root.json, obtained out of band")
 	cmd.Flags().StringVar(&checksum, "root-checksum", "", "expected SHA-256 (hex) of the --root file; required when --root is a URL")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "TUF cache directory (default $COSIGN_LIKE_HOME/tuf or ~/.cosign-like/tuf)")
-	return cmd
+	return boundInTime(cmd)
 }
 
 // readInitialRoot reads the --root file, or fetches it when it is an http(s) URL (which needs

@@ -106,7 +106,7 @@ sigstore-kms-<name> for a <name>:// reference. Only <prefix>.pub is written.`,
 	cmd.Flags().StringVar(&kmsRef, "kms", "", "create the key on a PKCS#11 token (pkcs11: URI) or in a KMS (<name>:// reference) instead of a file")
 	cmd.Flags().StringVar(&alg, "signing-algorithm", "ecdsa-p256",
 		"key algorithm: ecdsa-p256, ecdsa-p384, ecdsa-p521, ed25519, rsa-2048, rsa-3072, rsa-4096 (or a Sigstore name such as ecdsa-sha2-256-nistp256)")
-	return cmd
+	return boundInTime(cmd)
 }
 
 // createKMSKey creates a key on a token or in a KMS and writes its public key.
@@ -234,5 +234,5 @@ func newPublicKeyCmd() *cobra.Command {
 	markRequired(cmd.Flags(), "key", "a key file, PKCS#11 URI or KMS reference")
 	cmd.Flags().StringVar(&outFile, "outfile", "", "write the public key to this file instead of stdout")
 	tok.addPINFlag(cmd.Flags(), pinFlag)
-	return cmd
+	return boundInTime(cmd)
 }

@@ -66,7 +66,7 @@ func newLogInfoCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd.Flags())
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newLogGetCmd() *cobra.Command {
@@ -113,7 +113,7 @@ func newLogGetCmd() *cobra.Command {
 	cmd.Flags().Int64Var(&index, "index", -1, "entry index")
 	markRequired(cmd.Flags(), "index", "")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	return cmd
+	return boundInTime(cmd)
 }
 
 // printEntry describes a hashedrekord entry for a person.
@@ -168,7 +168,7 @@ func newLogVerifyCmd() *cobra.Command {
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&bundlePath, "bundle", "", "Sigstore bundle (JSON)")
 	markRequired(cmd.Flags(), "bundle", "")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newLogMonitorCmd() *cobra.Command {
@@ -237,5 +237,5 @@ func newLogMonitorCmd() *cobra.Command {
 	fs.Uint64Var(&from, "from", 0, "first entry index to examine")
 	fs.BoolVar(&follow, "follow", false, "keep watching for new entries")
 	fs.DurationVar(&interval, "interval", 5*time.Second, "polling interval with --follow")
-	return cmd
+	return boundInTime(cmd, "follow")
 }

@@ -27,6 +27,7 @@ signing needs (CA with CT log, transparency log, timestamp authority).`,
 	for _, newCmd := range commandConstructors {
 		root.AddCommand(newCmd())
 	}
+	addDeadlines(root)
 	addFlagHints(root)
 	return root
 }

@@ -40,7 +40,7 @@ func newSignCmd() *cobra.Command {
 	fs.BoolVar(&o.recursive, "recursive", false, "if IMAGE is an index, also sign each image it lists")
 	fs.BoolVar(&o.newBundleFormat, "new-bundle-format", true, "attach a Sigstore bundle as an OCI referrer; false writes cosign's legacy .sig tag")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "skip confirmation prompts")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runSign(cmd *cobra.Command, o *signOptions, ref string) error {

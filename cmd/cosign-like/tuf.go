@@ -196,7 +196,7 @@ func newTUFInitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&keyCounts, "keys", "", "keys per role: N for every role, or ROLE=N,... (default: the threshold)")
 	cmd.Flags().StringVar(&expiry, "expiry", "", "validity per role: DURATION for every role, or ROLE=DURATION,... (default root=8760h,targets=4320h,snapshot=720h,timestamp=168h)")
 	cmd.Flags().StringArrayVar(&roleKeys, "role-key", nil, "ROLE=KEYREF: use a key held elsewhere (cosign key file, pkcs11: URI, KMS URI) for ROLE instead of generating one (repeatable)")
-	return cmd
+	return boundInTime(cmd)
 }
 
 // parseRoleInts parses "N" (every role) or "ROLE=N,..." (or both, the bare number first).
@@ -301,7 +301,7 @@ func newTUFAddTargetCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "target name (default: the file's base name)")
 	cmd.Flags().StringVar(&file, "file", "", "file to add (required)")
 	markRequired(cmd.Flags(), "file", "")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newTUFRemoveTargetCmd() *cobra.Command {
@@ -326,7 +326,7 @@ func newTUFRemoveTargetCmd() *cobra.Command {
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "target name (required)")
 	markRequired(cmd.Flags(), "name", "")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newTUFSignCmd() *cobra.Command {
@@ -354,7 +354,7 @@ func newTUFSignCmd() *cobra.Command {
 	o.addFlags(cmd.Flags())
 	r.addFlags(cmd.Flags(), "role to sign: root, targets, snapshot or timestamp")
 	cmd.Flags().BoolVar(&bump, "bump", false, "start a new version with a fresh expiry before signing")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newTUFRotateCmd() *cobra.Command {
@@ -390,7 +390,7 @@ func newTUFRotateCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&newKeys, "new-key", nil, "new key held elsewhere (cosign key file, pkcs11: URI, KMS URI) instead of generated ones (repeatable)")
 	cmd.Flags().IntVar(&keys, "keys", 0, "number of keys to generate (default: as many as the role has)")
 	cmd.Flags().IntVar(&threshold, "threshold", 0, "the role's new threshold (default: unchanged)")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newTUFTimestampCmd() *cobra.Command {
@@ -414,7 +414,7 @@ func newTUFTimestampCmd() *cobra.Command {
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&expiry, "expiry", 0, "validity of the new timestamp (default: the repository's setting)")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func newTUFPublishCmd() *cobra.Command {

@@ -50,7 +50,7 @@ saying why, when none does.`,
 	fs.StringVarP(&o.output, "output", "o", "json", "output format: json or text")
 	fs.StringVar(&o.outputFile, "output-file", "", "write the verified signatures to this file instead of standard output")
 	fs.BoolVar(&o.localImage, "local-image", false, "IMAGE is the path of an OCI layout directory written by save (verified offline)")
-	return cmd
+	return boundInTime(cmd)
 }
 
 func runVerify(cmd *cobra.Command, o *verifyOptions, ref string) error {
