@@ -26,7 +26,7 @@ var boundedCommands = []string{
 }
 
 // runUntilStopped are the commands that run until they are stopped: they never have a deadline.
-var runUntilStopped = []string{"ca serve", "ct serve", "dev up", "log serve", "tsa serve", "tuf serve"}
+var runUntilStopped = []string{"ca serve", "ct serve", "dev up", "log serve", "tsa serve", "tuf serve", "witness serve"}
 
 func TestCommandsWithTimeout(t *testing.T) {
 	var got []string
@@ -46,12 +46,16 @@ func TestCommandsWithTimeout(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRootCmd())
+	root := newRootCmd()
+	walk(root)
 	slices.Sort(got)
 	if !slices.Equal(got, boundedCommands) {
 		t.Errorf("commands with --timeout:\n got %q\nwant %q", got, boundedCommands)
 	}
 	for _, name := range runUntilStopped {
+		if c, _, err := root.Find(strings.Fields(name)); err != nil || c.CommandPath() != "cosign-like "+name {
+			t.Errorf("no command %q", name)
+		}
 		if slices.Contains(got, name) {
 			t.Errorf("%s runs until it is stopped, yet has --timeout", name)
 		}
