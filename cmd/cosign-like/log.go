@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
@@ -154,7 +155,7 @@ func newLogServeCmd() *cobra.Command {
 			ctx := cmd.Context()
 			var policy []byte
 			if o.witnessPolicy != "" {
-				if policy, err = os.ReadFile(o.witnessPolicy); err != nil {
+				if policy, err = limitio.ReadFile(o.witnessPolicy, tlog.MaxPolicySize); err != nil {
 					return fmt.Errorf("reading witness policy: %w", err)
 				}
 			}
