@@ -43,13 +43,10 @@ func (w *flakyWitness) Handler() http.Handler {
 // with the witness's URL (Tessera's form).
 func startWitness(t *testing.T, dir string) (*flakyWitness, *tlog.WitnessPolicy, []byte) {
 	t.Helper()
-	cfg, priv, err := loadLog(dir)
+	logKey, err := LoadLogKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := priv.Public().(ed25519.PublicKey)
-	id := tlog.Ed25519KeyID(cfg.Origin, pub)
-	logKey := tlog.LogKey{Origin: cfg.Origin, KeyID: id[:], PublicKey: pub}
 	_, wpriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
