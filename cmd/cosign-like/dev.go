@@ -26,12 +26,13 @@ func init() { addCommand(newDevCmd) }
 type devOptions struct {
 	dir    string
 	detach bool
-	// addrs are the listen addresses, by server name (registry, oidc, ct, ca, log, tsa, tuf).
+	// addrs are the listen addresses, by server name (registry, oidc, ct, ca, witness, log, tsa,
+	// tuf).
 	addrs map[string]*string
 }
 
 // devServers are the servers of the stack, in the order their address flags are listed.
-var devServers = []string{"registry", "oidc", "ca", "ct", "log", "tsa", "tuf"}
+var devServers = []string{"registry", "oidc", "ca", "ct", "witness", "log", "tsa", "tuf"}
 
 // addrFlags returns the flags that give each server's address, for re-running `dev up`.
 func (o *devOptions) addrFlags() []string {
@@ -46,7 +47,8 @@ func (o *devOptions) config(logger *slog.Logger) devstack.Config {
 	return devstack.Config{
 		Dir: o.dir, Logger: logger,
 		RegistryAddr: *o.addrs["registry"], OIDCAddr: *o.addrs["oidc"], CAAddr: *o.addrs["ca"],
-		CTAddr: *o.addrs["ct"], LogAddr: *o.addrs["log"], TSAAddr: *o.addrs["tsa"], TUFAddr: *o.addrs["tuf"],
+		CTAddr: *o.addrs["ct"], WitnessAddr: *o.addrs["witness"], LogAddr: *o.addrs["log"],
+		TSAAddr: *o.addrs["tsa"], TUFAddr: *o.addrs["tuf"],
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
@@ -128,6 +129,9 @@ type logServeOptions struct {
 	checkpointInterval  time.Duration
 	dedupWarmEntries    int
 	memoryLimit         int64
+	witnessPolicy       string
+	witnessTimeout      time.Duration
+	witnessFailOpen     bool
 }
 
 func newLogServeCmd() *cobra.Command {
@@ -149,10 +153,17 @@ func newLogServeCmd() *cobra.Command {
 				debug.SetMemoryLimit(o.memoryLimit)
 			}
 			ctx := cmd.Context()
+			var policy []byte
+			if o.witnessPolicy != "" {
+				if policy, err = limitio.ReadFile(o.witnessPolicy, tlog.MaxPolicySize); err != nil {
+					return fmt.Errorf("reading witness policy: %w", err)
+				}
+			}
 			srv, err := logserver.Open(ctx, o.dir, logserver.Options{
 				Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
+				WitnessPolicy: policy, WitnessTimeout: o.witnessTimeout, WitnessFailOpen: o.witnessFailOpen,
 			})
 			if err != nil {
 				return err
@@ -174,6 +185,9 @@ func newLogServeCmd() *cobra.Command {
 	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", logserver.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
 	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", logserver.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 112<<20, "soft memory limit of the Go runtime in bytes (0: none; GOMEMLIMIT overrides)")
+	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP tlog-policy file: submit each checkpoint to its witnesses and publish it with their cosignatures")
+	fs.DurationVar(&o.witnessTimeout, "witness-timeout", logserver.DefaultWitnessTimeout, "longest wait for the witnesses' cosignatures of one checkpoint")
+	fs.BoolVar(&o.witnessFailOpen, "witness-fail-open", false, "publish a checkpoint without the policy's quorum of cosignatures rather than hold it back")
 	return cmd
 }
 

@@ -136,6 +136,7 @@ func printEntry(w io.Writer, index uint64, body []byte) {
 
 func newLogVerifyCmd() *cobra.Command {
 	var o logClientOptions
+	var w witnessOptions
 	var bundlePath string
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -143,6 +144,10 @@ func newLogVerifyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			keys, err := o.keys()
+			if err != nil {
+				return err
+			}
+			witnesses, err := w.load()
 			if err != nil {
 				return err
 			}
@@ -158,6 +163,9 @@ func newLogVerifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := logclient.CheckWitnessed(res, witnesses); err != nil {
+				return err
+			}
 			for _, r := range res {
 				fmt.Fprintf(cmd.OutOrStdout(), "entry %d: inclusion proof verified in checkpoint of size %d; present in the log at size %d (root %x)\n",
 					r.Index, r.EntryCheckpoint.Size, r.LogCheckpoint.Size, r.LogCheckpoint.Hash)
@@ -166,6 +174,7 @@ func newLogVerifyCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd.Flags())
+	w.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&bundlePath, "bundle", "", "Sigstore bundle (JSON)")
 	markRequired(cmd.Flags(), "bundle", "")
 	return boundInTime(cmd)

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/oci"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // maxLayers is the most layers a signature or attestation manifest may declare.
@@ -138,4 +140,29 @@ func (o *keyOptions) addSignFlags(fs *pflag.FlagSet) {
 
 func (o *keyOptions) addVerifyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.key, "key", "", "public key: a PEM file, certificate, pkcs11: URI or KMS URI")
+}
+
+// witnessOptions name the witness policy a verifying command requires of log checkpoints.
+type witnessOptions struct {
+	policy string
+}
+
+func (o *witnessOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.policy, "witness-policy", envDefault("COSIGN_LIKE_WITNESS_POLICY", ""), "C2SP tlog-policy file: accept log entries only under checkpoints its quorum of witnesses cosigned (default $COSIGN_LIKE_WITNESS_POLICY)")
+}
+
+// load returns the policy, nil when none is given.
+func (o *witnessOptions) load() (*tlog.WitnessPolicy, error) {
+	if o.policy == "" {
+		return nil, nil
+	}
+	raw, err := limitio.ReadFile(o.policy, tlog.MaxPolicySize)
+	if err != nil {
+		return nil, fmt.Errorf("reading witness policy: %w", err)
+	}
+	p, err := tlog.ParseWitnessPolicy(raw)
+	if err != nil {
+		return nil, fmt.Errorf("witness policy %s: %w", o.policy, err)
+	}
+	return p, nil
 }

@@ -49,6 +49,7 @@ type verificationOptions struct {
 	identity identityOptions
 	tlog     tlogOptions
 	trust    trustOptions
+	witness  witnessOptions
 	// trustedRoot is the trusted root that build found.
 	trustedRoot *root.TrustedRoot
 }
@@ -59,6 +60,7 @@ func (o *verificationOptions) addFlags(fs *pflag.FlagSet) {
 	o.tlog.addVerifyFlags(fs)
 	o.trust.addFlags(fs)
 	o.trust.addOfflineFlag(fs)
+	o.witness.addFlags(fs)
 }
 
 // build makes the verifier and policy that the flags describe.
@@ -106,7 +108,15 @@ func (o *verificationOptions) build(cmd *cobra.Command) (*verify.Verifier, verif
 		return nil, policy, errNoTrustedRoot
 	}
 	o.trustedRoot = trusted
-	v, err := verify.New(trusted)
+	var opts []verify.Option
+	witnesses, err := o.witness.load()
+	if err != nil {
+		return nil, policy, err
+	}
+	if witnesses != nil {
+		opts = append(opts, verify.WithWitnessPolicy(witnesses))
+	}
+	v, err := verify.New(trusted, opts...)
 	if err != nil {
 		return nil, policy, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/root"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
@@ -73,6 +74,22 @@ func TestKeylessSignVerify(t *testing.T) {
 	r := got[0].Result
 	if r.Identity == nil || r.Identity.Issuer != st.OIDCURL || len(r.TlogEntries) != 1 || len(r.Timestamps) != 1 {
 		t.Fatalf("result %+v: want alice's identity, one log entry and one timestamp", r)
+	}
+	// The log's checkpoints carry the stack's witness's cosignature, as its policy requires.
+	policyText, err := os.ReadFile(st.WitnessPolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witnesses, err := tlog.ParseWitnessPolicy(policyText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witnessed, err := verify.New(tr, verify.WithWitnessPolicy(witnesses))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cosign.VerifyImage(ctx, img.String(), cosign.VerifyOptions{Verifier: witnessed, Policy: policy}); err != nil {
+		t.Fatalf("keyless verify under the stack's witness policy: %v", err)
 	}
 
 	for name, id := range map[string]*verify.Identity{

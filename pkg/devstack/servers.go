@@ -17,6 +17,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 	"github.com/cosign-like/cosign-like/pkg/tuf"
+	"github.com/cosign-like/cosign-like/pkg/witness"
 )
 
 // tsaPath is where the TSA answers timestamp requests.
@@ -24,19 +25,24 @@ const tsaPath = "/api/v1/timestamp"
 
 // keylessServers are the servers startKeyless runs, in the order their Stack URLs are listed
 // and they are built: the CT log accepts chains to the CA's root, the CA checks its SCTs under
-// the CT log's key, the TUF repository publishes what the others wrote. Each has the limits of
+// the CT log's key, the witness follows the log (whose state it creates) and the log submits its
+// checkpoints to it, the TUF repository publishes what the others wrote. Each has the limits of
 // its standalone server (the log its own, as log serve has them).
+// A server marked serveFirst is served (with those opened before it) as soon as it is opened:
+// the log's storage submits its first checkpoint to the witness while it opens.
 var keylessServers = []struct {
-	name     string
-	open     func(s *Stack, ctx context.Context, state string) (httpserver.Server, error)
-	timeouts httpserver.Timeouts
+	name       string
+	open       func(s *Stack, ctx context.Context, state string) (httpserver.Server, error)
+	timeouts   httpserver.Timeouts
+	serveFirst bool
 }{
-	{"oidc", (*Stack).openOIDC, httpserver.Timeouts{}},
-	{"ct", (*Stack).openCT, httpserver.Timeouts{}},
-	{"ca", (*Stack).openCA, httpserver.Timeouts{}},
-	{"log", (*Stack).openLog, httpserver.TransparencyLogTimeouts()},
-	{"tsa", (*Stack).openTSA, httpserver.Timeouts{}},
-	{"tuf", (*Stack).openTUF, httpserver.Timeouts{}},
+	{"oidc", (*Stack).openOIDC, httpserver.Timeouts{}, false},
+	{"ct", (*Stack).openCT, httpserver.Timeouts{}, false},
+	{"ca", (*Stack).openCA, httpserver.Timeouts{}, false},
+	{"witness", (*Stack).openWitness, httpserver.Timeouts{}, true},
+	{"log", (*Stack).openLog, httpserver.TransparencyLogTimeouts(), false},
+	{"tsa", (*Stack).openTSA, httpserver.Timeouts{}, false},
+	{"tuf", (*Stack).openTUF, httpserver.Timeouts{}, false},
 }
 
 // startKeyless initialises fresh state for the CA, CT log, transparency log and TSA under
@@ -49,7 +55,7 @@ func (s *Stack) startKeyless(ctx context.Context) (err error) {
 	if err := os.RemoveAll(state); err != nil {
 		return err
 	}
-	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.CTAddr, cfg.CAAddr, cfg.LogAddr, cfg.TSAAddr, cfg.TUFAddr)
+	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.CTAddr, cfg.CAAddr, cfg.WitnessAddr, cfg.LogAddr, cfg.TSAAddr, cfg.TUFAddr)
 	if err != nil {
 		return err
 	}
@@ -57,20 +63,28 @@ func (s *Stack) startKeyless(ctx context.Context) (err error) {
 	for i, ks := range keylessServers {
 		svcs[i] = s.service(ks.name, lns[i], ks.timeouts)
 	}
+	from := 0 // svcs[from:] are not served yet; Close stops those that are
 	defer func() {
 		if err != nil {
-			_ = httpserver.CloseAll(context.WithoutCancel(ctx), svcs)
+			_ = httpserver.CloseAll(context.WithoutCancel(ctx), svcs[from:])
 		}
 	}()
 	url := func(i int) string { return "http://" + lns[i].Addr().String() }
-	s.OIDCURL, s.CTURL, s.CAURL, s.LogURL, s.TSAURL, s.TUFMirror = url(0), url(1), url(2), url(3), url(4)+tsaPath, url(5)
+	s.OIDCURL, s.CTURL, s.CAURL, s.WitnessURL, s.LogURL, s.TSAURL, s.TUFMirror = url(0), url(1), url(2), url(3), url(4), url(5)+tsaPath, url(6)
 	for i, ks := range keylessServers {
 		if svcs[i].Server, err = ks.open(s, ctx, state); err != nil {
 			return err
 		}
+		if ks.serveFirst {
+			err = s.start(ctx, svcs[from:i+1]...)
+			from = i + 1 // start owns them now: it has closed them if it failed
+			if err != nil {
+				return err
+			}
+		}
 	}
-	err = s.start(ctx, svcs...)
-	svcs = nil // Start owns them now: it has closed them if it failed
+	err = s.start(ctx, svcs[from:]...)
+	from = len(svcs)
 	return err
 }
 
@@ -123,12 +137,57 @@ func (s *Stack) openCA(ctx context.Context, state string) (httpserver.Server, er
 	return authority, nil
 }
 
-func (s *Stack) openLog(ctx context.Context, state string) (httpserver.Server, error) {
-	dir := filepath.Join(state, "log")
-	if err := logserver.Init(ctx, dir, logserver.InitOptions{URL: s.LogURL, Start: time.Now().Add(-time.Minute)}); err != nil {
+// witnessName is the key name of the stack's witness.
+const witnessName = "witness.cosign-like.dev/w1"
+
+// openWitness creates the transparency log's state (the witness follows its key) and the
+// witness's, writes the policy requiring that witness beside the trusted root, and opens the
+// witness.
+func (s *Stack) openWitness(ctx context.Context, state string) (httpserver.Server, error) {
+	logDir, dir := filepath.Join(state, "log"), filepath.Join(state, "witness")
+	if err := logserver.Init(ctx, logDir, logserver.InitOptions{URL: s.LogURL, Start: time.Now().Add(-time.Minute)}); err != nil {
 		return nil, fmt.Errorf("dev stack log: %w", err)
 	}
-	logSrv, err := logserver.Open(ctx, dir, logserver.Options{Logger: s.cfg.Logger})
+	logKey, err := logserver.LoadLogKey(logDir)
+	if err != nil {
+		return nil, fmt.Errorf("dev stack log: %w", err)
+	}
+	vkey, err := logKey.VerifierKey()
+	if err != nil {
+		return nil, fmt.Errorf("dev stack log: %w", err)
+	}
+	logs := []witness.LogConfig{{Origin: logKey.Origin, VerifierKey: vkey.String()}}
+	if err := witness.Init(ctx, dir, witness.InitOptions{Name: witnessName, Logs: logs}); err != nil {
+		return nil, fmt.Errorf("dev stack witness: %w", err)
+	}
+	signer, err := witness.LoadSigner(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dev stack witness: %w", err)
+	}
+	// Tessera's form: the witness's URL on its line.
+	policy := fmt.Sprintf("# The dev stack's witness: checkpoints of its log must carry its cosignature.\n"+
+		"log %s %s\nwitness w1 %s %s\nquorum w1\n", vkey, s.LogURL, signer.Verifier().VerifierKey(), s.WitnessURL)
+	s.WitnessPolicyPath = filepath.Join(s.cfg.Dir, "witness_policy.txt")
+	if err := os.WriteFile(s.WitnessPolicyPath, []byte(policy), 0o644); err != nil {
+		return nil, err
+	}
+	w, err := witness.Open(ctx, dir, witness.Options{Logger: s.cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("dev stack witness: %w", err)
+	}
+	return w, nil
+}
+
+// openLog opens the log openWitness created, submitting its checkpoints to the witness.
+func (s *Stack) openLog(ctx context.Context, state string) (httpserver.Server, error) {
+	dir := filepath.Join(state, "log")
+	policy, err := os.ReadFile(s.WitnessPolicyPath)
+	if err != nil {
+		return nil, err
+	}
+	logSrv, err := logserver.Open(ctx, dir, logserver.Options{
+		Logger: s.cfg.Logger, WitnessPolicy: policy, CheckpointInterval: logCheckpointInterval,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dev stack log: %w", err)
 	}
@@ -196,6 +255,10 @@ func (s *Stack) openTUF(ctx context.Context, state string) (httpserver.Server, e
 	}
 	return repo, nil
 }
+
+// logCheckpointInterval is how often the log publishes a checkpoint to be witnessed: an entry's
+// answer waits for the next one.
+const logCheckpointInterval = 100 * time.Millisecond
 
 // ctBatchMaxAge is how long a certificate waits for the CT log to sequence it: short, since a
 // person or a pipeline waits for every certificate.

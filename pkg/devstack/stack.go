@@ -23,9 +23,9 @@ import (
 type Config struct {
 	// Dir holds the stack's state: registry blobs, keys, trust material, the env file.
 	Dir string
-	// RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr and TUFAddr are the servers'
-	// listen addresses.
-	RegistryAddr, OIDCAddr, CTAddr, CAAddr, LogAddr, TSAAddr, TUFAddr string
+	// RegistryAddr, OIDCAddr, CTAddr, CAAddr, WitnessAddr, LogAddr, TSAAddr and TUFAddr are the
+	// servers' listen addresses.
+	RegistryAddr, OIDCAddr, CTAddr, CAAddr, WitnessAddr, LogAddr, TSAAddr, TUFAddr string
 	// Logger receives the servers' logs; nil discards them.
 	Logger *slog.Logger
 	// ReadTimeout, when set, replaces the read timeout of every server but the registry (tests
@@ -39,13 +39,15 @@ type Stack struct {
 	groups []*httpserver.Group
 	// RegistryHost is host:port of the registry.
 	RegistryHost string
-	// OIDCURL, CAURL, CTURL and LogURL are the servers' base URLs; TSAURL is the full
-	// timestamp URL.
-	OIDCURL, CAURL, CTURL, LogURL, TSAURL string
+	// OIDCURL, CAURL, CTURL, WitnessURL and LogURL are the servers' base URLs; TSAURL is the
+	// full timestamp URL.
+	OIDCURL, CAURL, CTURL, WitnessURL, LogURL, TSAURL string
 	// Issuer is the OIDC dev issuer, which mints tokens for any identity.
 	Issuer *oidc.DevIssuer
-	// TrustedRootPath and SigningConfigPath are the files a client needs.
-	TrustedRootPath, SigningConfigPath string
+	// TrustedRootPath and SigningConfigPath are the files a client needs; WitnessPolicyPath is
+	// the witness policy (C2SP tlog-policy) requiring the stack's witness, which the log submits
+	// its checkpoints to and verifiers may require.
+	TrustedRootPath, SigningConfigPath, WitnessPolicyPath string
 	// TUFMirror is the URL of the TUF repository that serves both; TUFRootPath is its initial
 	// root.json.
 	TUFMirror, TUFRootPath string
@@ -156,6 +158,7 @@ func (s *Stack) Env() []EnvVar {
 		{"COSIGN_LIKE_REGISTRY", s.RegistryHost},
 		{"COSIGN_LIKE_TRUSTED_ROOT", s.TrustedRootPath},
 		{"COSIGN_LIKE_SIGNING_CONFIG", s.SigningConfigPath},
+		{"COSIGN_LIKE_WITNESS_POLICY", s.WitnessPolicyPath},
 		{"COSIGN_LIKE_OIDC_ISSUER", s.OIDCURL},
 		{"COSIGN_LIKE_TUF_MIRROR", s.TUFMirror},
 		{"COSIGN_LIKE_TUF_ROOT", s.TUFRootPath},

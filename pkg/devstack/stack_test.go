@@ -47,6 +47,9 @@ func TestStartPushAndClose(t *testing.T) {
 	if got := ExportLines(st.Env()); !strings.Contains(got, "export COSIGN_LIKE_REGISTRY='"+st.RegistryHost+"'") {
 		t.Fatalf("exports %q lack the registry", got)
 	}
+	if got := ExportLines(st.Env()); !strings.Contains(got, "export COSIGN_LIKE_WITNESS_POLICY='"+st.WitnessPolicyPath+"'") {
+		t.Fatalf("exports %q lack the witness policy", got)
+	}
 }
 
 func TestStartRefusesNonLoopback(t *testing.T) {

@@ -97,7 +97,25 @@ func (v *Verifier) verifyTlogEntry(e *protorekor.TransparencyLogEntry, sc *signe
 	} else if rekorV2 {
 		return nil, errors.New("a Rekor v2 entry needs an inclusion proof")
 	}
+	if v.witnesses != nil {
+		if err := v.checkWitnessed(e); err != nil {
+			return nil, err
+		}
+	}
 	return te, nil
+}
+
+// checkWitnessed checks that the entry's inclusion proof is under a checkpoint (already verified
+// as its log's) that the witness policy's quorum cosigned.
+func (v *Verifier) checkWitnessed(e *protorekor.TransparencyLogEntry) error {
+	note := e.GetInclusionProof().GetCheckpoint().GetEnvelope()
+	if note == "" {
+		return fmt.Errorf("the witness policy requires an inclusion proof under a checkpoint cosigned by its quorum %q, and the entry has none", v.witnesses.Quorum)
+	}
+	if err := v.witnesses.Satisfied([]byte(note)); err != nil {
+		return fmt.Errorf("the checkpoint of tree size %d: %w", e.GetInclusionProof().GetTreeSize(), err)
+	}
+	return nil
 }
 
 // verifySET checks a Rekor v1 signed entry timestamp: the log's ECDSA signature over the

@@ -14,12 +14,14 @@ import (
 
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 	"github.com/cosign-like/cosign-like/pkg/certext"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 )
 
 // Verifier checks bundles against a trusted root. It is safe for concurrent use.
 type Verifier struct {
-	trusted *root.TrustedRoot
-	now     func() time.Time
+	trusted   *root.TrustedRoot
+	now       func() time.Time
+	witnesses *tlog.WitnessPolicy
 }
 
 // Option configures a Verifier.
@@ -29,6 +31,15 @@ type Option func(*Verifier)
 // time.Now). Signing times always come from verified timestamps and log entries, never from it.
 func WithCurrentTime(now func() time.Time) Option {
 	return func(v *Verifier) { v.now = now }
+}
+
+// WithWitnessPolicy requires every transparency log entry to carry an inclusion proof under a
+// checkpoint that the policy's quorum of witnesses cosigned, each cosignature checked (key name
+// and ID, nonzero timestamp, signature over that checkpoint): see tlog.WitnessPolicy.Satisfied.
+// The log's own signature is checked against the trusted root as always; the policy's log lines
+// are not consulted. Default none: a checkpoint needs only its log's signature.
+func WithWitnessPolicy(p *tlog.WitnessPolicy) Option {
+	return func(v *Verifier) { v.witnesses = p }
 }
 
 // New returns a verifier for the given trust material. trusted may be nil only for key-mode

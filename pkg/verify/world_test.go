@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) verifier(t *testing.T, tr vs.TrustedRoot) *verify.Verifier {
+func (w *world) verifier(t *testing.T, tr vs.TrustedRoot, opts ...verify.Option) *verify.Verifier {
 	t.Helper()
 	data, err := tr.JSON()
 	if err != nil {
@@ -77,7 +77,7 @@ func (w *world) verifier(t *testing.T, tr vs.TrustedRoot) *verify.Verifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return must[*verify.Verifier](t)(verify.New(trusted))
+	return must[*verify.Verifier](t)(verify.New(trusted, opts...))
 }
 
 // signing describes one keyless signature; zero fields take the world's defaults.

@@ -93,3 +93,17 @@ func VerifyBundleInLog(ctx context.Context, bundleJSON []byte, baseURL string, k
 	}
 	return results, nil
 }
+
+// CheckWitnessed checks that each entry's checkpoint carries the cosignatures of policy's quorum
+// (tlog.WitnessPolicy.Satisfied); a nil policy requires none.
+func CheckWitnessed(results []BundleEntryResult, policy *tlog.WitnessPolicy) error {
+	if policy == nil {
+		return nil
+	}
+	for _, r := range results {
+		if err := policy.Satisfied(r.EntryCheckpoint.Raw); err != nil {
+			return fmt.Errorf("entry %d: the checkpoint of tree size %d: %w", r.Index, r.EntryCheckpoint.Size, err)
+		}
+	}
+	return nil
+}

@@ -26,7 +26,7 @@ func newServerMetrics(reg *prometheus.Registry) (*serverMetrics, error) {
 	m := &serverMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tlog_add_entry_requests_total",
-			Help: "Create-entry requests by outcome (created, duplicate, invalid, too_large, pushback, canceled, error).",
+			Help: "Create-entry requests by outcome (created, duplicate, invalid, too_large, pushback, unwitnessed, canceled, error).",
 		}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tlog_add_entry_latency_seconds",

@@ -39,6 +39,7 @@ const (
 	DefaultCheckpointInterval = time.Second
 	DefaultDedupWarmEntries   = 1 << 18
 	DefaultPushback           = 1 << 14
+	DefaultWitnessTimeout     = tessera.DefaultWitnessTimeout
 )
 
 // Options configure a log server. Zero values take the defaults named on each field.
@@ -59,7 +60,8 @@ type Options struct {
 	// CheckpointInterval is how often the storage publishes its own checkpoint (at least
 	// 100 ms for POSIX, 1 s for MySQL); default DefaultCheckpointInterval. Neither responses nor
 	// GET /api/v2/checkpoint wait for it: they carry a checkpoint this server signs at the
-	// integrated size. The stored one is what fsck checks.
+	// integrated size (with a WitnessPolicy, they do: see there). The stored one is what fsck
+	// checks.
 	CheckpointInterval time.Duration
 	// DedupWarmEntries is how many of the newest entries are indexed at start so that
 	// resubmissions after a restart are recognised; default DefaultDedupWarmEntries.
@@ -67,6 +69,18 @@ type Options struct {
 	// Registry receives the server's Prometheus metrics and is served at /metrics; default a
 	// new registry.
 	Registry *prometheus.Registry
+	// WitnessPolicy, when set, is a C2SP tlog-policy file in the form Tessera reads (a URL on
+	// every witness line): each checkpoint the storage publishes is first submitted to its
+	// witnesses, and that published checkpoint, with their cosignatures, is then what
+	// GET /api/v2/checkpoint serves and what entries' inclusion proofs carry (instead of one this
+	// server signs at the integrated size). Default none.
+	WitnessPolicy []byte
+	// WitnessTimeout bounds each attempt to gather the policy's cosignatures; default
+	// DefaultWitnessTimeout.
+	WitnessTimeout time.Duration
+	// WitnessFailOpen publishes a checkpoint whose cosignatures do not meet the policy's quorum
+	// (without the missing ones) instead of holding it back; default false: fail closed.
+	WitnessFailOpen bool
 }
 
 // Config is what New needs: the checkpoint key with its origin, and the storage.
@@ -100,6 +114,10 @@ type Server struct {
 
 	headMu sync.Mutex
 	head   *treeHead
+	// witnessed is set when the published checkpoint, cosigned by witnesses, is the head;
+	// headRead is when it was last read from the storage.
+	witnessed bool
+	headRead  time.Time
 
 	closeOnce sync.Once
 	closeErr  error
@@ -215,6 +233,11 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 		WithCheckpointInterval(s.cfg.CheckpointInterval).
 		WithPushback(DefaultPushback).
 		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+	if len(cfg.WitnessPolicy) > 0 {
+		if err := s.withWitnesses(opts); err != nil {
+			return nil, err
+		}
+	}
 	appender, shutdown, reader, err := tessera.NewAppender(ctx, c.Driver, opts)
 	if err != nil {
 		return nil, fmt.Errorf("starting log storage: %w", err)
@@ -227,7 +250,7 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 		_ = s.Close(ctx)
 		return nil, err
 	}
-	if _, err := s.currentHead(ctx); err != nil {
+	if _, err := s.currentHead(ctx); err != nil && !errors.Is(err, errNotWitnessed) {
 		_ = s.Close(ctx)
 		return nil, err
 	}
@@ -361,8 +384,12 @@ func forEachEntry(ctx context.Context, readBundle client.EntryBundleFetcherFunc,
 	return nil
 }
 
-// currentHead returns a signed checkpoint for the current integrated tree.
+// currentHead returns a signed checkpoint for the current integrated tree, or with a witness
+// policy the newest witnessed one.
 func (s *Server) currentHead(ctx context.Context) (*treeHead, error) {
+	if s.witnessed {
+		return s.witnessedHead(ctx, 0)
+	}
 	size, err := s.reader.IntegratedSize(ctx)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("reading tree size: %w", err)
@@ -373,6 +400,9 @@ func (s *Server) currentHead(ctx context.Context) (*treeHead, error) {
 // headAtLeast returns a signed checkpoint for a tree of at least min entries, computing it from
 // the tiles once per integrated size.
 func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error) {
+	if s.witnessed {
+		return s.witnessedHead(ctx, min)
+	}
 	s.headMu.Lock()
 	defer s.headMu.Unlock()
 	if s.head != nil && s.head.size >= min {

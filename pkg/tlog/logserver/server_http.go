@@ -98,6 +98,12 @@ func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
 	}
 	out, err := s.answer(ctx, idx.Index, canon)
 	release() // before writing: a slow reader must not hold a slot
+	if errors.Is(err, errNotWitnessed) {
+		s.log.WarnContext(ctx, "entry appended but not yet witnessed", "index", idx.Index, "error", err.Error())
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "entry appended at index "+strconv.FormatUint(idx.Index, 10)+" but no checkpoint cosigned by the log's witnesses covers it yet")
+		return http.StatusServiceUnavailable, "unwitnessed"
+	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "building the answer failed", "index", idx.Index, "error", err.Error())
 		writeError(w, http.StatusInternalServerError, "entry appended at index "+strconv.FormatUint(idx.Index, 10)+" but its inclusion proof failed")
@@ -168,6 +174,11 @@ func (s *Server) entryWithProof(ctx context.Context, idx uint64, body []byte) (*
 
 func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	head, err := s.currentHead(r.Context())
+	if errors.Is(err, errNotWitnessed) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "no checkpoint cosigned by the log's witnesses yet")
+		return
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "reading checkpoint failed", "error", err.Error())
 		writeError(w, http.StatusInternalServerError, "reading checkpoint failed")
@@ -301,6 +312,11 @@ type trimmedReader struct {
 
 func (r trimmedReader) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
 	t, err := r.LogReader.ReadTile(ctx, level, index, p)
+	if p != 0 && errors.Is(err, os.ErrNotExist) {
+		// A partial tile is removed once the full one is published; a checkpoint older than
+		// the newest (a witnessed one) still needs its prefix.
+		t, err = r.LogReader.ReadTile(ctx, level, index, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -316,6 +332,9 @@ func (r trimmedReader) ReadTile(ctx context.Context, level, index uint64, p uint
 
 func (r trimmedReader) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
 	b, err := r.LogReader.ReadEntryBundle(ctx, index, p)
+	if p != 0 && errors.Is(err, os.ErrNotExist) {
+		b, err = r.LogReader.ReadEntryBundle(ctx, index, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
