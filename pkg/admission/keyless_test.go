@@ -1,0 +1,103 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/cosign"
+	"github.com/cosign-like/cosign-like/pkg/devstack"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/root"
+)
+
+// TestKeylessPolicies signs an image keyless through the in-process stack (CA with SCT, TSA,
+// log) and judges it against policies naming the signer's identity, another identity, and an
+// identity pattern.
+func TestKeylessPolicies(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	services, err := root.LoadSigningConfig(st.SigningConfigPath, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := root.LoadTrustedRoot(st.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := trusted.LogKeys(services.RekorURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(ref string) string {
+		img, err := devstack.PushSample(ctx, ref, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, chain, err := cosign.Keyless(ctx, services.CAURL, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &cosign.BundleOptions{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
+		if _, err := cosign.SignImage(ctx, img.String(), cosign.SignOptions{Signer: s, BundleOptions: w}); err != nil {
+			t.Fatal(err)
+		}
+		return img.String()
+	}
+	alice := sign(st.RegistryHost + "/team/app:v1")
+	other := sign(st.RegistryHost + "/ops/tool:v1")
+	anyone := sign(st.RegistryHost + "/lab/tool:v1")
+	pols := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: team}
+spec:
+  images: [{glob: "%[1]s/team/**"}]
+  authorities:
+    - keyless:
+        identities:
+          - {issuer: "%[2]s", subject: alice@example.com}
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: ops}
+spec:
+  images: [{glob: "%[1]s/ops/**"}]
+  authorities:
+    - keyless:
+        identities:
+          - {issuer: "%[2]s", subject: bob@example.com}
+          - {issuerRegExp: "https://accounts\\.example\\.com", subjectRegExp: ".*"}
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: lab}
+spec:
+  images: [{glob: "%[1]s/lab/**"}]
+  authorities:
+    - keyless:
+        identities:
+          - {issuerRegExp: "http://127\\.0\\.0\\.1:[0-9]+", subjectRegExp: ".*@example\\.com"}
+`, st.RegistryHost, st.OIDCURL))
+	hook := startWebhook(t, Config{Policies: pols, Decider: DeciderOptions{Trust: Trust{Default: trusted}}})
+	if r := hook.review("/validate", fixture(t, "pod", alice, anyone)); !r.Allowed {
+		t.Fatalf("alice's images refused: %s", message(r))
+	}
+	r := hook.review("/validate", fixture(t, "pod", other, alice))
+	msg := message(r)
+	for _, want := range []string{"failed policy ops", "identity 0 (bob@example.com, " + st.OIDCURL + ")",
+		"want identity bob@example.com, certificate has alice@example.com", "identity 1", "want an OIDC issuer matching"} {
+		if r.Allowed || !strings.Contains(msg, want) {
+			t.Errorf("allowed %t, message %q\nwant it to say %q", r.Allowed, msg, want)
+		}
+	}
+}
