@@ -2,11 +2,14 @@ package admission
 
 import (
 	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
@@ -99,5 +102,58 @@ spec:
 		if r.Allowed || !strings.Contains(msg, want) {
 			t.Errorf("allowed %t, message %q\nwant it to say %q", r.Allowed, msg, want)
 		}
+	}
+
+	// The trust root a policy names (trustRootRef), and a CA given inline (ca-cert): the stack's
+	// own CA passes, another CA does not.
+	ca := pki.EncodeCertificates(trusted.CertificateAuthorities()[0].Chain)
+	otherCA, _, err := pki.NewThrowawayRoot(pkix.Name{CommonName: "another CA"}, time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indent := func(b []byte) string { return strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", "\n            ") }
+	refPolicies := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: by-ref}
+spec:
+  images: [{glob: "%[1]s/team/**"}]
+  authorities:
+    - keyless:
+        trustRootRef: dev
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: own-ca}
+spec:
+  images: [{glob: "%[1]s/lab/**"}]
+  authorities:
+    - keyless:
+        ca-cert:
+          data: |
+            %[3]s
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: other-ca}
+spec:
+  images: [{glob: "%[1]s/ops/**"}]
+  authorities:
+    - keyless:
+        ca-cert:
+          data: |
+            %[4]s
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+`, st.RegistryHost, st.OIDCURL, indent(ca), indent(pki.EncodeCertificates([]*x509.Certificate{otherCA}))))
+	if _, err := NewDecider(ctx, refPolicies, DeciderOptions{Trust: Trust{Default: trusted}}); err == nil || !strings.Contains(err.Error(), `trust root "dev" is not known`) {
+		t.Fatalf("unknown trustRootRef: %v", err)
+	}
+	hook = startWebhook(t, Config{Policies: refPolicies, Decider: DeciderOptions{Trust: Trust{Default: trusted, Named: map[string]*root.TrustedRoot{"dev": trusted}}}})
+	if r := hook.review("/validate", fixture(t, "pod", alice, anyone)); !r.Allowed {
+		t.Fatalf("trustRootRef and ca-cert: refused: %s", message(r))
+	}
+	if r := hook.review("/validate", fixture(t, "pod", other, alice)); r.Allowed || !strings.Contains(message(r), "failed policy other-ca") {
+		t.Fatalf("another CA: allowed %t, %q", r.Allowed, message(r))
 	}
 }
