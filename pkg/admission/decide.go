@@ -172,7 +172,7 @@ func (d *Decider) Decide(ctx context.Context, obj Object, images []Image) []Verd
 				defer func() { <-d.sem }()
 				out[i] = d.decideImage(ctx, obj, img, f)
 			case <-ctx.Done():
-				out[i] = Verdict{Image: img, Denials: []string{fmt.Sprintf("%s: %s: not verified: %v", img.Field, img.Ref, budgetError(ctx))}}
+				out[i] = Verdict{Image: img, Denials: []string{fmt.Sprintf("%s: %s: not verified: the time budget ran out while other images were being verified (%v)", img.Field, img.Ref, ctx.Err())}}
 			}
 		})
 	}
