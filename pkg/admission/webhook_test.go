@@ -97,7 +97,9 @@ spec:
 `, host, keyPEM)
 }
 
-func newKeyedWorld(t *testing.T, cfg Config) *keyedWorld {
+func newKeyedWorld(t *testing.T, cfg Config) *keyedWorld { return newKeyedWorldTB(t, cfg) }
+
+func newKeyedWorldTB(t testing.TB, cfg Config) *keyedWorld {
 	t.Helper()
 	host, counter := testutil.NewRegistry(t)
 	key := newKey(t)
