@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -130,6 +134,7 @@ func newAdmissionServeCmd() *cobra.Command {
 				return fmt.Errorf("admission serve: %w", err)
 			}
 			logger.Info("policies loaded", "policies", s.Decider().Policies())
+			reloadOnHangup(cmd.Context(), logger, s, &p)
 			// A response may take the whole budget: the write limit leaves room beyond it.
 			timeouts := httpserver.Timeouts{Write: max(httpserver.WriteTimeout, p.budget+10*time.Second)}
 			return runServers(cmd, httpserver.RunOptions{Logger: logger},
@@ -140,6 +145,32 @@ func newAdmissionServeCmd() *cobra.Command {
 	p.addFlags(cmd.Flags())
 	markRequired(cmd.Flags(), "policies", "the directory of ClusterImagePolicy files")
 	return cmd
+}
+
+// reloadOnHangup reads the policies and trust material again at each SIGHUP, until ctx ends; when
+// they cannot be used, the error is logged and the policies in force stay.
+func reloadOnHangup(ctx context.Context, logger *slog.Logger, s *admission.Server, p *admissionPolicyOptions) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			docs, dopts, err := p.load(ctx)
+			if err == nil {
+				err = s.Reload(ctx, docs, dopts)
+			}
+			if err != nil {
+				logger.Error("policies not reloaded: the policies in force stay", "error", err.Error())
+				continue
+			}
+			logger.Info("policies reloaded", "policies", s.Decider().Policies())
+		}
+	}()
 }
 
 // workloadKinds are the kinds admission test can judge images as, with their API versions.

@@ -84,6 +84,12 @@ type Decider struct {
 // NewDecider puts policies to work: keys are loaded, trust roots picked, Rego compiled. A
 // policy that cannot be used fails it, naming the policy, its file and the field.
 func NewDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o DeciderOptions) (*Decider, error) {
+	return newDecider(ctx, docs, o, nil)
+}
+
+// newDecider is NewDecider taking over the cache and the concurrency bound of the decider it
+// replaces, when that has the same settings (old nil: new ones).
+func newDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o DeciderOptions, old *Decider) (*Decider, error) {
 	ps, err := compile(ctx, docs, o.Trust)
 	if err != nil {
 		return nil, err
@@ -103,7 +109,14 @@ func NewDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o Decide
 	// Registry errors and 429s are retried for as long as the request's budget allows; the
 	// caller's own retry option, given later, wins.
 	o.Registry = append([]oci.Option{oci.WithRetry(oci.Retry{Attempts: 8, Backoff: 250 * time.Millisecond})}, o.Registry...)
-	return &Decider{policies: ps, o: o, cache: newCache(o.CacheTTL, DefaultCacheSize, o.Now), sem: make(chan struct{}, o.Concurrency)}, nil
+	d := &Decider{policies: ps, o: o, cache: newCache(o.CacheTTL, DefaultCacheSize, o.Now), sem: make(chan struct{}, o.Concurrency)}
+	if old != nil && old.o.CacheTTL == o.CacheTTL {
+		d.cache = old.cache
+	}
+	if old != nil && old.o.Concurrency == o.Concurrency {
+		d.sem = old.sem
+	}
+	return d, nil
 }
 
 // Policies returns the names of the policies in force.

@@ -58,7 +58,7 @@ type Options struct {
 
 // Server is the admission webhook.
 type Server struct {
-	decider *Decider
+	decider atomic.Pointer[Decider]
 	budget  time.Duration
 	logger  *slog.Logger
 	tls     *tls.Config
@@ -85,7 +85,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{decider: d, budget: cfg.Budget, logger: cfg.Logger}
+	s := &Server{budget: cfg.Budget, logger: cfg.Logger}
+	s.decider.Store(d)
 	if s.budget <= 0 {
 		s.budget = DefaultBudget
 	}
@@ -108,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			_, _ = w.Write([]byte("closing\n"))
 			return
 		}
-		_, _ = fmt.Fprintf(w, "ready: %d policies\n", len(d.policies))
+		_, _ = fmt.Fprintf(w, "ready: %d policies\n", len(s.decider.Load().policies))
 	})
 	s.handler = httpserver.Instrument("admission", mux, httpserver.Options{Logger: s.logger, MaxBodyBytes: MaxReviewBytes, Registry: reg})
 	return s, nil
@@ -120,8 +121,21 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // TLSConfig is the serving TLS configuration (nil when New was given no certificate).
 func (s *Server) TLSConfig() *tls.Config { return s.tls }
 
-// Decider is the server's decider.
-func (s *Server) Decider() *Decider { return s.decider }
+// Decider is the server's decider: the policies in force.
+func (s *Server) Decider() *Decider { return s.decider.Load() }
+
+// Reload puts new policies (and decider options) in force for the reviews that start after
+// it. When they cannot be used, it returns why and the policies in force stay. Verifications
+// cached under the old policies stay valid for the policies whose content is unchanged.
+func (s *Server) Reload(ctx context.Context, docs []*policy.ClusterImagePolicy, o DeciderOptions) error {
+	d, err := newDecider(ctx, docs, o, s.decider.Load())
+	if err != nil {
+		return err
+	}
+	d.stats = s.stats
+	s.decider.Store(d)
+	return nil
+}
 
 // Close marks the server not ready and waits for the reviews in flight.
 func (s *Server) Close(ctx context.Context) error {
@@ -221,7 +235,7 @@ func (s *Server) validate(ctx context.Context, obj *reviewed) answer {
 	for i, img := range obj.images {
 		images[i] = img.Image
 	}
-	verdicts := s.decider.Decide(ctx, obj.obj, images)
+	verdicts := s.decider.Load().Decide(ctx, obj.obj, images)
 	a := answer{allowed: true}
 	var denials []string
 	for _, v := range verdicts {
@@ -248,11 +262,12 @@ func (s *Server) mutate(ctx context.Context, obj *reviewed) answer {
 		warn string
 	}
 	results := make([]result, len(obj.images))
+	d := s.decider.Load()
 	var wg sync.WaitGroup
 	for i, img := range obj.images {
 		a.images = append(a.images, img.Ref)
 		wg.Go(func() {
-			pinned, err := s.decider.Resolve(ctx, img.Ref)
+			pinned, err := d.Resolve(ctx, img.Ref)
 			switch {
 			case err != nil:
 				results[i].warn = fmt.Sprintf("%s: %s: %v", img.Field, img.Ref, err)

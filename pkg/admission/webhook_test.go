@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/pkg/admission/policy"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
@@ -356,5 +358,30 @@ func TestHealthReadyMetrics(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
 			t.Errorf("%s: %d, want %q in\n%s", path, resp.StatusCode, want, body)
 		}
+	}
+}
+
+func TestReloadKeepsLastGoodPolicies(t *testing.T) {
+	w := newKeyedWorld(t, Config{})
+	body := fixture(t, "job", w.signed.String())
+	if r := w.hook.review("/validate", body); !r.Allowed {
+		t.Fatalf("refused: %s", message(r))
+	}
+	bad, err := policy.Parse("bad.yaml", []byte("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\nspec:\n  images: [{glob: \"**\"}]\n  authorities: [{key: {kms: \"pkcs11:token=absent\"}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.hook.srv.Reload(context.Background(), bad, DeciderOptions{}); err == nil {
+		t.Fatal("a policy whose key does not load was put in force")
+	}
+	if r := w.hook.review("/validate", body); !r.Allowed {
+		t.Fatalf("after a failed reload: refused: %s", message(r))
+	}
+	deny := parsePolicies(t, "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: closed}\nspec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: fail, message: closed for maintenance}}]\n")
+	if err := w.hook.srv.Reload(context.Background(), deny, DeciderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.hook.review("/validate", body); r.Allowed || !strings.Contains(message(r), "closed for maintenance") {
+		t.Fatalf("after a reload: allowed %t, %q", r.Allowed, message(r))
 	}
 }

@@ -75,7 +75,7 @@ func reviewFixture(t *testing.T, name string, images ...string) []byte {
 
 // startAdmission runs `admission serve` as a user does and returns its HTTPS address; the
 // process is stopped with SIGTERM when the test ends.
-func startAdmission(t *testing.T, c *cli, args ...string) string {
+func startAdmission(t *testing.T, c *cli, args ...string) (string, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"admission", "serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = c.dir
@@ -114,11 +114,11 @@ func startAdmission(t *testing.T, c *cli, args ...string) string {
 	}()
 	select {
 	case addr := <-lines:
-		return addr
+		return addr, cmd
 	case <-time.After(30 * time.Second):
 		t.Fatalf("admission serve did not announce its address:\n%s", stderr.String())
 	}
-	return ""
+	return "", nil
 }
 
 func TestAdmissionWebhook(t *testing.T) {
@@ -155,7 +155,7 @@ func TestAdmissionWebhook(t *testing.T) {
 	if !strings.Contains(out, "admission webhook for image-policy.cosign-system created in adm") {
 		t.Fatalf("init printed %q", out)
 	}
-	addr := startAdmission(t, c, "--dir", "adm", "--policies", "policies")
+	addr, server := startAdmission(t, c, "--dir", "adm", "--policies", "policies")
 	caPEM, err := os.ReadFile(filepath.Join(c.dir, "adm", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +218,32 @@ func TestAdmissionWebhook(t *testing.T) {
 	post("/validate", body)
 	if n := counter.Count(); n != 0 {
 		t.Errorf("a repeated review made %d registry requests: %v", n, counter.Requests())
+	}
+
+	// SIGHUP reads the policies again; policies that cannot be used leave those in force.
+	policyFile := filepath.Join(c.dir, "policies", "shop.yaml")
+	closed := "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: closed}\nspec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: fail, message: closed for maintenance}}]\n"
+	for i, content := range []string{closed, "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: broken}\nspec: {imagez: []}\n"} {
+		if err := os.WriteFile(policyFile, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := server.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r := post("/validate", reviewFixture(t, "job", legacy))
+			if !allowed(r) && strings.Contains(msg(r), "closed for maintenance") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("reload %d: allowed %t, %q", i, allowed(r), msg(r))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if err := os.WriteFile(policyFile, []byte(fmt.Sprintf(admissionPolicy, host, keyPEM)), 0o644); err != nil {
+		t.Fatal(err)
 	}
 
 	// admission test: the same decision without a cluster.
