@@ -5,10 +5,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/pkg/attest"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
@@ -38,7 +41,9 @@ func TestKeylessPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(ref string) string {
+	// signAs pushes an image and signs it keyless as alice: with a timestamp and a log entry,
+	// or (timestampOnly) a timestamp alone; attest adds a keyless SPDX attestation.
+	signAs := func(ref string, timestampOnly, attestToo bool) string {
 		img, err := devstack.PushSample(ctx, ref, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -52,11 +57,24 @@ func TestKeylessPolicies(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := &cosign.BundleOptions{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
+		if timestampOnly {
+			w.RekorURL, w.LogKeys = "", nil
+		}
 		if _, err := cosign.SignImage(ctx, img.String(), cosign.SignOptions{Signer: s, BundleOptions: w}); err != nil {
 			t.Fatal(err)
 		}
+		if attestToo {
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "attest", "sbom.spdx.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cosign.AttestImage(ctx, img.String(), cosign.AttestOptions{Signer: s, BundleOptions: w, PredicateType: attest.PredicateSPDX, Predicate: data}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		return img.String()
 	}
+	sign := func(ref string) string { return signAs(ref, false, false) }
 	alice := sign(st.RegistryHost + "/team/app:v1")
 	other := sign(st.RegistryHost + "/ops/tool:v1")
 	anyone := sign(st.RegistryHost + "/lab/tool:v1")
@@ -102,6 +120,57 @@ spec:
 		if r.Allowed || !strings.Contains(msg, want) {
 			t.Errorf("allowed %t, message %q\nwant it to say %q", r.Allowed, msg, want)
 		}
+	}
+
+	// A keyless attestation; and a signature with a timestamp and no log entry, which passes
+	// only an authority with rfc3161timestamp.
+	attested := signAs(st.RegistryHost+"/sbom/app:v1", false, true)
+	stamped := signAs(st.RegistryHost+"/tsa/app:v1", true, false)
+	tsaPolicies := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: sbom}
+spec:
+  images: [{glob: "%[1]s/sbom/**"}]
+  authorities:
+    - keyless:
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+      attestations:
+        - name: spdx
+          predicateType: spdxjson
+          policy:
+            type: rego
+            data: |
+              package sigstore
+              isCompliant { input.predicate.spdxVersion == "SPDX-2.3" }
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: timestamped}
+spec:
+  images: [{glob: "%[1]s/tsa/**"}]
+  authorities:
+    - name: with-tsa
+      keyless:
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+      rfc3161timestamp: {}
+`, st.RegistryHost, st.OIDCURL))
+	hook = startWebhook(t, Config{Policies: tsaPolicies, Decider: DeciderOptions{Trust: Trust{Default: trusted}}})
+	if r := hook.review("/validate", fixture(t, "pod", attested, stamped)); !r.Allowed {
+		t.Fatalf("keyless attestation and timestamped signature refused: %s", message(r))
+	}
+	noTSA := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: logged}
+spec:
+  images: [{glob: "%[1]s/tsa/**"}]
+  authorities:
+    - keyless:
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+`, st.RegistryHost, st.OIDCURL))
+	hook = startWebhook(t, Config{Policies: noTSA, Decider: DeciderOptions{Trust: Trust{Default: trusted}}})
+	if r := hook.review("/validate", fixture(t, "job", stamped)); r.Allowed || !strings.Contains(message(r), "failed policy logged") ||
+		!strings.Contains(message(r), "the bundle has no transparency log entry") {
+		t.Fatalf("a signature without a log entry, no rfc3161timestamp: allowed %t, %q", r.Allowed, message(r))
 	}
 
 	// The trust root a policy names (trustRootRef), and a CA given inline (ca-cert): the stack's
