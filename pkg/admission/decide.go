@@ -2,13 +2,8 @@ package admission
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +13,6 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/admission/policy"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/oci"
-	"github.com/cosign-like/cosign-like/pkg/verify"
 )
 
 // NoMatch says what happens to an image that no policy matches.
@@ -328,54 +322,6 @@ type authorityError struct {
 func (e *authorityError) Error() string   { return e.msg }
 func (e *authorityError) Unwrap() []error { return e.causes }
 
-// AuthorityMatch is what an authority established, in the shape policy-controller gives a
-// spec.policy (authorityMatches.<name>).
-type AuthorityMatch struct {
-	Signatures   []PolicySignature              `json:"signatures,omitempty"`
-	Attestations map[string][]PolicyAttestation `json:"attestations,omitempty"`
-	Static       bool                           `json:"static,omitempty"`
-}
-
-// PolicySignature is a verified signature as a spec.policy sees it.
-type PolicySignature struct {
-	// ID is the SHA-256 of the signing certificate (keyless) or of the signature's bytes.
-	ID      string `json:"id,omitempty"`
-	Subject string `json:"subject,omitempty"`
-	Issuer  string `json:"issuer,omitempty"`
-
-	WorkflowTrigger string `json:"githubWorkflowTrigger,omitempty"`
-	WorkflowSHA     string `json:"githubWorkflowSha,omitempty"`
-	WorkflowName    string `json:"githubWorkflowName,omitempty"`
-	WorkflowRepo    string `json:"githubWorkflowRepo,omitempty"`
-	WorkflowRef     string `json:"githubWorkflowRef,omitempty"`
-}
-
-// PolicyAttestation is a verified attestation as a spec.policy sees it.
-type PolicyAttestation struct {
-	PolicySignature
-	PredicateType string `json:"predicateType,omitempty"`
-}
-
-func policySignature(r *verify.Result, sig []byte) PolicySignature {
-	var ps PolicySignature
-	sum := sha256.Sum256(sig)
-	if r != nil && r.Certificate != nil {
-		sum = sha256.Sum256(r.Certificate.Raw)
-	}
-	ps.ID = hex.EncodeToString(sum[:])
-	if r == nil || r.Identity == nil {
-		return ps
-	}
-	id := r.Identity
-	if len(id.SubjectAlternativeNames) > 0 {
-		ps.Subject = id.SubjectAlternativeNames[0]
-	}
-	ps.Issuer = id.Issuer
-	ps.WorkflowTrigger, ps.WorkflowSHA = id.Extensions.GithubWorkflowTrigger, id.Extensions.GithubWorkflowSHA
-	ps.WorkflowName, ps.WorkflowRepo, ps.WorkflowRef = id.Extensions.GithubWorkflowName, id.Extensions.GithubWorkflowRepository, id.Extensions.GithubWorkflowRef
-	return ps
-}
-
 // checkAuthority checks one authority against the image's signatures (or, when it lists
 // attestations, against its attestations).
 func (d *Decider) checkAuthority(ctx context.Context, a *authority, digest name.Digest, f *fetcher) (AuthorityMatch, error) {
@@ -465,88 +411,4 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// evaluateSpecPolicy runs a policy's spec.policy on what its authorities established, with the
-// parts of the object it asks for.
-func evaluateSpecPolicy(ctx context.Context, p *compiled, matches map[string]AuthorityMatch, obj Object) error {
-	in := struct {
-		AuthorityMatches map[string]AuthorityMatch `json:"authorityMatches,omitempty"`
-		Spec             any                       `json:"spec,omitempty"`
-		ObjectMeta       any                       `json:"metadata,omitempty"`
-		TypeMeta         any                       `json:"typemeta,omitempty"`
-	}{AuthorityMatches: matches}
-	sp := p.doc.Spec.Policy
-	if sp.IncludeSpec != nil && *sp.IncludeSpec {
-		in.Spec = obj.Spec
-	}
-	if sp.IncludeObjectMeta != nil && *sp.IncludeObjectMeta {
-		in.ObjectMeta = obj.ObjectMeta
-	}
-	if sp.IncludeTypeMeta != nil && *sp.IncludeTypeMeta {
-		in.TypeMeta = obj.TypeMeta
-	}
-	data, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	if err := p.rego.Evaluate(ctx, data); err != nil {
-		return fmt.Errorf("spec.policy: %w", err)
-	}
-	return nil
-}
-
-// fetcher reads each image's attached signatures and attestations once per source for a
-// whole Decide call.
-type fetcher struct {
-	registry []oci.Option
-	mu       sync.Mutex
-	m        map[string]*fetchEntry
-}
-
-type fetchEntry struct {
-	once  sync.Once
-	found []oci.Attached
-	err   error
-}
-
-func (f *fetcher) attached(ctx context.Context, digest name.Digest, src source) ([]oci.Attached, error) {
-	subject := digest
-	if src.repo != "" {
-		repo, err := name.NewRepository(src.repo)
-		if err != nil {
-			return nil, err
-		}
-		subject = repo.Digest(digest.DigestStr())
-	}
-	key := subject.String() + "|" + src.tagPrefix
-	f.mu.Lock()
-	e, ok := f.m[key]
-	if !ok {
-		e = &fetchEntry{}
-		f.m[key] = e
-	}
-	f.mu.Unlock()
-	e.once.Do(func() {
-		opts := append(append([]oci.Option(nil), f.registry...), oci.WithLegacyTagPrefix(src.tagPrefix))
-		e.found, e.err = oci.ListAttached(ctx, subject, []oci.Kind{oci.KindSignature, oci.KindAttestation}, opts...)
-		if e.err != nil {
-			e.err = registryError(ctx, "listing the signatures and attestations of "+subject.String(), e.err)
-		}
-	})
-	return e.found, e.err
-}
-
-// registryError says a registry could not be reached when that is why err happened: the
-// budget ran out, the network failed, or the registry answered 5xx or 429 to the last retry.
-func registryError(ctx context.Context, what string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %s: %w", budgetError(ctx), what, err)
-	}
-	var re *oci.RegistryError
-	var ne net.Error
-	if (errors.As(err, &re) && (re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests)) || errors.As(err, &ne) {
-		return fmt.Errorf("%w: %s: %w", ErrRegistryUnreachable, what, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }
