@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +49,21 @@ func publicPEM(t testing.TB, s signer.Signer, indent string) string {
 	}
 	lines := strings.Split(strings.TrimSpace(string(pemBytes)), "\n")
 	return strings.Join(lines, "\n"+indent)
+}
+
+// keyPolicy is a policy named name requiring images matching glob to be signed by s.
+func keyPolicy(t testing.TB, name, glob string, s signer.Signer) string {
+	t.Helper()
+	return fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: %s}
+spec:
+  images: [{glob: "%s"}]
+  authorities:
+    - key:
+        data: |
+          %s
+`, name, glob, publicPEM(t, s, "          "))
 }
 
 // signImage pushes a random image to host/repo and signs it with s (legacy: cosign's .sig

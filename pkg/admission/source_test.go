@@ -70,16 +70,7 @@ func TestRegistryErrorsGiveUp(t *testing.T) {
 	host := testutil.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "overloaded", http.StatusServiceUnavailable)
 	}))
-	pols := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata: {name: busy}
-spec:
-  images: [{glob: "%s/**"}]
-  authorities:
-    - key:
-        data: |
-          %s
-`, host, publicPEM(t, newKey(t), "          ")))
+	pols := parsePolicies(t, keyPolicy(t, "busy", host+"/**", newKey(t)))
 	hook := startWebhook(t, Config{Policies: pols, Budget: 2 * time.Second})
 	image := host + "/app@sha256:" + strings.Repeat("cd", 32)
 	within(t, 4*time.Second, func() {

@@ -315,16 +315,7 @@ func TestBudgetStalledRegistry(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	digest := "sha256:" + strings.Repeat("ab", 32)
-	pols := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
-kind: ClusterImagePolicy
-metadata: {name: stalled}
-spec:
-  images: [{glob: "%s/**"}]
-  authorities:
-    - key:
-        data: |
-          %s
-`, host, publicPEM(t, newKey(t), "          ")))
+	pols := parsePolicies(t, keyPolicy(t, "stalled", host+"/**", newKey(t)))
 	hook := startWebhook(t, Config{Policies: pols, Budget: time.Second})
 	image := host + "/app@" + digest
 	within(t, 3*time.Second, func() {
