@@ -304,9 +304,15 @@ func (d *Decider) Resolve(ctx context.Context, ref string) (string, error) {
 	case <-ctx.Done():
 		return "", fmt.Errorf("resolving the tag: %w", budgetError(ctx))
 	}
-	digest, _, err := oci.Resolve(ctx, ref, d.o.Registry...)
+	digest, err := retryUnreachable(ctx, func() (name.Digest, error) {
+		digest, _, err := oci.Resolve(ctx, ref, d.o.Registry...)
+		if err != nil {
+			err = registryError(ctx, "resolving the tag", err)
+		}
+		return digest, err
+	})
 	if err != nil {
-		return "", registryError(ctx, "resolving the tag", err)
+		return "", err
 	}
 	return ref + "@" + digest.DigestStr(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,21 +65,36 @@ spec:
 	}
 }
 
-// TestRegistryErrorsGiveUp: a registry that answers 503 is retried until the budget ends, and
-// the denial says it could not be reached.
+// TestRegistryErrorsGiveUp: a registry that answers 503, or drops the connection in the middle
+// of its answer, is retried until the budget ends, and the denial says it could not be reached.
 func TestRegistryErrorsGiveUp(t *testing.T) {
-	host := testutil.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "overloaded", http.StatusServiceUnavailable)
-	}))
-	pols := parsePolicies(t, keyPolicy(t, "busy", host+"/**", newKey(t)))
-	hook := startWebhook(t, Config{Policies: pols, Budget: 2 * time.Second})
-	image := host + "/app@sha256:" + strings.Repeat("cd", 32)
-	within(t, 4*time.Second, func() {
-		r := hook.review("/validate", fixture(t, "job", image))
-		if r.Allowed || !strings.Contains(message(r), "the registry could not be reached") || !strings.Contains(message(r), "503") {
-			t.Fatalf("allowed %t, %q", r.Allowed, message(r))
-		}
-	})
+	for name, h := range map[string]http.HandlerFunc{
+		"503": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		},
+		"connection dropped": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"schemaVersion": 2, "manif`))
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			host := testutil.Serve(t, h)
+			hook := startWebhook(t, Config{Policies: parsePolicies(t, keyPolicy(t, "busy", host+"/**", newKey(t))), Budget: 2 * time.Second})
+			image := host + "/app@sha256:" + strings.Repeat("cd", 32)
+			within(t, 4*time.Second, func() {
+				r := hook.review("/validate", fixture(t, "job", image))
+				if r.Allowed || !strings.Contains(message(r), "the registry could not be reached") {
+					t.Fatalf("allowed %t, %q", r.Allowed, message(r))
+				}
+			})
+		})
+	}
 }
 
 // TestPolicySetupRefusals: policies that cannot be put to work are refused at start, naming
@@ -108,5 +124,41 @@ func TestPolicySetupRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `test.yaml: policy "p"`) {
 			t.Errorf("err = %v\nwant it to say %q", err, want)
 		}
+	}
+}
+
+// TestRegistryErrorsRetried: answers cut short and 503s that the registry stops giving are
+// retried within the budget, and the image passes.
+func TestRegistryErrorsRetried(t *testing.T) {
+	inner := testutil.RegistryHandler()
+	var failures atomic.Int32
+	host := testutil.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/referrers/") {
+			switch failures.Add(1) {
+			case 1, 2, 3, 4, 5, 6, 7, 8, 9:
+				http.Error(w, "overloaded", http.StatusServiceUnavailable)
+				return
+			case 10:
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(`{"schemaVersion": 2, "manif`))
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	key := newKey(t)
+	img := signImage(t, host, "apps/web", key, false)
+	failures.Store(0)
+	hook := startWebhook(t, Config{Policies: parsePolicies(t, keyPolicy(t, "flaky", host+"/**", key)), Budget: 15 * time.Second,
+		Decider: DeciderOptions{Registry: []oci.Option{oci.WithRetry(oci.Retry{Attempts: 3, Backoff: 10 * time.Millisecond})}}})
+	r := hook.review("/validate", fixture(t, "job", img.String()))
+	if !r.Allowed {
+		t.Fatalf("refused after %d failed answers: %s", failures.Load(), message(r))
+	}
+	if n := failures.Load(); n < 11 {
+		t.Fatalf("the referrers API was asked %d times, want the 10 failures and a success", n)
 	}
 }
