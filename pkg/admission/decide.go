@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -68,11 +69,12 @@ type DeciderOptions struct {
 
 // Decider judges images against a set of policies. It is safe for concurrent use.
 type Decider struct {
-	policies []*compiled
-	o        DeciderOptions
-	cache    *cache
-	sem      chan struct{}
-	stats    *metrics // nil: none recorded
+	policies  []*compiled
+	o         DeciderOptions
+	transport *http.Transport
+	cache     *cache
+	sem       chan struct{}
+	stats     *metrics // nil: none recorded
 }
 
 // NewDecider puts policies to work: keys are loaded, trust roots picked, Rego compiled. A
@@ -100,10 +102,16 @@ func newDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o Decide
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	// Registry errors and 429s are retried for as long as the request's budget allows; the
-	// caller's own retry option, given later, wins.
-	o.Registry = append([]oci.Option{oci.WithRetry(oci.Retry{Attempts: 8, Backoff: 250 * time.Millisecond})}, o.Registry...)
-	d := &Decider{policies: ps, o: o, cache: newCache(o.CacheTTL, DefaultCacheSize, o.Now), sem: make(chan struct{}, o.Concurrency)}
+	// One transport serves every registry call, so that connections are reused across reviews
+	// (and across reloads); registry errors and 429s are retried for as long as the request's
+	// budget allows. The caller's own options, given later, win.
+	transport := newTransport()
+	if old != nil {
+		transport = old.transport
+	}
+	o.Registry = append([]oci.Option{oci.WithTransport(transport),
+		oci.WithRetry(oci.Retry{Attempts: 8, Backoff: 250 * time.Millisecond})}, o.Registry...)
+	d := &Decider{policies: ps, o: o, transport: transport, cache: newCache(o.CacheTTL, DefaultCacheSize, o.Now), sem: make(chan struct{}, o.Concurrency)}
 	if old != nil && old.o.CacheTTL == o.CacheTTL {
 		d.cache = old.cache
 	}
@@ -112,6 +120,19 @@ func newDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o Decide
 	}
 	return d, nil
 }
+
+// newTransport is the registry transport of a Decider: as pkg/oci's own default, kept.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	// A registry that accepts a connection and never answers is cut off by the budget; this
+	// bounds a call made without one.
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	return t
+}
+
+// Close releases the decider's idle registry connections.
+func (d *Decider) Close() { d.transport.CloseIdleConnections() }
 
 // Policies returns the names of the policies in force.
 func (d *Decider) Policies() []string {

@@ -137,11 +137,13 @@ func (s *Server) Reload(ctx context.Context, docs []*policy.ClusterImagePolicy, 
 	return nil
 }
 
-// Close marks the server not ready and waits for the reviews in flight.
+// Close marks the server not ready, waits for the reviews in flight and closes the idle
+// registry connections.
 func (s *Server) Close(ctx context.Context) error {
 	s.closed.Store(true)
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
+	defer s.decider.Load().Close()
 	select {
 	case <-done:
 		return nil
