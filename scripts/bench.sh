@@ -30,7 +30,7 @@ p50_ms() { local n=$1; shift; for _ in $(seq "$n"); do wall_ms "$@"; done | sort
 if [ -z "${SKIP_GO_BENCH:-}" ]; then
 section "Go benchmarks (benchtime $BENCHTIME)"
 go test -run '^$' -bench . -benchtime "$BENCHTIME" -timeout 30m \
-  ./pkg/oci ./pkg/verify ./pkg/signer ./pkg/tsa ./pkg/ca ./pkg/ca/ctlog ./pkg/devstack ./pkg/cosign 2>/dev/null \
+  ./pkg/oci ./pkg/verify ./pkg/signer ./pkg/tsa ./pkg/ca ./pkg/ca/ctlog ./pkg/devstack ./pkg/cosign ./pkg/admission 2>/dev/null \
   | grep -E 'ns/op|^(ok|FAIL|---)' || true
 fi
 

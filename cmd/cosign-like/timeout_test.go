@@ -26,7 +26,7 @@ var boundedCommands = []string{
 }
 
 // runUntilStopped are the commands that run until they are stopped: they never have a deadline.
-var runUntilStopped = []string{"ca serve", "ct serve", "dev up", "log serve", "tsa serve", "tuf serve", "witness serve"}
+var runUntilStopped = []string{"admission serve", "ca serve", "ct serve", "dev up", "log serve", "tsa serve", "tuf serve", "witness serve"}
 
 func TestCommandsWithTimeout(t *testing.T) {
 	var got []string

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,8 @@ type Service struct {
 	Server Server
 	// Timeouts are the limits of its connections (zero fields: the defaults).
 	Timeouts Timeouts
+	// TLS, when set, makes the server answer HTTPS on its listener with this configuration.
+	TLS *tls.Config
 }
 
 // RunOptions configure Run and Start.
@@ -45,8 +48,8 @@ type RunOptions struct {
 	// Logger receives a "listening" line for each server (fields server and addr) and the
 	// http.Servers' own errors; nil discards them.
 	Logger *slog.Logger
-	// Announce, when set, gets the line "<name> listening on http://<addr>" for each server
-	// once its listener is open.
+	// Announce, when set, gets the line "<name> listening on http://<addr>" (https:// for a
+	// service with TLS) for each server once its listener is open.
 	Announce io.Writer
 	// ShutdownGrace is how long Run lets requests in flight finish once its context ends
 	// (ShutdownGrace by default); the servers' Close calls then get CloseTimeout.
@@ -124,12 +127,21 @@ func Start(ctx context.Context, services []Service, opts RunOptions) (*Group, er
 		}
 		services[i].Listener = ln
 	}
+	for i := range services {
+		if services[i].TLS != nil {
+			services[i].Listener = tls.NewListener(services[i].Listener, services[i].TLS)
+		}
+	}
 	g := &Group{services: services, failed: make(chan struct{})}
 	for _, svc := range services {
 		addr := svc.Listener.Addr()
 		logger.Info("listening", "server", svc.Name, "addr", addr.String())
 		if opts.Announce != nil {
-			fmt.Fprintf(opts.Announce, "%s listening on http://%s\n", svc.Name, addr)
+			scheme := "http"
+			if svc.TLS != nil {
+				scheme = "https"
+			}
+			fmt.Fprintf(opts.Announce, "%s listening on %s://%s\n", svc.Name, scheme, addr)
 		}
 	}
 	for _, svc := range services {

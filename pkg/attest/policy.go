@@ -41,10 +41,13 @@ type Policy struct {
 	pkg      string // data path of the module's package, e.g. data.signature
 	hasAllow bool
 	hasDeny  bool
-	compiler *ast.Compiler
-	store    storage.Store // empty: a policy sees its input and nothing else
-	allow    ast.Body      // compiled queries binding resultVar to the rule's value
-	deny     ast.Body
+	// compliance: the module is in policy-controller's form, and allow holds the query of
+	// its rule isCompliant.
+	compliance bool
+	compiler   *ast.Compiler
+	store      storage.Store // empty: a policy sees its input and nothing else
+	allow      ast.Body      // compiled queries binding resultVar to the rule's value
+	deny       ast.Body
 }
 
 // resultVar is the variable the prepared queries bind a rule's value to.
@@ -54,76 +57,136 @@ const resultVar = ast.Var("result")
 // is tried first, then v0 (the syntax cosign's documented policies use). The module must
 // define a rule allow or deny.
 func CompilePolicy(ctx context.Context, name string, src []byte) (*Policy, error) {
+	mod, version, err := parseModule(name, src)
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{pkg: mod.Package.Path.String()}
+	for _, r := range mod.Rules {
+		switch ruleName(r) {
+		case "allow":
+			p.hasAllow = true
+		case "deny":
+			p.hasDeny = true
+		}
+	}
+	if !p.hasAllow && !p.hasDeny {
+		return nil, fmt.Errorf("%w: %s defines neither a rule allow nor a rule deny in %s", ErrInvalidPolicy, name, p.pkg)
+	}
+	if err := p.compile(name, mod, version); err != nil {
+		return nil, err
+	}
+	if p.hasAllow {
+		if p.allow, err = p.prepare(name, mod, "allow"); err != nil {
+			return nil, err
+		}
+	}
+	if p.hasDeny {
+		if p.deny, err = p.prepare(name, mod, "deny"); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// CompliancePackage and ComplianceRule are the package and rule of policy-controller's Rego
+// policies (the ClusterImagePolicy form): data.sigstore.isCompliant.
+const (
+	CompliancePackage = "sigstore"
+	ComplianceRule    = "isCompliant"
+)
+
+// CompileCompliancePolicy compiles a Rego module in policy-controller's form: package sigstore
+// with a rule isCompliant that is true, or an object (or list of objects)
+// {"result": bool, "error": string, "warning": string}. A statement passes when the rule is
+// true, or when one result is true with no warning; a warning fails it, as policy-controller
+// treats it. Rego v1 syntax is tried first, then v0 (what policy-controller evaluates).
+func CompileCompliancePolicy(ctx context.Context, name string, src []byte) (*Policy, error) {
+	mod, version, err := parseModule(name, src)
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{pkg: mod.Package.Path.String(), compliance: true}
+	if p.pkg != "data."+CompliancePackage {
+		return nil, fmt.Errorf("%w: %s is package %s: a policy of this form is package %s", ErrInvalidPolicy, name, strings.TrimPrefix(p.pkg, "data."), CompliancePackage)
+	}
+	found := false
+	for _, r := range mod.Rules {
+		found = found || ruleName(r) == ComplianceRule
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: %s defines no rule %s", ErrInvalidPolicy, name, ComplianceRule)
+	}
+	if err := p.compile(name, mod, version); err != nil {
+		return nil, err
+	}
+	if p.allow, err = p.prepare(name, mod, ComplianceRule); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// parseModule parses a Rego module, in v1 syntax or else v0, within MaxPolicySize.
+func parseModule(name string, src []byte) (*ast.Module, ast.RegoVersion, error) {
 	if len(src) > MaxPolicySize {
-		return nil, fmt.Errorf("%w: %s is %d bytes, at most %d allowed", ErrInvalidPolicy, name, len(src), MaxPolicySize)
+		return nil, 0, fmt.Errorf("%w: %s is %d bytes, at most %d allowed", ErrInvalidPolicy, name, len(src), MaxPolicySize)
 	}
 	version := ast.RegoV1
 	mod, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
 		mod0, err0 := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV0})
 		if err0 != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
+			return nil, 0, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
 		}
 		mod, version = mod0, ast.RegoV0
 	}
 	if mod == nil || mod.Package == nil {
-		return nil, fmt.Errorf("%w: %s has no package", ErrInvalidPolicy, name)
+		return nil, 0, fmt.Errorf("%w: %s has no package", ErrInvalidPolicy, name)
 	}
-	p := &Policy{pkg: mod.Package.Path.String()}
-	for _, r := range mod.Rules {
-		switch r.Head.Name.String() {
-		case "allow":
-			p.hasAllow = true
-		case "deny":
-			p.hasDeny = true
-		}
-		if len(r.Head.Reference) > 0 {
-			switch r.Head.Reference[0].Value.String() {
-			case "allow":
-				p.hasAllow = true
-			case "deny":
-				p.hasDeny = true
-			}
-		}
+	return mod, version, nil
+}
+
+// ruleName is the first part of a rule's name ("allow" for allow and allow contains ...).
+func ruleName(r *ast.Rule) string {
+	if len(r.Head.Reference) > 0 {
+		return r.Head.Reference[0].Value.String()
 	}
-	if !p.hasAllow && !p.hasDeny {
-		return nil, fmt.Errorf("%w: %s defines neither a rule allow nor a rule deny in %s", ErrInvalidPolicy, name, p.pkg)
-	}
+	return r.Head.Name.String()
+}
+
+func unsafeSet() map[string]struct{} {
 	unsafe := make(map[string]struct{}, len(unsafeBuiltins))
 	for _, b := range unsafeBuiltins {
 		unsafe[b] = struct{}{}
 	}
+	return unsafe
+}
+
+// compile compiles the module alone, with the unsafe built-ins refused.
+func (p *Policy) compile(name string, mod *ast.Module, version ast.RegoVersion) error {
 	// The module is compiled with ast and evaluated with topdown directly: OPA's rego package
 	// would add its Wasm compiler, bundle loader and plugin machinery to every start of the
 	// binary, and a policy here needs none of them.
 	p.compiler = ast.NewCompiler().
 		WithDefaultRegoVersion(version).
-		WithUnsafeBuiltins(unsafe)
+		WithUnsafeBuiltins(unsafeSet())
 	p.compiler.Compile(map[string]*ast.Module{name: mod})
 	if p.compiler.Failed() {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, p.compiler.Errors)
+		return fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, p.compiler.Errors)
 	}
 	p.store = inmem.New()
-	prepare := func(rule string) (ast.Body, error) {
-		ref := mod.Package.Path.Copy().Append(ast.StringTerm(rule))
-		query := ast.NewBody(ast.Equality.Expr(ast.NewTerm(resultVar), ast.NewTerm(ref)))
-		body, err := p.compiler.QueryCompiler().WithUnsafeBuiltins(unsafe).Compile(query)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
-		}
-		return body, nil
+	return nil
+}
+
+// prepare compiles the query binding resultVar to the module's rule.
+func (p *Policy) prepare(name string, mod *ast.Module, rule string) (ast.Body, error) {
+	ref := mod.Package.Path.Copy().Append(ast.StringTerm(rule))
+	query := ast.NewBody(ast.Equality.Expr(ast.NewTerm(resultVar), ast.NewTerm(ref)))
+	body, err := p.compiler.QueryCompiler().WithUnsafeBuiltins(unsafeSet()).Compile(query)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, name, err)
 	}
-	if p.hasAllow {
-		if p.allow, err = prepare("allow"); err != nil {
-			return nil, err
-		}
-	}
-	if p.hasDeny {
-		if p.deny, err = prepare("deny"); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
+	return body, nil
 }
 
 // PolicyError says which rules a statement broke.
@@ -157,6 +220,9 @@ func (p *Policy) Evaluate(ctx context.Context, statement []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, PolicyTimeout)
 	defer cancel()
+	if p.compliance {
+		return p.evaluateCompliance(ctx, input)
+	}
 	var failures []string
 	if p.hasAllow {
 		values, err := p.eval(ctx, p.allow, input)
@@ -180,6 +246,52 @@ func (p *Policy) Evaluate(ctx context.Context, statement []byte) error {
 		return &PolicyError{Failures: failures}
 	}
 	return nil
+}
+
+// evaluateCompliance checks the rule isCompliant of a policy in policy-controller's form.
+func (p *Policy) evaluateCompliance(ctx context.Context, input ast.Value) error {
+	rule := p.pkg + "." + ComplianceRule
+	values, err := p.eval(ctx, p.allow, input)
+	if err != nil {
+		return fmt.Errorf("evaluating %s: %w", rule, err)
+	}
+	var failures []string
+	for _, v := range values {
+		results, ok := v.([]any)
+		if !ok {
+			results = []any{v}
+		}
+		for _, r := range results {
+			switch r := r.(type) {
+			case bool:
+				if r {
+					return nil
+				}
+			case map[string]any:
+				result, _ := r["result"].(bool)
+				warning, _ := r["warning"].(string)
+				msg, _ := r["error"].(string)
+				if result && warning == "" {
+					return nil
+				}
+				if result {
+					failures = append(failures, rule+" warns: "+warning)
+					continue
+				}
+				if msg == "" {
+					msg = "not compliant"
+				}
+				if warning != "" {
+					msg += " (warning: " + warning + ")"
+				}
+				failures = append(failures, rule+": "+msg)
+			}
+		}
+	}
+	if len(failures) == 0 {
+		failures = []string{rule + " is not true"}
+	}
+	return &PolicyError{Failures: failures}
 }
 
 // eval runs one prepared query against input and returns the values bound to resultVar, as

@@ -259,7 +259,7 @@ func listLegacy(ctx context.Context, c source, o *options, subject name.Digest, 
 	tags := make([]string, len(kinds))
 	err := forEach(ctx, o.concurrency, len(kinds), func(ctx context.Context, i int) error {
 		suffix, _ := kinds[i].suffix()
-		tags[i] = LegacyTag(subject, suffix).TagStr()
+		tags[i] = o.tagPrefix + LegacyTag(subject, suffix).TagStr()
 		var err error
 		layers[i], err = readLegacy(ctx, c, o, tags[i])
 		return err

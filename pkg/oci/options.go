@@ -97,6 +97,7 @@ type options struct {
 	now           func() time.Time
 	confirmDelay  time.Duration
 	authCache     *AuthCache
+	tagPrefix     string
 }
 
 // WithAuth resolves credentials from kc (default authn.DefaultKeychain: the Docker config file
@@ -162,6 +163,10 @@ func WithConfirmDelay(d time.Duration) Option { return func(o *options) { o.conf
 // WithAuthCache shares answered authentication challenges and tokens across calls (default:
 // none, each call authenticates afresh).
 func WithAuthCache(a *AuthCache) Option { return func(o *options) { o.authCache = a } }
+
+// WithLegacyTagPrefix reads cosign's legacy tags with a prefix, <prefix>sha256-<hex>.sig
+// (default: none), as signatures kept under a prefix are found; it applies to ListAttached.
+func WithLegacyTagPrefix(p string) Option { return func(o *options) { o.tagPrefix = p } }
 
 func makeOptions(opts []Option) *options {
 	o := &options{}

@@ -95,6 +95,17 @@ func (r *TrustedRoot) CertificateAuthorities() []*CertificateAuthority { return 
 // TimestampAuthorities returns the timestamp authorities.
 func (r *TrustedRoot) TimestampAuthorities() []*CertificateAuthority { return r.tsas }
 
+// WithCertificateAuthorities returns a copy of r whose certificate authorities are cas instead
+// of r's: the logs, CT logs and timestamp authorities stay. r is not changed.
+func (r *TrustedRoot) WithCertificateAuthorities(cas ...*CertificateAuthority) *TrustedRoot {
+	out := &TrustedRoot{}
+	if r != nil {
+		*out = *r
+	}
+	out.cas = append([]*CertificateAuthority(nil), cas...)
+	return out
+}
+
 // TlogByID returns the transparency log with the given log ID (or checkpoint key ID).
 func (r *TrustedRoot) TlogByID(id []byte) *TransparencyLog {
 	for _, l := range r.tlogs {

@@ -1,0 +1,228 @@
+package admission
+
+import (
+	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosign-like/cosign-like/pkg/attest"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/cosign"
+	"github.com/cosign-like/cosign-like/pkg/devstack"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
+	"github.com/cosign-like/cosign-like/pkg/root"
+)
+
+// TestKeylessPolicies signs an image keyless through the in-process stack (CA with SCT, TSA,
+// log) and judges it against policies naming the signer's identity, another identity, and an
+// identity pattern.
+func TestKeylessPolicies(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	services, err := root.LoadSigningConfig(st.SigningConfigPath, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := root.LoadTrustedRoot(st.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := trusted.LogKeys(services.RekorURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// signAs pushes an image and signs it keyless as alice: with a timestamp and a log entry,
+	// or (timestampOnly) a timestamp alone; attest adds a keyless SPDX attestation.
+	signAs := func(ref string, timestampOnly, attestToo bool) string {
+		img, err := devstack.PushSample(ctx, ref, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, chain, err := cosign.Keyless(ctx, services.CAURL, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &cosign.BundleOptions{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
+		if timestampOnly {
+			w.RekorURL, w.LogKeys = "", nil
+		}
+		if _, err := cosign.SignImage(ctx, img.String(), cosign.SignOptions{Signer: s, BundleOptions: w}); err != nil {
+			t.Fatal(err)
+		}
+		if attestToo {
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "attest", "sbom.spdx.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cosign.AttestImage(ctx, img.String(), cosign.AttestOptions{Signer: s, BundleOptions: w, PredicateType: attest.PredicateSPDX, Predicate: data}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return img.String()
+	}
+	sign := func(ref string) string { return signAs(ref, false, false) }
+	alice := sign(st.RegistryHost + "/team/app:v1")
+	other := sign(st.RegistryHost + "/ops/tool:v1")
+	anyone := sign(st.RegistryHost + "/lab/tool:v1")
+	pols := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: team}
+spec:
+  images: [{glob: "%[1]s/team/**"}]
+  authorities:
+    - keyless:
+        identities:
+          - {issuer: "%[2]s", subject: alice@example.com}
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: ops}
+spec:
+  images: [{glob: "%[1]s/ops/**"}]
+  authorities:
+    - keyless:
+        identities:
+          - {issuer: "%[2]s", subject: bob@example.com}
+          - {issuerRegExp: "https://accounts\\.example\\.com", subjectRegExp: ".*"}
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: lab}
+spec:
+  images: [{glob: "%[1]s/lab/**"}]
+  authorities:
+    - keyless:
+        identities:
+          - {issuerRegExp: "http://127\\.0\\.0\\.1:[0-9]+", subjectRegExp: ".*@example\\.com"}
+`, st.RegistryHost, st.OIDCURL))
+	hook := startWebhook(t, Config{Policies: pols, Decider: DeciderOptions{Trust: Trust{Default: trusted}}})
+	if r := hook.review("/validate", fixture(t, "pod", alice, anyone)); !r.Allowed {
+		t.Fatalf("alice's images refused: %s", message(r))
+	}
+	r := hook.review("/validate", fixture(t, "pod", other, alice))
+	msg := message(r)
+	for _, want := range []string{"failed policy ops", "identity 0 (bob@example.com, " + st.OIDCURL + ")",
+		"want identity bob@example.com, certificate has alice@example.com", "identity 1", "want an OIDC issuer matching"} {
+		if r.Allowed || !strings.Contains(msg, want) {
+			t.Errorf("allowed %t, message %q\nwant it to say %q", r.Allowed, msg, want)
+		}
+	}
+
+	// A keyless attestation; and a signature with a timestamp and no log entry, which passes
+	// only an authority with rfc3161timestamp.
+	attested := signAs(st.RegistryHost+"/sbom/app:v1", false, true)
+	stamped := signAs(st.RegistryHost+"/tsa/app:v1", true, false)
+	tsaPolicies := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: sbom}
+spec:
+  images: [{glob: "%[1]s/sbom/**"}]
+  authorities:
+    - keyless:
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+      attestations:
+        - name: spdx
+          predicateType: spdxjson
+          policy:
+            type: rego
+            data: |
+              package sigstore
+              isCompliant { input.predicate.spdxVersion == "SPDX-2.3" }
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: timestamped}
+spec:
+  images: [{glob: "%[1]s/tsa/**"}]
+  authorities:
+    - name: with-tsa
+      keyless:
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+      rfc3161timestamp: {}
+`, st.RegistryHost, st.OIDCURL))
+	hook = startWebhook(t, Config{Policies: tsaPolicies, Decider: DeciderOptions{Trust: Trust{Default: trusted}}})
+	if r := hook.review("/validate", fixture(t, "pod", attested, stamped)); !r.Allowed {
+		t.Fatalf("keyless attestation and timestamped signature refused: %s", message(r))
+	}
+	noTSA := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: logged}
+spec:
+  images: [{glob: "%[1]s/tsa/**"}]
+  authorities:
+    - keyless:
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+`, st.RegistryHost, st.OIDCURL))
+	hook = startWebhook(t, Config{Policies: noTSA, Decider: DeciderOptions{Trust: Trust{Default: trusted}}})
+	if r := hook.review("/validate", fixture(t, "job", stamped)); r.Allowed || !strings.Contains(message(r), "failed policy logged") ||
+		!strings.Contains(message(r), "the bundle has no transparency log entry") {
+		t.Fatalf("a signature without a log entry, no rfc3161timestamp: allowed %t, %q", r.Allowed, message(r))
+	}
+
+	// The trust root a policy names (trustRootRef), and a CA given inline (ca-cert): the stack's
+	// own CA passes, another CA does not.
+	ca := pki.EncodeCertificates(trusted.CertificateAuthorities()[0].Chain)
+	otherCA, _, err := pki.NewThrowawayRoot(pkix.Name{CommonName: "another CA"}, time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indent := func(b []byte) string { return strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", "\n            ") }
+	refPolicies := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: by-ref}
+spec:
+  images: [{glob: "%[1]s/team/**"}]
+  authorities:
+    - keyless:
+        trustRootRef: dev
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: own-ca}
+spec:
+  images: [{glob: "%[1]s/lab/**"}]
+  authorities:
+    - keyless:
+        ca-cert:
+          data: |
+            %[3]s
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: other-ca}
+spec:
+  images: [{glob: "%[1]s/ops/**"}]
+  authorities:
+    - keyless:
+        ca-cert:
+          data: |
+            %[4]s
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+`, st.RegistryHost, st.OIDCURL, indent(ca), indent(pki.EncodeCertificates([]*x509.Certificate{otherCA}))))
+	if _, err := NewDecider(ctx, refPolicies, DeciderOptions{Trust: Trust{Default: trusted}}); err == nil || !strings.Contains(err.Error(), `trust root "dev" is not known`) {
+		t.Fatalf("unknown trustRootRef: %v", err)
+	}
+	hook = startWebhook(t, Config{Policies: refPolicies, Decider: DeciderOptions{Trust: Trust{Default: trusted, Named: map[string]*root.TrustedRoot{"dev": trusted}}}})
+	if r := hook.review("/validate", fixture(t, "pod", alice, anyone)); !r.Allowed {
+		t.Fatalf("trustRootRef and ca-cert: refused: %s", message(r))
+	}
+	if r := hook.review("/validate", fixture(t, "pod", other, alice)); r.Allowed || !strings.Contains(message(r), "failed policy other-ca") {
+		t.Fatalf("another CA: allowed %t, %q", r.Allowed, message(r))
+	}
+}
