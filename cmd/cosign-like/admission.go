@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/admission"
 	"github.com/cosign-like/cosign-like/pkg/admission/policy"
-	"github.com/cosign-like/cosign-like/pkg/root"
 )
 
 func init() { addCommand(newAdmissionCmd) }
@@ -53,14 +53,15 @@ func (o *admissionPolicyOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.concurrency, "concurrency", admission.DefaultConcurrency, "images verified at once")
 }
 
-// load reads the policies and the trust material and makes the decider's options.
-func (o *admissionPolicyOptions) load(ctx context.Context) ([]*policy.ClusterImagePolicy, admission.DeciderOptions, error) {
+// load reads the policies and the trust material (--trusted-root, the TrustRoot documents
+// among the policies, fetched into tufCache, and --trust-root) and makes the decider's options.
+func (o *admissionPolicyOptions) load(ctx context.Context, tufCache string) ([]*policy.ClusterImagePolicy, admission.DeciderOptions, error) {
 	var d admission.DeciderOptions
 	docs, err := policy.LoadDir(o.policies)
 	if err != nil {
 		return nil, d, err
 	}
-	if len(docs) == 0 {
+	if len(docs.Policies) == 0 {
 		return nil, d, fmt.Errorf("--policies %s: no ClusterImagePolicy in *.yaml or *.yml files", o.policies)
 	}
 	if d.NoMatch, err = admission.ParseNoMatch(o.noMatch); err != nil {
@@ -69,11 +70,16 @@ func (o *admissionPolicyOptions) load(ctx context.Context) ([]*policy.ClusterIma
 	if d.Trust.Default, err = loadTrustedRoot(ctx, o.trust.trustedRoot, false); err != nil {
 		return nil, d, err
 	}
-	d.Trust.Named = map[string]*root.TrustedRoot{}
+	if d.Trust.Named, err = admission.FetchTrustRoots(ctx, docs.TrustRoots, tufCache); err != nil {
+		return nil, d, err
+	}
 	for _, tr := range o.trustRoots {
 		name, file, ok := strings.Cut(tr, "=")
 		if !ok || name == "" || file == "" {
 			return nil, d, fmt.Errorf("--trust-root %q: want NAME=FILE", tr)
+		}
+		if _, dup := d.Trust.Named[name]; dup {
+			return nil, d, fmt.Errorf("--trust-root %s: a TrustRoot document of --policies has that name too", name)
 		}
 		if d.Trust.Named[name], err = loadTrustedRoot(ctx, file, true); err != nil {
 			return nil, d, fmt.Errorf("--trust-root %s: %w", name, err)
@@ -86,7 +92,7 @@ func (o *admissionPolicyOptions) load(ctx context.Context) ([]*policy.ClusterIma
 	if o.cacheTTL <= 0 {
 		d.CacheTTL = -1 // none
 	}
-	return docs, d, nil
+	return docs.Policies, d, nil
 }
 
 func newAdmissionInitCmd() *cobra.Command {
@@ -125,7 +131,8 @@ func newAdmissionServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			docs, dopts, err := p.load(cmd.Context())
+			tufCache := filepath.Join(o.dir, "trust-roots")
+			docs, dopts, err := p.load(cmd.Context(), tufCache)
 			if err != nil {
 				return fmt.Errorf("admission serve: %w", err)
 			}
@@ -134,7 +141,9 @@ func newAdmissionServeCmd() *cobra.Command {
 				return fmt.Errorf("admission serve: %w", err)
 			}
 			logger.Info("policies loaded", "policies", s.Decider().Policies())
-			reloadOnHangup(cmd.Context(), logger, s, &p)
+			reloadOnHangup(cmd.Context(), logger, s, func(ctx context.Context) ([]*policy.ClusterImagePolicy, admission.DeciderOptions, error) {
+				return p.load(ctx, tufCache)
+			})
 			// A response may take the whole budget: the write limit leaves room beyond it.
 			timeouts := httpserver.Timeouts{Write: max(httpserver.WriteTimeout, p.budget+10*time.Second)}
 			return runServers(cmd, httpserver.RunOptions{Logger: logger},
@@ -149,7 +158,8 @@ func newAdmissionServeCmd() *cobra.Command {
 
 // reloadOnHangup reads the policies and trust material again at each SIGHUP, until ctx ends; when
 // they cannot be used, the error is logged and the policies in force stay.
-func reloadOnHangup(ctx context.Context, logger *slog.Logger, s *admission.Server, p *admissionPolicyOptions) {
+func reloadOnHangup(ctx context.Context, logger *slog.Logger, s *admission.Server,
+	load func(context.Context) ([]*policy.ClusterImagePolicy, admission.DeciderOptions, error)) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -160,7 +170,7 @@ func reloadOnHangup(ctx context.Context, logger *slog.Logger, s *admission.Serve
 				return
 			case <-hup:
 			}
-			docs, dopts, err := p.load(ctx)
+			docs, dopts, err := load(ctx)
 			if err == nil {
 				err = s.Reload(ctx, docs, dopts)
 			}
@@ -201,7 +211,12 @@ func newAdmissionTestCmd() *cobra.Command {
 				}
 				obj.Resource.Labels[k] = v
 			}
-			docs, dopts, err := p.load(cmd.Context())
+			tufCache, err := os.MkdirTemp("", "cosign-like-trust-roots-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tufCache)
+			docs, dopts, err := p.load(cmd.Context(), tufCache)
 			if err != nil {
 				return fmt.Errorf("admission test: %w", err)
 			}

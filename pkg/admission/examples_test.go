@@ -17,7 +17,7 @@ func TestExamplesDecide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDecider(ctx, docs, DeciderOptions{})
+	d, err := NewDecider(ctx, docs.Policies, DeciderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

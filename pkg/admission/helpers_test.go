@@ -94,11 +94,11 @@ func attestSBOM(t testing.TB, img name.Digest, s signer.Signer) {
 
 func parsePolicies(t testing.TB, yamlText string) []*policy.ClusterImagePolicy {
 	t.Helper()
-	ps, err := policy.Parse("test.yaml", []byte(yamlText))
+	docs, err := policy.Parse("test.yaml", []byte(yamlText))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ps
+	return docs.Policies
 }
 
 // webhook is a Server behind httptest's TLS server.

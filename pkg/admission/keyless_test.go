@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosign-like/cosign-like/pkg/admission/policy"
 	"github.com/cosign-like/cosign-like/pkg/attest"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/cosign"
@@ -171,6 +173,42 @@ spec:
 	if r := hook.review("/validate", fixture(t, "job", stamped)); r.Allowed || !strings.Contains(message(r), "failed policy logged") ||
 		!strings.Contains(message(r), "the bundle has no transparency log entry") {
 		t.Fatalf("a signature without a log entry, no rfc3161timestamp: allowed %t, %q", r.Allowed, message(r))
+	}
+
+	// A TrustRoot document naming the stack's TUF repository gives the trust root a policy
+	// names, fetched and verified from the repository.
+	tufRoot, err := os.ReadFile(st.TUFRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := policy.Parse("trust.yaml", []byte(fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata: {name: dev-tuf}
+spec:
+  remote:
+    mirror: %[3]s
+    root: %[4]s
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: via-tuf}
+spec:
+  images: [{glob: "%[1]s/team/**"}]
+  authorities:
+    - keyless:
+        trustRootRef: dev-tuf
+        identities: [{issuer: "%[2]s", subject: alice@example.com}]
+`, st.RegistryHost, st.OIDCURL, st.TUFMirror, base64.StdEncoding.EncodeToString(tufRoot))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := FetchTrustRoots(ctx, docs.TrustRoots, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook = startWebhook(t, Config{Policies: docs.Policies, Decider: DeciderOptions{Trust: Trust{Named: named}}})
+	if r := hook.review("/validate", fixture(t, "job", alice)); !r.Allowed {
+		t.Fatalf("trust root from TUF: refused: %s", message(r))
 	}
 
 	// The trust root a policy names (trustRootRef), and a CA given inline (ca-cert): the stack's

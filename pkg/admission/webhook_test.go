@@ -362,7 +362,7 @@ func TestReloadKeepsLastGoodPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.hook.srv.Reload(context.Background(), bad, DeciderOptions{}); err == nil {
+	if err := w.hook.srv.Reload(context.Background(), bad.Policies, DeciderOptions{}); err == nil {
 		t.Fatal("a policy whose key does not load was put in force")
 	}
 	if r := w.hook.review("/validate", body); !r.Allowed {

@@ -87,7 +87,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := admission.NewDecider(context.Background(), docs, admission.DeciderOptions{Trust: admission.Trust{Default: trusted}})
+	d, err := admission.NewDecider(context.Background(), docs.Policies, admission.DeciderOptions{Trust: admission.Trust{Default: trusted}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,13 +52,13 @@ func (e *FieldError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
 
-// Parse reads the ClusterImagePolicy documents of one YAML file (several documents may be
-// separated by ---; empty ones are skipped). Every document is decoded strictly: a field the
-// type does not have is refused with its path and line; then each is checked (Validate).
-// source names the file in messages.
-func Parse(source string, data []byte) ([]*ClusterImagePolicy, error) {
+// Parse reads the ClusterImagePolicy and TrustRoot documents of one YAML file (several
+// documents may be separated by ---; empty ones are skipped). Every document is decoded
+// strictly: a field the type does not have is refused with its path and line; then each is
+// checked (Validate). source names the file in messages.
+func Parse(source string, data []byte) (*Documents, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []*ClusterImagePolicy
+	out := &Documents{}
 	var errs []error
 	for n := 1; ; n++ {
 		var doc yaml.Node
@@ -77,12 +77,9 @@ func Parse(source string, data []byte) ([]*ClusterImagePolicy, error) {
 		if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null") {
 			continue
 		}
-		p, err := decodeDocument(where, doc.Content[0])
-		if err != nil {
+		if err := decodeDocument(where, doc.Content[0], out); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		out = append(out, p)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -90,43 +87,65 @@ func Parse(source string, data []byte) ([]*ClusterImagePolicy, error) {
 	return out, nil
 }
 
-// decodeDocument decodes and checks one document.
-func decodeDocument(where string, node *yaml.Node) (*ClusterImagePolicy, error) {
+// decodeDocument decodes and checks one document and adds it to out.
+func decodeDocument(where string, node *yaml.Node, out *Documents) error {
 	if node.Kind != yaml.MappingNode {
-		return nil, &FieldError{Source: where, Line: node.Line, Message: "a document must be a mapping (apiVersion, kind, metadata, spec)"}
+		return &FieldError{Source: where, Line: node.Line, Message: "a document must be a mapping (apiVersion, kind, metadata, spec)"}
 	}
-	if err := checkKind(where, node); err != nil {
-		return nil, err
-	}
-	var errs []error
-	walk(node, reflect.TypeOf(ClusterImagePolicy{}), "", func(line int, path, msg string) {
-		errs = append(errs, &FieldError{Source: where, Line: line, Path: path, Message: msg})
-	})
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	var generic any
-	if err := node.Decode(&generic); err != nil {
-		return nil, &FieldError{Source: where, Line: node.Line, Message: err.Error()}
-	}
-	raw, err := json.Marshal(generic)
+	kind, err := checkKind(where, node)
 	if err != nil {
-		return nil, &FieldError{Source: where, Line: node.Line, Message: err.Error()}
+		return err
+	}
+	if kind == TrustRootKind {
+		tr := &TrustRoot{}
+		if err := decodeStrict(where, node, tr); err != nil {
+			return err
+		}
+		tr.Source = where
+		if err := tr.Validate(); err != nil {
+			return err
+		}
+		out.TrustRoots = append(out.TrustRoots, tr)
+		return nil
 	}
 	p := &ClusterImagePolicy{}
-	if err := json.Unmarshal(raw, p); err != nil {
-		return nil, &FieldError{Source: where, Line: node.Line, Message: typeMessage(err)}
+	if err := decodeStrict(where, node, p); err != nil {
+		return err
 	}
 	p.Source = where
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return err
 	}
-	return p, nil
+	out.Policies = append(out.Policies, p)
+	return nil
 }
 
-// checkKind refuses a document of another kind or API version before its fields are read, so
-// that a TrustRoot or a Deployment is named for what it is.
-func checkKind(where string, node *yaml.Node) error {
+// decodeStrict refuses the fields v's type does not have, then decodes node into v.
+func decodeStrict(where string, node *yaml.Node, v any) error {
+	var errs []error
+	walk(node, reflect.TypeOf(v), "", func(line int, path, msg string) {
+		errs = append(errs, &FieldError{Source: where, Line: line, Path: path, Message: msg})
+	})
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	var generic any
+	if err := node.Decode(&generic); err != nil {
+		return &FieldError{Source: where, Line: node.Line, Message: err.Error()}
+	}
+	raw, err := json.Marshal(generic)
+	if err != nil {
+		return &FieldError{Source: where, Line: node.Line, Message: err.Error()}
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &FieldError{Source: where, Line: node.Line, Message: typeMessage(err)}
+	}
+	return nil
+}
+
+// checkKind returns the kind of a document, refusing another kind or API version before its
+// fields are read, so that a Deployment is named for what it is.
+func checkKind(where string, node *yaml.Node) (string, error) {
 	var apiVersion, kind string
 	var line int
 	for i := 0; i+1 < len(node.Content); i += 2 {
@@ -138,14 +157,15 @@ func checkKind(where string, node *yaml.Node) error {
 		}
 	}
 	switch {
-	case kind == "TrustRoot" && strings.HasPrefix(apiVersion, Group+"/"):
-		return &FieldError{Source: where, Line: line, Path: "kind", Message: "TrustRoot documents are not read: give trust material with --trusted-root, and a root a policy names by trustRootRef with --trust-root NAME=FILE"}
+	case kind == TrustRootKind && apiVersion == V1alpha1:
+	case kind == TrustRootKind:
+		return "", &FieldError{Source: where, Line: line, Path: "apiVersion", Message: fmt.Sprintf("%q is not supported for a TrustRoot: want %s", apiVersion, V1alpha1)}
 	case kind != Kind:
-		return &FieldError{Source: where, Line: line, Path: "kind", Message: fmt.Sprintf("%q is not a %s", kind, Kind)}
+		return "", &FieldError{Source: where, Line: line, Path: "kind", Message: fmt.Sprintf("%q is neither a %s nor a %s", kind, Kind, TrustRootKind)}
 	case apiVersion != V1beta1 && apiVersion != V1alpha1:
-		return &FieldError{Source: where, Line: line, Path: "apiVersion", Message: fmt.Sprintf("%q is not supported: want %s (or %s)", apiVersion, V1beta1, V1alpha1)}
+		return "", &FieldError{Source: where, Line: line, Path: "apiVersion", Message: fmt.Sprintf("%q is not supported: want %s (or %s)", apiVersion, V1beta1, V1alpha1)}
 	}
-	return nil
+	return kind, nil
 }
 
 // walk checks that every key of node names a field of t (by its JSON name), recursively, and
@@ -180,6 +200,12 @@ func walk(node *yaml.Node, t reflect.Type, path string, report func(line int, pa
 			walk(value, f.Type, sub, report)
 		}
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			if node.Kind != yaml.ScalarNode {
+				report(node.Line, path, "want base64 bytes")
+			}
+			return
+		}
 		if node.Kind != yaml.SequenceNode {
 			if node.Tag != "!!null" {
 				report(node.Line, path, "want a list")
@@ -263,15 +289,14 @@ func typeMessage(err error) string {
 }
 
 // LoadDir reads every *.yaml and *.yml file of dir (not its subdirectories), in name order,
-// and returns all their policies; it fails on the first file that does not parse, naming it,
-// and when two policies share a name.
-func LoadDir(dir string) ([]*ClusterImagePolicy, error) {
+// and returns all their documents; it fails on the first file that does not parse, naming it,
+// and when two documents of a kind share a name.
+func LoadDir(dir string) (*Documents, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading policies: %w", err)
 	}
-	var all []*ClusterImagePolicy
-	seen := map[string]string{}
+	all := &Documents{}
 	for _, e := range entries {
 		ext := filepath.Ext(e.Name())
 		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
@@ -282,17 +307,14 @@ func LoadDir(dir string) ([]*ClusterImagePolicy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading policy file %s: %w", path, err)
 		}
-		ps, err := Parse(path, data)
+		docs, err := Parse(path, data)
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range ps {
-			if prev, dup := seen[p.Metadata.Name]; dup {
-				return nil, &FieldError{Source: p.Source, Path: "metadata.name", Message: fmt.Sprintf("%q is also the name of the policy in %s", p.Metadata.Name, prev)}
-			}
-			seen[p.Metadata.Name] = p.Source
-		}
-		all = append(all, ps...)
+		all.add(docs)
+	}
+	if err := all.checkNames(); err != nil {
+		return nil, err
 	}
 	return all, nil
 }

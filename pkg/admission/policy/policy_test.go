@@ -9,12 +9,16 @@ import (
 )
 
 func TestLoadDirValid(t *testing.T) {
-	ps, err := LoadDir(filepath.Join("testdata", "valid"))
+	docs, err := LoadDir(filepath.Join("testdata", "valid"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(docs.TrustRoots) != 1 || docs.TrustRoots[0].Metadata.Name != "corporate" ||
+		string(docs.TrustRoots[0].Spec.Remote.Root) != `{"signed":{"_type":"root"}}` || docs.TrustRoots[0].Spec.Remote.Mirror != "https://tuf.example.com" {
+		t.Errorf("trust roots %+v", docs.TrustRoots)
+	}
 	byName := map[string]*ClusterImagePolicy{}
-	for _, p := range ps {
+	for _, p := range docs.Policies {
 		byName[p.Metadata.Name] = p
 	}
 	if len(byName) != 5 {
@@ -47,7 +51,8 @@ func TestParseRefuses(t *testing.T) {
 		"key-and-keyless":         {"spec.authorities[0]: expected exactly one, got more than one: key, keyless, static"},
 		"bad-glob":                {"spec.images[0].glob", `glob "[a-z]+" is invalid`},
 		"bad-mode":                {"spec.mode", `"audit" is not a mode`},
-		"trustroot":               {"kind: TrustRoot documents are not read", "--trust-root NAME=FILE"},
+		"trustroot":               {"spec.remote.root: required"},
+		"trustroot-keys":          {"spec.sigstoreKeys: not supported", "--trust-root NAME=FILE"},
 		"configmapref":            {"spec.policy.configMapRef: not supported"},
 		"pull-secrets":            {"spec.authorities[0].source[0].signaturePullSecrets: not supported"},
 		"static-attestations":     {"spec.authorities[0].attestations: a static authority takes no attestations"},
@@ -144,12 +149,12 @@ func TestGlobMatch(t *testing.T) {
 }
 
 func TestMatchesResource(t *testing.T) {
-	ps, err := LoadDir(filepath.Join("testdata", "valid"))
+	docs, err := LoadDir(filepath.Join("testdata", "valid"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sys *ClusterImagePolicy
-	for _, p := range ps {
+	for _, p := range docs.Policies {
 		if p.Metadata.Name == "system-pods" {
 			sys = p
 		}
@@ -185,11 +190,16 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ps, err := Parse("fuzz.yaml", data)
+		docs, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			return
 		}
-		for _, p := range ps {
+		for _, tr := range docs.TrustRoots {
+			if tr.Spec.Remote == nil || len(tr.Spec.Remote.Root) == 0 {
+				t.Fatalf("accepted %+v", tr)
+			}
+		}
+		for _, p := range docs.Policies {
 			if p.Metadata.Name == "" || len(p.Spec.Images) == 0 {
 				t.Fatalf("accepted %+v", p)
 			}
