@@ -72,7 +72,7 @@ func StartDistribution(tb testing.TB) string {
 func startDistribution(tb testing.TB, bin string) (string, error) {
 	tb.Helper()
 	dir := tb.TempDir()
-	addr := freeAddr(tb)
+	addr := FreeAddr(tb)
 	cfg := fmt.Sprintf(`version: 0.1
 log:
   level: error
@@ -149,8 +149,8 @@ func ready(addr string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(tb testing.TB) string {
+// FreeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
+func FreeAddr(tb testing.TB) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,6 +121,41 @@ func (s *devStack) environ(extra ...string) []string {
 		env = append(env, k+"="+v)
 	}
 	return append(env, extra...)
+}
+
+// startProcess runs a server program until t ends and waits up to 30 s for it to accept
+// connections on addr; its output is shown when t fails.
+func startProcess(t *testing.T, addr, prog string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(prog, args...)
+	out := &testutil.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", filepath.Base(prog), err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(prog), out.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-done:
+			t.Fatalf("%s exited: %s", filepath.Base(prog), out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not listening on %s after 30 s", filepath.Base(prog), addr)
+		}
+	}
 }
 
 // result is what one run of a program produced.
