@@ -187,6 +187,7 @@ func newLogMonitorCmd() *cobra.Command {
 	var from uint64
 	var follow bool
 	var interval time.Duration
+	var witnessPolicy string
 	cmd := &cobra.Command{
 		Use:   "monitor",
 		Short: "Walk log entries and print those signed by an identity or key; fail on any inconsistency",
@@ -216,11 +217,18 @@ func newLogMonitorCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			mo := logclient.MonitorOptions{
+				BaseURL: o.rekorURL, Key: keys[0], StateDir: state, From: from, Follow: follow, Interval: interval,
+			}
+			if witnessPolicy != "" {
+				if mo.WitnessPolicy, err = (&witnessOptions{policy: witnessPolicy}).load(); err != nil {
+					return err
+				}
+				mo.OnWitness = func(v logclient.WitnessView) { printWitnessView(cmd.ErrOrStderr(), v) }
+			}
 			w := cmd.OutOrStdout()
 			n := 0
-			cp, err := logclient.Monitor(cmd.Context(), logclient.MonitorOptions{
-				BaseURL: o.rekorURL, Key: keys[0], StateDir: state, From: from, Follow: follow, Interval: interval,
-			}, q, func(m logclient.MonitorMatch) error {
+			cp, err := logclient.Monitor(cmd.Context(), mo, q, func(m logclient.MonitorMatch) error {
 				n++
 				if m.Entry.IsCertificate {
 					_, err := fmt.Fprintf(w, "%d\tidentity=%s\tissuer=%s\tdigest=%x\n", m.Index, strings.Join(m.Identities, ","), m.Issuer, m.Entry.Digest)
@@ -246,5 +254,18 @@ func newLogMonitorCmd() *cobra.Command {
 	fs.Uint64Var(&from, "from", 0, "first entry index to examine")
 	fs.BoolVar(&follow, "follow", false, "keep watching for new entries")
 	fs.DurationVar(&interval, "interval", 5*time.Second, "polling interval with --follow")
+	fs.StringVar(&witnessPolicy, "witness-policy", "", "C2SP tlog-policy file: compare each checkpoint with the latest one each of its witnesses (with a URL) cosigned; fail on a fork")
 	return boundInTime(cmd, "follow")
+}
+
+// printWitnessView reports, for log monitor --witness-policy, what one witness cosigned.
+func printWitnessView(w io.Writer, v logclient.WitnessView) {
+	switch {
+	case v.Err != nil:
+		fmt.Fprintf(w, "warning: witness %s (%s): %v\n", v.Witness, v.URL, v.Err)
+	case v.Checkpoint == nil:
+		fmt.Fprintf(w, "witness %s (%s) has cosigned no checkpoint of this log\n", v.Witness, v.URL)
+	default:
+		fmt.Fprintf(w, "witness %s (%s) cosigned checkpoint %s: consistent\n", v.Witness, v.URL, v.Checkpoint)
+	}
 }

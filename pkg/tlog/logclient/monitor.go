@@ -46,6 +46,10 @@ type MonitorOptions struct {
 	// Follow keeps polling for new checkpoints every Interval (default 5 s) until ctx ends.
 	Follow   bool
 	Interval time.Duration
+	// WitnessPolicy, when set, has every checkpoint read checked against the views of its
+	// witnesses (CheckWitnessViews); OnWitness, when set, is given each view read.
+	WitnessPolicy *tlog.WitnessPolicy
+	OnWitness     func(WitnessView)
 	// Client options for the HTTP client.
 	Client []ClientOption
 }
@@ -53,7 +57,8 @@ type MonitorOptions struct {
 // Monitor walks the entries of the log from opts.From and calls report on each that matches q.
 // Every checkpoint is verified and checked for consistency with the one kept under StateDir, and
 // the entries read are re-hashed into the tree, which must have the checkpoint's root: any
-// inconsistency ends the walk with an error wrapping ErrLogInconsistent. It returns the last
+// inconsistency ends the walk with an error wrapping ErrLogInconsistent, and so does a witness of
+// opts.WitnessPolicy that cosigned a checkpoint inconsistent with the log's. It returns the last
 // checkpoint examined.
 func Monitor(ctx context.Context, opts MonitorOptions, q MonitorQuery, report func(MonitorMatch) error) (*tlog.Checkpoint, error) {
 	if q.Identity == "" && len(q.PublicKey) == 0 {
@@ -88,6 +93,9 @@ func Monitor(ctx context.Context, opts MonitorOptions, q MonitorQuery, report fu
 		if err := scanEntries(ctx, c, tree, cp, q, report); err != nil {
 			return cp, err
 		}
+		if err := checkWitnesses(ctx, c, opts, cp); err != nil {
+			return cp, err
+		}
 		if !opts.Follow {
 			return cp, nil
 		}
@@ -105,6 +113,20 @@ func Monitor(ctx context.Context, opts MonitorOptions, q MonitorQuery, report fu
 		}
 		cp = next
 	}
+}
+
+// checkWitnesses checks cp against the views of opts.WitnessPolicy's witnesses, if any.
+func checkWitnesses(ctx context.Context, c *Client, opts MonitorOptions, cp *tlog.Checkpoint) error {
+	if opts.WitnessPolicy == nil {
+		return nil
+	}
+	views, err := CheckWitnessViews(ctx, c, opts.Key, cp, opts.WitnessPolicy)
+	if opts.OnWitness != nil {
+		for _, v := range views {
+			opts.OnWitness(v)
+		}
+	}
+	return err
 }
 
 // scanEntries appends the entries from tree.End() to cp.Size to tree, reporting matches, and
