@@ -65,9 +65,8 @@ spec:
   images: [{glob: "%[1]s/admit/keyed-*"}]
   authorities:
     - key:
-        data: |
-          %[4]s
-`, reg, issuer, subject, strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n          "))
+        data: %[4]q
+`, reg, issuer, subject, string(pub))
 		writeText(t, dir, "policies.yaml", doc)
 		return dir
 	}

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -88,17 +87,17 @@ func startDevStack(t *testing.T) *devStack {
 			t.Errorf("dev down: %v\n%s", err, b)
 		}
 	})
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "export ")
-		if !ok {
-			continue
+	// The export lines are read by a shell, as a user's eval reads them.
+	shell := exec.Command("sh", "-c", out.String()+"\nenv -0")
+	shell.Env = []string{"PATH=" + os.Getenv("PATH")}
+	exported, err := shell.Output()
+	if err != nil {
+		t.Fatalf("evaluating what dev up printed: %v\n%s", err, out.String())
+	}
+	for _, kv := range strings.Split(string(exported), "\x00") {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "COSIGN_LIKE_") {
+			st.env[name] = value
 		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		st.env[name] = strings.ReplaceAll(strings.Trim(value, "'"), `'\''`, "'")
 	}
 	for _, name := range []string{"COSIGN_LIKE_REGISTRY", "COSIGN_LIKE_TRUSTED_ROOT", "COSIGN_LIKE_SIGNING_CONFIG", "COSIGN_LIKE_OIDC_ISSUER", "COSIGN_LIKE_TUF_MIRROR", "COSIGN_LIKE_TUF_ROOT"} {
 		if st.env[name] == "" {
