@@ -53,6 +53,9 @@ type kindImpl struct {
 
 var kinds = []kindImpl{
 	{"hashedrekord", "0.0.1", canonicalizeHashedRekord, hashedRekordKeys},
+	{"rekord", "0.0.1", canonicalizeRekord, rekordKeys},
+	{"dsse", "0.0.1", canonicalizeDSSE, dsseKeys},
+	{"intoto", "0.0.2", canonicalizeIntoto, intotoKeys},
 }
 
 func acceptedKinds() string {

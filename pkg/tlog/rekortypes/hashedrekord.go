@@ -35,19 +35,7 @@ func readHash(n node, algs map[string]crypto.Hash) (alg, value string, digest []
 }
 
 func canonicalizeHashedRekord(spec node) (obj, []string, error) {
-	sig, err := spec.needObject("signature")
-	if err != nil {
-		return nil, nil, err
-	}
-	sigBytes, err := sig.needBytes("content")
-	if err != nil {
-		return nil, nil, err
-	}
-	pk, err := sig.needObject("publicKey")
-	if err != nil {
-		return nil, nil, err
-	}
-	keyBytes, err := pk.needBytes("content")
+	_, sigBytes, keyBytes, err := signatureParts(spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,15 +73,7 @@ func canonicalizeHashedRekord(spec node) (obj, []string, error) {
 // hashedRekordKeys: the SHA-256 of the (canonical) key content, the certificate's SANs, the
 // artifact hash.
 func hashedRekordKeys(spec node) ([]string, error) {
-	sig, err := spec.needObject("signature")
-	if err != nil {
-		return nil, err
-	}
-	pk, err := sig.needObject("publicKey")
-	if err != nil {
-		return nil, err
-	}
-	keyBytes, err := pk.needBytes("content")
+	_, _, keyBytes, err := signatureParts(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -112,17 +92,23 @@ func appendHashKey(keys []string, spec node) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	hash, ok, err := data.object("hash")
-	if err != nil || !ok {
-		return keys, err
+	k, err := hashKey(data, "hash")
+	return append(keys, k...), err
+}
+
+// signatureParts reads spec.signature, its content and its publicKey.content, which hashedrekord
+// and rekord share.
+func signatureParts(spec node) (sig node, content, key []byte, err error) {
+	if sig, err = spec.needObject("signature"); err != nil {
+		return
 	}
-	alg, err := hash.needStr("algorithm")
+	if content, err = sig.needBytes("content"); err != nil {
+		return
+	}
+	pk, err := sig.needObject("publicKey")
 	if err != nil {
-		return nil, err
+		return
 	}
-	value, err := hash.needStr("value")
-	if err != nil {
-		return nil, err
-	}
-	return append(keys, alg+":"+value), nil
+	key, err = pk.needBytes("content")
+	return
 }

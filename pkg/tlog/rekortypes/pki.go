@@ -24,4 +24,7 @@ var pkis = map[string]pki{
 			return sig, k.(*x509Key).verify(func(pub crypto.PublicKey) error { return verifyMessage(pub, artifact, sig) })
 		},
 	},
+	"pgp":      {key: parsePGPKey, verify: verifyPGP},
+	"minisign": {key: parseMinisignKey, verify: verifyMinisign},
+	"ssh":      {key: parseSSHKey, verify: verifySSH},
 }

@@ -2,17 +2,12 @@ package rekortypes
 
 import (
 	"encoding/base64"
+	"maps"
 	"slices"
 	"strings"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-func mapKeys[V any](m map[string]V) string {
-	var k []string
-	for s := range m {
-		k = append(k, s)
-	}
-	slices.Sort(k)
-	return strings.Join(k, ", ")
-}
+// mapKeys lists the keys of m in order, for messages naming what is accepted.
+func mapKeys[V any](m map[string]V) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
