@@ -17,11 +17,13 @@ import (
 
 	"github.com/go-openapi/runtime"
 	"github.com/sigstore/rekor/pkg/generated/models"
+	rekorpki "github.com/sigstore/rekor/pkg/pki"
 	rekortypes "github.com/sigstore/rekor/pkg/types"
 	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"
 	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1"
 	_ "github.com/sigstore/rekor/pkg/types/intoto/v0.0.2"
 	_ "github.com/sigstore/rekor/pkg/types/rekord/v0.0.1"
+	rekorutil "github.com/sigstore/rekor/pkg/util"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
@@ -386,4 +388,45 @@ func proposal(t *testing.T, kind, version string, spec map[string]any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRekorSearchKeysMatchRekor: the keys of an index search (POST /api/v1/index/retrieve) are
+// Rekor's: a hash prefixed and lowercased as its search handler does, a public key hashed in
+// its canonical form as Rekor's PKI formats write it.
+func TestRekorSearchKeysMatchRekor(t *testing.T) {
+	for _, h := range []string{strings.Repeat("Ab", 32), "sha256:" + strings.Repeat("0F", 32), strings.Repeat("c", 40), "sha512:" + strings.Repeat("E", 128)} {
+		got, err := ourtypes.HashIndexKey(h)
+		if want := strings.ToLower(rekorutil.PrefixSHA(h)); err != nil || got != want {
+			t.Errorf("HashIndexKey(%q) = %q, %v; Rekor's search key is %q", h, got, err, want)
+		}
+	}
+	dir := t.TempDir()
+	keys := opensslKeys(t, dir)
+	sshKey := filepath.Join(dir, "id_ed25519")
+	tool(t, nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", sshKey)
+	for format, content := range map[string][]byte{
+		"x509": readFile(t, keys["ecdsa-p256"].cert),
+		"ssh":  readFile(t, sshKey+".pub"),
+		// made by minisign -G and gpg --export (one user ID) for the product's unit tests
+		"minisign": readFile(t, "../../pkg/tlog/rekortypes/testdata/minisign.pub"),
+		"pgp":      readFile(t, "../../pkg/tlog/rekortypes/testdata/pgp.pub.asc"),
+	} {
+		af, err := rekorpki.NewArtifactFactory(rekorpki.Format(format))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := af.NewPublicKey(bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		canon, err := k.CanonicalValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(canon)
+		got, err := ourtypes.PublicKeyIndexKey(format, content)
+		if want := hex.EncodeToString(sum[:]); err != nil || got != want {
+			t.Errorf("PublicKeyIndexKey(%s) = %q, %v; Rekor's search key is %q", format, got, err, want)
+		}
+	}
 }

@@ -233,14 +233,13 @@ func TestIndexKeyHelpers(t *testing.T) {
 		hex64:                                "sha256:" + strings.ToLower(hex64),
 		"sha256:" + hex64:                    "sha256:" + strings.ToLower(hex64),
 		strings.Repeat("a", 40):              "sha1:" + strings.Repeat("a", 40),
-		strings.Repeat("a", 96):              "sha384:" + strings.Repeat("a", 96),
 		"sha512:" + strings.Repeat("f", 128): "sha512:" + strings.Repeat("f", 128),
 	} {
 		if got, err := HashIndexKey(in); err != nil || got != want {
 			t.Errorf("HashIndexKey(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"sha256:abc", "md5:" + hex64, "sha384:" + strings.Repeat("a", 96), strings.Repeat("z", 64), ""} {
+	for _, bad := range []string{"sha256:abc", "md5:" + hex64, "sha384:" + strings.Repeat("a", 96), strings.Repeat("a", 96), strings.Repeat("z", 64), "", "sha256:" + hex64 + ":x"} {
 		_, err := HashIndexKey(bad)
 		mustInvalid(t, err, "is not [sha1:|sha256:|sha512:]")
 	}
