@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -370,7 +371,8 @@ func TestRekorTypesMatchRekor(t *testing.T) {
 	})
 }
 
-// checkRekord builds the rekord proposal as rekor-cli upload does and compares.
+// checkRekord builds the rekord proposal as rekor-cli upload does and compares; the same
+// signature over another artifact is refused by both.
 func checkRekord(t *testing.T, format string, artifact, sig, key []byte) {
 	t.Helper()
 	proposed, err := ourtypes.ProposeRekord(format, artifact, sig, key)
@@ -378,6 +380,30 @@ func checkRekord(t *testing.T, format string, artifact, sig, key []byte) {
 		t.Fatal(err)
 	}
 	checkSameAsRekor(t, proposed)
+	other, err := ourtypes.ProposeRekord(format, append([]byte("not "), artifact...), sig, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ourtypes.Canonicalize(other, ourtypes.Limits{}); !errors.Is(err, ourtypes.ErrInvalid) {
+		t.Fatalf("our Canonicalize of a signature over another artifact: %v, want ErrInvalid", err)
+	}
+	if rekorAccepts(other) {
+		t.Fatal("Rekor accepts a signature over another artifact")
+	}
+}
+
+// rekorAccepts says whether Rekor's types accept and canonicalize a proposed entry.
+func rekorAccepts(proposed []byte) bool {
+	pe, err := models.UnmarshalProposedEntry(bytes.NewReader(proposed), runtime.JSONConsumer())
+	if err != nil {
+		return false
+	}
+	ei, err := rekortypes.CreateVersionedEntry(pe)
+	if err != nil {
+		return false
+	}
+	_, err = rekortypes.CanonicalizeEntry(context.Background(), ei)
+	return err == nil
 }
 
 // proposal writes a proposed entry; []byte values become base64 as encoding/json writes them.
