@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,6 +205,20 @@ func TestRekorTypesMatchRekor(t *testing.T) {
 				})
 			}
 		}
+		t.Run("ecdsa-p256/IEEE P1363 signature", func(t *testing.T) {
+			sig := filepath.Join(dir, "p1363.sig")
+			tool(t, nil, "openssl", "dgst", "-sha256", "-sign", keys["ecdsa-p256"].priv, "-out", sig, artifact)
+			var rs struct{ R, S *big.Int }
+			if _, err := asn1.Unmarshal(readFile(t, sig), &rs); err != nil {
+				t.Fatal(err)
+			}
+			p1363 := append(rs.R.FillBytes(make([]byte, 32)), rs.S.FillBytes(make([]byte, 32))...)
+			proposed, err := ourtypes.ProposeHashedRekord(sum[:], p1363, readFile(t, keys["ecdsa-p256"].pub))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameAsRekor(t, proposed)
+		})
 		t.Run("certificate chain", func(t *testing.T) {
 			root, leaf := keys["ecdsa-p384"], keys["ecdsa-p256"]
 			csr := filepath.Join(dir, "leaf.csr")
