@@ -17,8 +17,9 @@ import (
 )
 
 // newWitnessedLog serves a new log whose checkpoints our witness cosigns, under a policy
-// requiring it, with the witness timeout and fail-open setting given.
-func newWitnessedLog(t *testing.T, timeout time.Duration, failOpen bool) (*testLog, *witnesstest.Witness, *tlog.WitnessPolicy) {
+// requiring it, with the witness timeout and fail-open setting given (a checkpoint interval of
+// 100 ms unless mutate changes the options further).
+func newWitnessedLog(t testing.TB, timeout time.Duration, failOpen bool, mutate ...func(*Options)) (*testLog, *witnesstest.Witness, *tlog.WitnessPolicy) {
 	t.Helper()
 	dir := testutil.StorageDir(t)
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
@@ -34,6 +35,9 @@ func newWitnessedLog(t *testing.T, timeout time.Duration, failOpen bool) (*testL
 		o.WitnessFailOpen = failOpen
 		o.CheckpointInterval = 100 * time.Millisecond
 		o.WitnessTimeout = timeout
+		for _, m := range mutate {
+			m(o)
+		}
 	})
 	// The log's Close waits for a checkpoint covering every entry: the witness is back by then.
 	t.Cleanup(func() { w.Down.Store(false) })
