@@ -37,6 +37,22 @@ func startWitnessedLog(t *testing.T, failOpen bool) *witnessedLog {
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://ct.test", RootsPEM: pki.EncodeCertificates([]*x509.Certificate{p.root})}); err != nil {
 		t.Fatal(err)
 	}
+	key := initLogKey(t, dir)
+	w := witnesstest.Start(t, key)
+	served := testutil.StartServer(t, func(string) (*Server, error) {
+		return Open(context.Background(), dir, Options{WitnessPolicy: w.PolicyText, WitnessTimeout: 300 * time.Millisecond, WitnessFailOpen: failOpen})
+	})
+	// Close waits for a checkpoint covering every entry: the witness is back by then.
+	t.Cleanup(func() { w.Down.Store(false) })
+	if got := served.Server.LogKey(); !got.TreeHead || string(got.KeyID) != string(key.KeyID) {
+		t.Fatalf("LogKey %+v, %s gives %+v", got, VerifierKeyFile, key)
+	}
+	return &witnessedLog{Server: served.Server, url: served.URL, dir: dir, pki: p, witness: w}
+}
+
+// initLogKey is the log key of the CT log in dir, read from the VerifierKeyFile Init wrote.
+func initLogKey(t *testing.T, dir string) tlog.LogKey {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(dir, VerifierKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -49,16 +65,7 @@ func startWitnessedLog(t *testing.T, failOpen bool) *witnessedLog {
 	if err != nil {
 		t.Fatalf("%s: %v", VerifierKeyFile, err)
 	}
-	w := witnesstest.Start(t, key)
-	served := testutil.StartServer(t, func(string) (*Server, error) {
-		return Open(context.Background(), dir, Options{WitnessPolicy: w.PolicyText, WitnessTimeout: 300 * time.Millisecond, WitnessFailOpen: failOpen})
-	})
-	// Close waits for a checkpoint covering every entry: the witness is back by then.
-	t.Cleanup(func() { w.Down.Store(false) })
-	if got := served.Server.LogKey(); !got.TreeHead || string(got.KeyID) != string(key.KeyID) {
-		t.Fatalf("LogKey %+v, %s gives %+v", got, VerifierKeyFile, key)
-	}
-	return &witnessedLog{Server: served.Server, url: served.URL, dir: dir, pki: p, witness: w}
+	return key
 }
 
 // add logs a new precertificate and returns its index.
@@ -249,5 +256,25 @@ func TestTreeHeadLogKey(t *testing.T) {
 	notEC.PublicKey = []byte("not a key")
 	if _, err := tlog.ParseVerifierKey(notEC.String()); !errors.Is(err, tlog.ErrMalformedVerifierKey) || !strings.Contains(err.Error(), "PKIX") {
 		t.Errorf("verifier key without a PKIX key: %v, want ErrMalformedVerifierKey naming PKIX", err)
+	}
+}
+
+// TestWitnessedCTOpensOnlyWithItsWitness: a new CT log submits its first checkpoint while it
+// opens, so under a policy that fails closed it does not open while the witness is down.
+func TestWitnessedCTOpensOnlyWithItsWitness(t *testing.T) {
+	dir := t.TempDir()
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://ct.test"}); err != nil {
+		t.Fatal(err)
+	}
+	key := initLogKey(t, dir)
+	w := witnesstest.Start(t, key)
+	w.Down.Store(true)
+	l, err := Open(context.Background(), dir, Options{WitnessPolicy: w.PolicyText, WitnessTimeout: 300 * time.Millisecond})
+	if err == nil {
+		_ = l.Close(context.Background())
+		t.Fatal("the CT log opened with its only witness down under a policy that fails closed")
+	}
+	if !strings.Contains(err.Error(), "witness policy was not satisfied") {
+		t.Fatalf("Open with the witness down: %v, want the policy named as not satisfied", err)
 	}
 }
