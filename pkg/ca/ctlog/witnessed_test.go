@@ -278,3 +278,44 @@ func TestWitnessedCTOpensOnlyWithItsWitness(t *testing.T) {
 		t.Fatalf("Open with the witness down: %v, want the policy named as not satisfied", err)
 	}
 }
+
+// FuzzOpenTreeHeadCheckpoint reads notes under a CT log's tree head key with tlog.OpenCheckpoint
+// and checks it against VerifyCheckpoint (certificate-transparency-go's tree head check): what
+// the one accepts, the other accepts, with the same size and root.
+func FuzzOpenTreeHeadCheckpoint(f *testing.F) {
+	key, err := pki.GenerateP256()
+	if err != nil {
+		f.Fatal(err)
+	}
+	signer, err := newTreeHeadSigner("ct.fuzz", key, time.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	logKey, err := tlog.TreeHeadLogKey("ct.fuzz", &key.PublicKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid, err := note.Sign(&note.Note{Text: "ct.fuzz\n3\n" + strings.Repeat("A", 43) + "=\n"}, signer)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid)
+	f.Add(append(valid[:len(valid)-5:len(valid)-5], "AAA=\n"...))
+	f.Add([]byte("ct.fuzz\n3\n\n\u2014 ct.fuzz AAAAAAAA\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		cp, _, err := tlog.OpenCheckpoint(msg, []tlog.LogKey{logKey})
+		if err != nil {
+			if !errors.Is(err, tlog.ErrCheckpoint) {
+				t.Fatalf("error outside the ErrCheckpoint family: %v", err)
+			}
+			return
+		}
+		size, root, err := VerifyCheckpoint(msg, "ct.fuzz", &key.PublicKey)
+		if err != nil {
+			t.Fatalf("tlog accepted a note that VerifyCheckpoint refuses: %v\n%q", err, msg)
+		}
+		if size != cp.Size || string(root[:]) != string(cp.Hash) {
+			t.Fatalf("tlog read size %d root %x, VerifyCheckpoint %d %x", cp.Size, cp.Hash, size, root)
+		}
+	})
+}
