@@ -48,8 +48,8 @@ func treeHeadVerifierKey(name string, id uint32, der []byte) (LogKey, error) {
 		return LogKey{}, fmt.Errorf("%w: %s key %q is not a PKIX public key: %v", ErrMalformedVerifierKey, NoteKeyRFC6962, name, err)
 	}
 	ec, ok := pub.(*ecdsa.PublicKey)
-	if !ok {
-		return LogKey{}, fmt.Errorf("%w: %s key %q is %T, want ECDSA P-256", ErrMalformedVerifierKey, NoteKeyRFC6962, name, pub)
+	if !ok || ec.Curve != elliptic.P256() {
+		return LogKey{}, fmt.Errorf("%w: %s key %q is not ECDSA P-256", ErrMalformedVerifierKey, NoteKeyRFC6962, name)
 	}
 	k, err := TreeHeadLogKey(name, ec)
 	if err != nil {

@@ -2,6 +2,9 @@ package ctlog
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -251,6 +254,22 @@ func TestTreeHeadLogKey(t *testing.T) {
 	wrongID.ID ^= 1
 	if _, err := tlog.ParseVerifierKey(wrongID.String()); !errors.Is(err, tlog.ErrMalformedVerifierKey) || !strings.Contains(err.Error(), "key ID") {
 		t.Errorf("verifier key with a wrong key ID: %v, want ErrMalformedVerifierKey naming the key ID", err)
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tlog.TreeHeadLogKey("ct.test", &p384.PublicKey); !errors.Is(err, tlog.ErrUnsupportedKey) || !strings.Contains(err.Error(), "P-256") {
+		t.Errorf("tree head key on P-384: %v, want ErrUnsupportedKey naming P-256", err)
+	}
+	p384DER, err := x509.MarshalPKIXPublicKey(&p384.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onP384 := *vkey
+	onP384.PublicKey = p384DER
+	if _, err := tlog.ParseVerifierKey(onP384.String()); !errors.Is(err, tlog.ErrMalformedVerifierKey) || !strings.Contains(err.Error(), "not ECDSA P-256") {
+		t.Errorf("tree head verifier key on P-384: %v, want ErrMalformedVerifierKey naming P-256", err)
 	}
 	notEC := *vkey
 	notEC.PublicKey = []byte("not a key")
