@@ -13,7 +13,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
-	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
@@ -129,9 +128,7 @@ type logServeOptions struct {
 	checkpointInterval  time.Duration
 	dedupWarmEntries    int
 	memoryLimit         int64
-	witnessPolicy       string
-	witnessTimeout      time.Duration
-	witnessFailOpen     bool
+	witnessing          witnessingOptions
 }
 
 func newLogServeCmd() *cobra.Command {
@@ -153,17 +150,15 @@ func newLogServeCmd() *cobra.Command {
 				debug.SetMemoryLimit(o.memoryLimit)
 			}
 			ctx := cmd.Context()
-			var policy []byte
-			if o.witnessPolicy != "" {
-				if policy, err = limitio.ReadFile(o.witnessPolicy, tlog.MaxPolicySize); err != nil {
-					return fmt.Errorf("reading witness policy: %w", err)
-				}
+			w, err := o.witnessing.load()
+			if err != nil {
+				return err
 			}
 			srv, err := logserver.Open(ctx, o.dir, logserver.Options{
 				Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
-				WitnessPolicy: policy, WitnessTimeout: o.witnessTimeout, WitnessFailOpen: o.witnessFailOpen,
+				WitnessPolicy: w.Policy, WitnessTimeout: w.Timeout, WitnessFailOpen: w.FailOpen,
 			})
 			if err != nil {
 				return err
@@ -185,9 +180,7 @@ func newLogServeCmd() *cobra.Command {
 	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", logserver.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
 	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", logserver.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 112<<20, "soft memory limit of the Go runtime in bytes (0: none; GOMEMLIMIT overrides)")
-	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP tlog-policy file: submit each checkpoint to its witnesses and publish it with their cosignatures")
-	fs.DurationVar(&o.witnessTimeout, "witness-timeout", logserver.DefaultWitnessTimeout, "longest wait for the witnesses' cosignatures of one checkpoint")
-	fs.BoolVar(&o.witnessFailOpen, "witness-fail-open", false, "publish a checkpoint without the policy's quorum of cosignatures rather than hold it back")
+	o.witnessing.addFlags(fs)
 	return cmd
 }
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
 )
 
 // Defaults of Options.
@@ -39,7 +40,7 @@ const (
 	DefaultCheckpointInterval = time.Second
 	DefaultDedupWarmEntries   = 1 << 18
 	DefaultPushback           = 1 << 14
-	DefaultWitnessTimeout     = tessera.DefaultWitnessTimeout
+	DefaultWitnessTimeout     = cosigning.DefaultTimeout
 )
 
 // Options configure a log server. Zero values take the defaults named on each field.
