@@ -77,7 +77,7 @@ type Decider struct {
 	stats     *metrics // nil: none recorded
 }
 
-// NewDecider puts policies to work: keys are loaded, trust roots picked, Rego compiled. A
+// NewDecider puts policies to work: keys are loaded, trust roots picked, Rego and CUE compiled. A
 // policy that cannot be used fails it, naming the policy, its file and the field.
 func NewDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o DeciderOptions) (*Decider, error) {
 	return newDecider(ctx, docs, o, nil)
@@ -299,7 +299,7 @@ func (d *Decider) decidePolicy(ctx context.Context, obj Object, p *compiled, dig
 			d.cache.put(key, matches)
 		}
 	}
-	if o.Err == nil && p.rego != nil {
+	if o.Err == nil && p.check != nil {
 		o.Err = evaluateSpecPolicy(ctx, p, matches, obj)
 	}
 	if o.Err != nil {
@@ -394,8 +394,8 @@ func (d *Decider) checkAuthority(ctx context.Context, a *authority, digest name.
 // identities, with the attestation's policy.
 func checkAttestation(ctx context.Context, a *authority, w wantedAttestation, digest name.Digest, found []oci.Attached) ([]PolicyAttestation, error) {
 	o := cosign.VerifyAttestationOptions{Verifier: a.verifier, PredicateType: w.predicateType}
-	if w.rego != nil {
-		o.Rules = append(o.Rules, w.rego)
+	if w.check != nil {
+		o.Rules = append(o.Rules, w.check)
 	}
 	var errs []error
 	for _, p := range a.policies {

@@ -87,7 +87,13 @@ func attestSBOM(t testing.TB, img name.Digest, s signer.Signer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cosign.AttestImage(context.Background(), img.String(), cosign.AttestOptions{Signer: s, PredicateType: attest.PredicateSPDX, Predicate: data}); err != nil {
+	attestPredicate(t, img, s, attest.PredicateSPDX, data)
+}
+
+// attestPredicate attests img with a predicate of the type (cosign's custom type wraps text).
+func attestPredicate(t testing.TB, img name.Digest, s signer.Signer, predicateType string, predicate []byte) {
+	t.Helper()
+	if _, err := cosign.AttestImage(context.Background(), img.String(), cosign.AttestOptions{Signer: s, PredicateType: predicateType, Predicate: predicate}); err != nil {
 		t.Fatal(err)
 	}
 }

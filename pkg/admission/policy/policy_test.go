@@ -21,8 +21,11 @@ func TestLoadDirValid(t *testing.T) {
 	for _, p := range docs.Policies {
 		byName[p.Metadata.Name] = p
 	}
-	if len(byName) != 5 {
-		t.Fatalf("read %d policies, want 5: %v", len(byName), byName)
+	if len(byName) != 6 {
+		t.Fatalf("read %d policies, want 6: %v", len(byName), byName)
+	}
+	if p := byName["cue-policy"].Spec.Policy; p.Type != TypeCUE || !strings.Contains(p.Data, "predicateType") {
+		t.Errorf("cue-policy read as %+v", p)
 	}
 	keyless := byName["ci-keyless"]
 	if keyless.Spec.Mode != ModeWarn || keyless.Spec.Authorities[0].Name != "authority-0" ||
@@ -47,7 +50,7 @@ func TestParseRefuses(t *testing.T) {
 	for file, want := range map[string][]string{
 		"secretref":               {"spec.authorities[0].key.secretRef: not supported", "needs a cluster"},
 		"unknown-field":           {"spec.authorities[0].keyless.identities[0].subjectRegex: unknown field", ":10:"},
-		"cue":                     {"spec.policy.type: CUE policies are not supported"},
+		"policy-type":             {`spec.policy.type: "wasm" is not supported: want rego or cue`},
 		"key-and-keyless":         {"spec.authorities[0]: expected exactly one, got more than one: key, keyless, static"},
 		"bad-glob":                {"spec.images[0].glob", `glob "[a-z]+" is invalid`},
 		"bad-mode":                {"spec.mode", `"audit" is not a mode`},
