@@ -93,9 +93,7 @@ func attestSBOM(t testing.TB, img name.Digest, s signer.Signer) {
 // attestPredicate attests img with a predicate of the type (cosign's custom type wraps text).
 func attestPredicate(t testing.TB, img name.Digest, s signer.Signer, predicateType string, predicate []byte) {
 	t.Helper()
-	if _, err := cosign.AttestImage(context.Background(), img.String(), cosign.AttestOptions{Signer: s, PredicateType: predicateType, Predicate: predicate}); err != nil {
-		t.Fatal(err)
-	}
+	attestWith(t, img, s, nil, predicateType, predicate)
 }
 
 func parsePolicies(t testing.TB, yamlText string) []*policy.ClusterImagePolicy {

@@ -57,6 +57,8 @@ func TestParseRefuses(t *testing.T) {
 		"trustroot":               {"spec.remote.root: required"},
 		"trustroot-keys":          {"spec.sigstoreKeys: not supported", "--trust-root NAME=FILE"},
 		"configmapref":            {"spec.policy.configMapRef: not supported"},
+		"fetch-config-file":       {"spec.policy.fetchConfigFile: not supported: the image's config file is not fetched"},
+		"remote-policy":           {"spec.policy.remote: not supported: a policy is given inline in data"},
 		"pull-secrets":            {"spec.authorities[0].source[0].signaturePullSecrets: not supported"},
 		"static-attestations":     {"spec.authorities[0].attestations: a static authority takes no attestations"},
 		"include-in-attestation":  {"spec.authorities[0].attestations[0].policy.includeSpec: allowed only in spec.policy"},
