@@ -18,6 +18,7 @@ import (
 // what signing through it needs.
 type devWorld struct {
 	st       *devstack.Stack
+	dir      string // the stack's state directory
 	services *root.SigningConfig
 	trusted  *root.TrustedRoot
 }
@@ -25,7 +26,8 @@ type devWorld struct {
 func startDevWorld(t testing.TB) *devWorld {
 	t.Helper()
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Config{Dir: t.TempDir()})
+	dir := t.TempDir()
+	st, err := devstack.Start(ctx, devstack.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func startDevWorld(t testing.TB) *devWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &devWorld{st: st, services: services, trusted: trusted}
+	return &devWorld{st: st, dir: dir, services: services, trusted: trusted}
 }
 
 // push pushes the sample image to the stack's registry at repo.
