@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,35 @@ func within(t testing.TB, d time.Duration, fn func()) time.Duration {
 		t.Fatalf("took %s, more than %s", elapsed, d)
 	}
 	return elapsed
+}
+
+// metric sums the samples of /metrics whose name (with labels, when series gives some) is
+// series; 0 when there is none.
+func (w *webhook) metric(series string) float64 {
+	w.t.Helper()
+	resp, err := w.client.Get(w.url + "/metrics")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if name != series && (strings.Contains(series, "{") || !strings.HasPrefix(name, series+"{")) {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			w.t.Fatalf("metric line %q: %v", line, err)
+		}
+		total += v
+	}
+	return total
 }
