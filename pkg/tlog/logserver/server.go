@@ -389,9 +389,16 @@ func (s *Server) warmDedup(ctx context.Context) error {
 
 // forEachEntry calls f on each entry in [from, to) of a log whose tree has at least to entries.
 func forEachEntry(ctx context.Context, readBundle client.EntryBundleFetcherFunc, from, to uint64, f func(uint64, []byte) error) error {
+	return forEachEntryIn(ctx, readBundle, from, to, to, f)
+}
+
+// forEachEntryIn calls f on each entry in [from, to) of a log whose tree has size entries
+// (at least to): the bundles read are those of that tree (a partial bundle of a smaller tree
+// may be gone).
+func forEachEntryIn(ctx context.Context, readBundle client.EntryBundleFetcherFunc, from, to, size uint64, f func(uint64, []byte) error) error {
 	for i := from; i < to; {
 		bundleIdx := i / layout.EntryBundleWidth
-		b, err := client.GetEntryBundle(ctx, readBundle, bundleIdx, to)
+		b, err := client.GetEntryBundle(ctx, readBundle, bundleIdx, size)
 		if err != nil {
 			return fmt.Errorf("reading entry bundle %d: %w", bundleIdx, err)
 		}

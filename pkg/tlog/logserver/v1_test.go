@@ -393,3 +393,59 @@ func TestV1UpgradeOfOlderLogDir(t *testing.T) {
 		t.Errorf("trusted root after upgrade lists %d logs; want the Ed25519 one and the v1 key %x", len(tr.Tlogs), f.key.KeyID)
 	}
 }
+
+// log reindex rebuilds the index from the tree: integrated times recorded are kept; with the
+// index file gone, entries are found by UUID and search again.
+func TestV1Reindex(t *testing.T) {
+	dir := testutil.StorageDir(t)
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003"}); err != nil {
+		t.Fatal(err)
+	}
+	f := v1FixtureOf(t, startTestLog(t, dir, nil))
+	s := certSigner(t, "reindex@example.com")
+	var entries []*logclient.V1Entry
+	for i := range 3 {
+		entries = append(entries, f.upload(t, s.hashedRekord(t, fmt.Appendf(nil, "reindex %d", i))))
+	}
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if n, err := Reindex(ctx, dir, Options{}); err != nil || n != 3 {
+		t.Fatalf("Reindex: %d, %v; want 3 entries", n, err)
+	}
+	f = v1FixtureOf(t, startTestLog(t, dir, nil))
+	for _, e := range entries {
+		got, err := f.v1.GetByUUID(ctx, e.UUID)
+		if err != nil || got.Entry.IntegratedTime != e.Entry.IntegratedTime {
+			t.Fatalf("after reindex: %v, %v; want %s with its integrated time %d", got, err, e.UUID, e.Entry.IntegratedTime)
+		}
+	}
+	// The index is locked while the log is served: reindex refuses rather than race it.
+	if _, err := Reindex(ctx, dir, Options{}); err == nil || !strings.Contains(err.Error(), "v1 index") {
+		t.Errorf("Reindex while served: %v; want a refusal naming the v1 index", err)
+	}
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, V1IndexFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Reindex(ctx, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f = v1FixtureOf(t, startTestLog(t, dir, nil))
+	found, err := f.v1.SearchIndex(ctx, tlog.V1SearchIndex{Email: "reindex@example.com"})
+	if err != nil || len(found) != 3 {
+		t.Fatalf("search after rebuilding the index from the tree: %v, %v; want 3 entries", found, err)
+	}
+	for _, e := range entries {
+		got, err := f.v1.GetByUUID(ctx, e.UUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := logclient.VerifyV1Entry(got, []tlog.LogKey{f.key}); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -40,7 +40,10 @@ type v1Index struct {
 }
 
 func openV1Index(path string) (*v1Index, error) {
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("the v1 index %s is locked by another process (is the log being served?)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the v1 index %s: %w", path, err)
 	}

@@ -1,6 +1,7 @@
 package logserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -69,12 +70,18 @@ func openV1(ctx context.Context, dir string, cfg *LogConfig, opts *Options) (*v1
 	if err != nil {
 		return nil, err
 	}
+	// The index first: its file lock keeps a second process (log reindex) off a served log.
+	index, err := openV1Index(filepath.Join(dir, V1IndexFile))
+	if err != nil {
+		return nil, err
+	}
 	v1opts := *opts
 	driver, closeDB, err := openStorage(ctx, filepath.Join(dir, V1DataDir), spec, &v1opts)
 	if err != nil {
+		_ = index.close()
 		return nil, fmt.Errorf("v1 tree: %w", err)
 	}
-	l := &v1Log{key: key, origin: fmt.Sprintf("%s - %d", cfg.Origin, key.treeID), signer: newV1NoteSigner(cfg.Origin, key), closeDB: closeDB}
+	l := &v1Log{key: key, origin: fmt.Sprintf("%s - %d", cfg.Origin, key.treeID), signer: newV1NoteSigner(cfg.Origin, key), closeDB: closeDB, index: index}
 	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, appendOptions(l.signer, &v1opts))
 	if err != nil {
 		l.close(ctx)
@@ -84,10 +91,6 @@ func openV1(ctx context.Context, dir string, cfg *LogConfig, opts *Options) (*v1
 	l.add, l.shutdown = l.group.Add, shutdown
 	l.reader = trimmedReader{reader}
 	l.tiles = newTileCache(l.reader.ReadTile, 1024)
-	if l.index, err = openV1Index(filepath.Join(dir, V1IndexFile)); err != nil {
-		l.close(ctx)
-		return nil, err
-	}
 	size, err := l.size(ctx)
 	if err != nil {
 		l.close(ctx)
@@ -135,9 +138,16 @@ func (l *v1Log) size(ctx context.Context) (uint64, error) {
 	return size, nil
 }
 
-// readEntries reads entries [from, to) of the v1 tree.
+// readEntries reads entries [from, to) of the v1 tree, from the bundles of its integrated size.
 func (l *v1Log) readEntries(ctx context.Context, from, to uint64, f func(uint64, []byte) error) error {
-	return forEachEntry(ctx, l.reader.ReadEntryBundle, from, to, f)
+	size, err := l.size(ctx)
+	if err != nil {
+		return err
+	}
+	if to > size {
+		return fmt.Errorf("entries up to %d are beyond the v1 tree of size %d", to, size)
+	}
+	return forEachEntryIn(ctx, l.reader.ReadEntryBundle, from, to, size, f)
 }
 
 // headAtLeast returns a checkpoint, signed by the v1 key, of a tree of at least min entries.
@@ -203,8 +213,11 @@ func (l *v1Log) entryWithProof(ctx context.Context, head *treeHead, idx uint64, 
 	if err != nil {
 		return "", nil, fmt.Errorf("reading the v1 index: %w", err)
 	}
-	if !ok || hex.EncodeToString(recorded) != hex.EncodeToString(leaf) {
+	if !ok {
 		return "", nil, fmt.Errorf("the v1 index holds no record of entry %d (run log reindex)", idx)
+	}
+	if !bytes.Equal(recorded, leaf) {
+		return "", nil, fmt.Errorf("the v1 index records leaf hash %x for entry %d, the tree holds %x (run log reindex)", recorded, idx, leaf)
 	}
 	hashes, err := head.inclusionProof(ctx, idx, l.tiles.read)
 	if err != nil {
