@@ -15,7 +15,8 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/bundle"
 )
 
-// The files under testdata were made by the real tools: ssh-keygen -Y sign -n file (and -n git),
+// The files under testdata were made by the real tools: ssh-keygen -Y sign -n file (and -n git,
+// and -O hashalg=sha256),
 // minisign -S (pre-hashed) and minisign -S -l (legacy), gpg --detach-sign with and without
 // --armor and the key exported both ways; each signs artifact.txt.
 func testdata(t *testing.T, name string) []byte {
@@ -73,12 +74,27 @@ func TestRekordFormats(t *testing.T) {
 		})
 	}
 
+	t.Run("signify form", func(t *testing.T) {
+		lines := strings.SplitN(string(testdata(t, "minisign.legacy.sig")), "\n", 3)
+		signify := []byte(lines[0] + "\n" + lines[1] + "\n")
+		proposed, _ := ProposeRekord("minisign", artifact, signify, testdata(t, "minisign.pub"))
+		e, err := Canonicalize(proposed, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy, _ := ProposeRekord("minisign", artifact, testdata(t, "minisign.legacy.sig"), testdata(t, "minisign.pub"))
+		if le, err := Canonicalize(legacy, Limits{}); err != nil || string(le.Body) != string(e.Body) {
+			t.Fatalf("the signify form's body differs from the minisign file's (%v)", err)
+		}
+	})
+
 	refusals := []struct{ name, format, sig, key, want string }{
 		{"ssh key, minisign signature", "ssh", "minisign.sig", "ssh_ed25519.pub", "rekord ssh: " + ErrInvalid.Error() + ": ssh signature: no PEM block"},
 		{"pgp format, ssh key", "pgp", "pgp.sig.asc", "ssh_ed25519.pub", "rekord pgp: " + ErrInvalid.Error() + ": binary pgp public key"},
 		{"minisign format, pgp signature", "minisign", "pgp.sig.asc", "minisign.pub", "neither a minisign nor a signify signature"},
 		{"x509 format, minisign key", "x509", "minisign.sig", "minisign.pub", "x509 public key: no PEM block"},
 		{"ssh signature in namespace git", "ssh", "ssh_ed25519.git.sig", "ssh_ed25519.pub", `ssh signature namespace "git", want "file"`},
+		{"ssh signature over a sha256 hash", "ssh", "ssh_sha256.sig", "ssh_sha256.pub", "signature does not verify (ssh ssh-ed25519, sha256)"},
 		{"unknown format", "pkcs7", "pgp.sig.asc", "pgp.pub.asc", `rekord signature format "pkcs7" is not accepted (accepted: minisign, pgp, ssh, x509)`},
 	}
 	for _, r := range refusals {
@@ -217,14 +233,13 @@ func TestIndexKeyHelpers(t *testing.T) {
 		hex64:                                "sha256:" + strings.ToLower(hex64),
 		"sha256:" + hex64:                    "sha256:" + strings.ToLower(hex64),
 		strings.Repeat("a", 40):              "sha1:" + strings.Repeat("a", 40),
-		strings.Repeat("a", 96):              "sha384:" + strings.Repeat("a", 96),
 		"sha512:" + strings.Repeat("f", 128): "sha512:" + strings.Repeat("f", 128),
 	} {
 		if got, err := HashIndexKey(in); err != nil || got != want {
 			t.Errorf("HashIndexKey(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"sha256:abc", "md5:" + hex64, "sha384:" + strings.Repeat("a", 96), strings.Repeat("z", 64), ""} {
+	for _, bad := range []string{"sha256:abc", "md5:" + hex64, "sha384:" + strings.Repeat("a", 96), strings.Repeat("a", 96), strings.Repeat("z", 64), "", "sha256:" + hex64 + ":x"} {
 		_, err := HashIndexKey(bad)
 		mustInvalid(t, err, "is not [sha1:|sha256:|sha512:]")
 	}
