@@ -27,7 +27,7 @@ func newLogCmd() *cobra.Command {
 		Short: "Run, query and monitor a Rekor v2-compatible transparency log",
 	}
 	cmd.AddCommand(newLogInitCmd(), newLogServeCmd(), newLogInfoCmd(), newLogGetCmd(), newLogVerifyCmd(),
-		newLogMonitorCmd(), newLogFsckCmd())
+		newLogMonitorCmd(), newLogFsckCmd(), newLogReindexCmd())
 	return cmd
 }
 
@@ -121,6 +121,7 @@ func newLogInitCmd() *cobra.Command {
 
 type logServeOptions struct {
 	dir, addr, storage  string
+	v1Storage           string
 	logFormat, logLevel string
 	batchMaxAge         time.Duration
 	batchMaxSize        uint
@@ -155,7 +156,7 @@ func newLogServeCmd() *cobra.Command {
 				return err
 			}
 			srv, err := logserver.Open(ctx, o.dir, logserver.Options{
-				Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
+				Storage: o.storage, V1Storage: o.v1Storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
 				WitnessPolicy: w.Policy, WitnessTimeout: w.Timeout, WitnessFailOpen: w.FailOpen,
@@ -172,6 +173,7 @@ func newLogServeCmd() *cobra.Command {
 	fs.StringVar(&o.dir, "dir", "", "log directory (from log init)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3003", "listen address")
 	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, or mysql://user:pw@tcp(host:port)/db")
+	fs.StringVar(&o.v1Storage, "v1-storage", "", "storage of the Rekor v1 tree, in the same forms (default: data-v1 under --dir, <path>-v1, or database <db>_v1)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&o.batchMaxAge, "batch-max-age", logserver.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")
@@ -206,5 +208,28 @@ func newLogFsckCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
 	markRequired(cmd.Flags(), "dir", "")
 	cmd.Flags().StringVar(&storage, "storage", "", "storage of the log, as given to log serve (default: POSIX files under --dir)")
+	return cmd
+}
+
+func newLogReindexCmd() *cobra.Command {
+	var opts logserver.Options
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild the Rekor v1 search index from the v1 tree (the log must not be served meanwhile)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := logserver.Reindex(cmd.Context(), dir, opts)
+			if err != nil {
+				return fmt.Errorf("log reindex: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d v1 entries indexed\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
+	markRequired(cmd.Flags(), "dir", "")
+	cmd.Flags().StringVar(&opts.Storage, "storage", "", "storage of the log, as given to log serve")
+	cmd.Flags().StringVar(&opts.V1Storage, "v1-storage", "", "storage of the Rekor v1 tree, as given to log serve")
 	return cmd
 }
