@@ -24,6 +24,9 @@ type SigningConfig struct {
 	OIDCURL string
 	// RekorURL is the Rekor v2-compatible log's base URL.
 	RekorURL string
+	// RekorV1URL is the base URL of a log with the Rekor v1 API (majorApiVersion 1). A signer
+	// uses it when the config lists no v2 log, as cosign prefers the highest API version.
+	RekorV1URL string
 	// TSAURL is the timestamp authority's full timestamp URL.
 	TSAURL string
 }
@@ -33,6 +36,7 @@ const (
 	caAPIVersion    = 1
 	oidcAPIVersion  = 1
 	rekorAPIVersion = 2
+	rekorV1Version  = 1
 	tsaAPIVersion   = 1
 )
 
@@ -50,10 +54,11 @@ func ParseSigningConfig(data []byte, now time.Time) (*SigningConfig, error) {
 		return nil, fmt.Errorf("signing config media type %q: want %s", sc.GetMediaType(), SigningConfigMediaType)
 	}
 	return &SigningConfig{
-		CAURL:    selectService(sc.GetCaUrls(), caAPIVersion, now),
-		OIDCURL:  selectService(sc.GetOidcUrls(), oidcAPIVersion, now),
-		RekorURL: selectService(sc.GetRekorTlogUrls(), rekorAPIVersion, now),
-		TSAURL:   selectService(sc.GetTsaUrls(), tsaAPIVersion, now),
+		CAURL:      selectService(sc.GetCaUrls(), caAPIVersion, now),
+		OIDCURL:    selectService(sc.GetOidcUrls(), oidcAPIVersion, now),
+		RekorURL:   selectService(sc.GetRekorTlogUrls(), rekorAPIVersion, now),
+		RekorV1URL: selectService(sc.GetRekorTlogUrls(), rekorV1Version, now),
+		TSAURL:     selectService(sc.GetTsaUrls(), tsaAPIVersion, now),
 	}, nil
 }
 
