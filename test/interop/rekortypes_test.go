@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,11 +20,13 @@ import (
 
 	"github.com/go-openapi/runtime"
 	"github.com/sigstore/rekor/pkg/generated/models"
+	rekorpki "github.com/sigstore/rekor/pkg/pki"
 	rekortypes "github.com/sigstore/rekor/pkg/types"
 	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"
 	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1"
 	_ "github.com/sigstore/rekor/pkg/types/intoto/v0.0.2"
 	_ "github.com/sigstore/rekor/pkg/types/rekord/v0.0.1"
+	rekorutil "github.com/sigstore/rekor/pkg/util"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/bundle"
@@ -80,28 +85,49 @@ func sameKeys(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// checkSameAsRekor demands that our Canonicalize and Parse give Rekor's bytes and keys.
+// checkSameAsRekor demands that our Canonicalize give Rekor's body and index keys, and our Parse
+// of that body the keys Rekor gives for it as a stored entry. Rekor writes a PGP key with
+// several user IDs in Go's map order, in the body and again in the key hash of its index keys,
+// so that both vary from run to run; ours are one of them (user IDs sorted). Rekor is run until
+// it has written each of ours, at most 1024 times (for two user IDs, each run has a chance of
+// about 1/8 to write the sorted order).
 func checkSameAsRekor(t *testing.T, proposed []byte) {
 	t.Helper()
-	wantBody, wantKeys, wantStoredKeys := rekorCanonicalize(t, proposed)
 	got, err := ourtypes.Canonicalize(proposed, ourtypes.Limits{})
 	if err != nil {
 		t.Fatalf("our Canonicalize refuses what Rekor accepts: %v", err)
 	}
-	if !bytes.Equal(got.Body, wantBody) {
-		t.Fatalf("canonical bodies differ\nours:  %s\nRekor: %s", got.Body, wantBody)
-	}
-	if !sameKeys(got.IndexKeys, wantKeys) {
-		t.Fatalf("index keys differ\nours:  %q\nRekor: %q", got.IndexKeys, wantKeys)
-	}
-	parsed, err := ourtypes.Parse(wantBody)
+	parsed, err := ourtypes.Parse(got.Body)
 	if err != nil {
-		t.Fatalf("our Parse refuses Rekor's body: %v", err)
+		t.Fatalf("our Parse refuses our body: %v", err)
 	}
-	if !sameKeys(parsed.IndexKeys, wantStoredKeys) {
-		t.Fatalf("index keys of the stored body differ\nours:  %q\nRekor: %q", parsed.IndexKeys, wantStoredKeys)
+	var bodyRun, keysRun, storedRun int
+	var firstBody []byte
+	var firstKeys, firstStored []string
+	for run := 1; run <= 1024 && (bodyRun == 0 || keysRun == 0 || storedRun == 0); run++ {
+		body, keys, stored := rekorCanonicalize(t, proposed)
+		if run == 1 {
+			firstBody, firstKeys, firstStored = body, keys, stored
+		}
+		if bodyRun == 0 && bytes.Equal(got.Body, body) {
+			bodyRun = run
+		}
+		if keysRun == 0 && sameKeys(got.IndexKeys, keys) {
+			keysRun = run
+		}
+		if storedRun == 0 && bytes.Equal(got.Body, body) && sameKeys(parsed.IndexKeys, stored) {
+			storedRun = run
+		}
 	}
-	t.Logf("%s %s: %d-byte body, %d index keys, same as Rekor's", got.Kind, got.APIVersion, len(got.Body), len(got.IndexKeys))
+	switch {
+	case bodyRun == 0:
+		t.Fatalf("canonical bodies differ\nours:  %s\nRekor: %s", got.Body, firstBody)
+	case keysRun == 0:
+		t.Fatalf("index keys differ\nours:  %q\nRekor: %q", got.IndexKeys, firstKeys)
+	case storedRun == 0:
+		t.Fatalf("index keys of the stored body differ\nours:  %q\nRekor: %q", parsed.IndexKeys, firstStored)
+	}
+	t.Logf("%s %s: %d-byte body, %d index keys, same as Rekor's (Rekor runs %d, %d, %d)", got.Kind, got.APIVersion, len(got.Body), len(got.IndexKeys), bodyRun, keysRun, storedRun)
 }
 
 // tool runs a signing tool; a missing one skips the test, or fails it where every program is
@@ -179,6 +205,36 @@ func TestRekorTypesMatchRekor(t *testing.T) {
 				})
 			}
 		}
+		t.Run("ecdsa-p256/IEEE P1363 signature", func(t *testing.T) {
+			sig := filepath.Join(dir, "p1363.sig")
+			tool(t, nil, "openssl", "dgst", "-sha256", "-sign", keys["ecdsa-p256"].priv, "-out", sig, artifact)
+			var rs struct{ R, S *big.Int }
+			if _, err := asn1.Unmarshal(readFile(t, sig), &rs); err != nil {
+				t.Fatal(err)
+			}
+			p1363 := append(rs.R.FillBytes(make([]byte, 32)), rs.S.FillBytes(make([]byte, 32))...)
+			proposed, err := ourtypes.ProposeHashedRekord(sum[:], p1363, readFile(t, keys["ecdsa-p256"].pub))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameAsRekor(t, proposed)
+		})
+		t.Run("certificate chain", func(t *testing.T) {
+			root, leaf := keys["ecdsa-p384"], keys["ecdsa-p256"]
+			csr := filepath.Join(dir, "leaf.csr")
+			tool(t, nil, "openssl", "req", "-new", "-key", leaf.priv, "-subj", "/CN=leaf", "-out", csr)
+			ext := writeFile(t, dir, "leaf.ext", []byte("subjectAltName=email:signer@example.com\nextendedKeyUsage=codeSigning\n"))
+			leafCert := filepath.Join(dir, "leaf.crt")
+			tool(t, nil, "openssl", "x509", "-req", "-in", csr, "-CA", root.cert, "-CAkey", root.priv, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", leafCert)
+			sig := filepath.Join(dir, "leaf.sig")
+			tool(t, nil, "openssl", "dgst", "-sha256", "-sign", leaf.priv, "-out", sig, artifact)
+			chain := append(readFile(t, leafCert), readFile(t, root.cert)...)
+			proposed, err := ourtypes.ProposeHashedRekord(sum[:], readFile(t, sig), chain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameAsRekor(t, proposed)
+		})
 		t.Run("rsa-2048/sha512", func(t *testing.T) {
 			k := keys["rsa-2048"]
 			sig := filepath.Join(dir, "rsa.sha512.sig")
@@ -245,6 +301,8 @@ func TestRekorTypesMatchRekor(t *testing.T) {
 		for _, algo := range []string{"ed25519", "rsa3072"} {
 			uid := "Alice " + algo + " <alice-" + algo + "@example.com>"
 			tool(t, env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", uid, algo, "sign", "never")
+			// A second user ID: Rekor walks a key's user IDs in map order.
+			tool(t, env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-add-uid", uid, "Alice at work <Alice.Work-"+algo+"@Example.org>")
 			for _, armored := range []bool{true, false} {
 				form := map[bool]string{true: "armored", false: "binary"}[armored]
 				t.Run(algo+"/"+form, func(t *testing.T) {
@@ -329,7 +387,8 @@ func TestRekorTypesMatchRekor(t *testing.T) {
 	})
 }
 
-// checkRekord builds the rekord proposal as rekor-cli upload does and compares.
+// checkRekord builds the rekord proposal as rekor-cli upload does and compares; the same
+// signature over another artifact is refused by both.
 func checkRekord(t *testing.T, format string, artifact, sig, key []byte) {
 	t.Helper()
 	proposed, err := ourtypes.ProposeRekord(format, artifact, sig, key)
@@ -337,6 +396,30 @@ func checkRekord(t *testing.T, format string, artifact, sig, key []byte) {
 		t.Fatal(err)
 	}
 	checkSameAsRekor(t, proposed)
+	other, err := ourtypes.ProposeRekord(format, append([]byte("not "), artifact...), sig, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ourtypes.Canonicalize(other, ourtypes.Limits{}); !errors.Is(err, ourtypes.ErrInvalid) {
+		t.Fatalf("our Canonicalize of a signature over another artifact: %v, want ErrInvalid", err)
+	}
+	if rekorAccepts(other) {
+		t.Fatal("Rekor accepts a signature over another artifact")
+	}
+}
+
+// rekorAccepts says whether Rekor's types accept and canonicalize a proposed entry.
+func rekorAccepts(proposed []byte) bool {
+	pe, err := models.UnmarshalProposedEntry(bytes.NewReader(proposed), runtime.JSONConsumer())
+	if err != nil {
+		return false
+	}
+	ei, err := rekortypes.CreateVersionedEntry(pe)
+	if err != nil {
+		return false
+	}
+	_, err = rekortypes.CanonicalizeEntry(context.Background(), ei)
+	return err == nil
 }
 
 // proposal writes a proposed entry; []byte values become base64 as encoding/json writes them.
@@ -347,4 +430,45 @@ func proposal(t *testing.T, kind, version string, spec map[string]any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRekorSearchKeysMatchRekor: the keys of an index search (POST /api/v1/index/retrieve) are
+// Rekor's: a hash prefixed and lowercased as its search handler does, a public key hashed in
+// its canonical form as Rekor's PKI formats write it.
+func TestRekorSearchKeysMatchRekor(t *testing.T) {
+	for _, h := range []string{strings.Repeat("Ab", 32), "sha256:" + strings.Repeat("0F", 32), strings.Repeat("c", 40), "sha512:" + strings.Repeat("E", 128)} {
+		got, err := ourtypes.HashIndexKey(h)
+		if want := strings.ToLower(rekorutil.PrefixSHA(h)); err != nil || got != want {
+			t.Errorf("HashIndexKey(%q) = %q, %v; Rekor's search key is %q", h, got, err, want)
+		}
+	}
+	dir := t.TempDir()
+	keys := opensslKeys(t, dir)
+	sshKey := filepath.Join(dir, "id_ed25519")
+	tool(t, nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", sshKey)
+	for format, content := range map[string][]byte{
+		"x509": readFile(t, keys["ecdsa-p256"].cert),
+		"ssh":  readFile(t, sshKey+".pub"),
+		// made by minisign -G and gpg --export (one user ID) for the product's unit tests
+		"minisign": readFile(t, "../../pkg/tlog/rekortypes/testdata/minisign.pub"),
+		"pgp":      readFile(t, "../../pkg/tlog/rekortypes/testdata/pgp.pub.asc"),
+	} {
+		af, err := rekorpki.NewArtifactFactory(rekorpki.Format(format))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := af.NewPublicKey(bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		canon, err := k.CanonicalValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(canon)
+		got, err := ourtypes.PublicKeyIndexKey(format, content)
+		if want := hex.EncodeToString(sum[:]); err != nil || got != want {
+			t.Errorf("PublicKeyIndexKey(%s) = %q, %v; Rekor's search key is %q", format, got, err, want)
+		}
+	}
 }

@@ -19,8 +19,55 @@ type node struct {
 	m    map[string]any
 }
 
+// Bounds on the shape of a proposed entry or body, checked before it is decoded: an entry has a
+// few dozen JSON values (a few hundred for an envelope with many signatures), so that decoding
+// holds little more than the input's strings.
+const (
+	maxJSONDepth  = 32
+	maxJSONTokens = 4096
+)
+
+// checkJSONShape counts the structural tokens and the nesting depth of data without decoding it.
+func checkJSONShape(what string, data []byte) error {
+	depth, tokens := 0, 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > maxJSONDepth {
+				return fmt.Errorf("%w: %s nests deeper than %d levels", ErrInvalid, what, maxJSONDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' || c == ':':
+		default:
+			continue
+		}
+		if tokens++; tokens > maxJSONTokens {
+			return fmt.Errorf("%w: %s has more than %d JSON values", ErrInvalid, what, maxJSONTokens)
+		}
+	}
+	return nil
+}
+
 // decodeJSON decodes one JSON object, refusing trailing data.
 func decodeJSON(what string, data []byte) (node, error) {
+	if err := checkJSONShape(what, data); err != nil {
+		return node{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -138,25 +185,21 @@ func (n node) element(key string, i int, v any) (node, error) {
 }
 
 // refuseURLs fails on any member named "url" at any depth: the log takes content inline only
-// and never fetches what a client names.
-func refuseURLs(path string, v any) error {
+// and never fetches what a client names. path is the members above v, joined only for the error.
+func refuseURLs(path []string, v any) error {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
 			if strings.EqualFold(k, "url") {
-				return fmt.Errorf("%w: %s: this log takes content inline only and never fetches a URL", ErrInvalid, p)
+				return fmt.Errorf("%w: %s: this log takes content inline only and never fetches a URL", ErrInvalid, strings.Join(append(path, k), "."))
 			}
-			if err := refuseURLs(p, e); err != nil {
+			if err := refuseURLs(append(path, k), e); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for i, e := range t {
-			if err := refuseURLs(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
+			if err := refuseURLs(append(path, fmt.Sprintf("[%d]", i)), e); err != nil {
 				return err
 			}
 		}

@@ -109,7 +109,7 @@ func Canonicalize(proposed []byte, lim Limits) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseURLs("", doc.m); err != nil {
+	if err := refuseURLs(nil, doc.m); err != nil {
 		return nil, err
 	}
 	impl, spec, err := header(doc)

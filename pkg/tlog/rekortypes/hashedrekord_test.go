@@ -149,6 +149,12 @@ func TestHashedRekord(t *testing.T) {
 		_, err = Canonicalize([]byte(sha1ish), Limits{})
 		mustInvalid(t, err, `spec.data.hash.algorithm "sha1" is not accepted`)
 
+		otherCert := selfSigned(t, other, "eve@example.com", "https://example.com/eve")
+		chain := append(selfSigned(t, priv, "alice@example.com", "https://example.com/a"), otherCert...)
+		unchained, _ := ProposeHashedRekord(digest[:], sig, chain)
+		_, err = Canonicalize(unchained, Limits{})
+		mustInvalid(t, err, "x509 certificate chain does not verify")
+
 		_, err = Parse(append([]byte(" "), good...))
 		mustInvalid(t, err, "not in canonical")
 	})

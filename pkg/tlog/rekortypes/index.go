@@ -27,33 +27,26 @@ func PublicKeyIndexKey(format string, content []byte) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// HashIndexKey normalizes an artifact hash for an index search as Rekor does: a bare hex digest
-// gets the prefix its length implies (sha1, sha256, sha384 or sha512), and the key is
-// lowercased. The value must match Rekor's pattern for a search hash.
+// HashIndexKey normalizes an artifact hash for an index search as Rekor does: the value must
+// match Rekor's pattern for a search hash ([sha1:|sha256:|sha512:] and hex of that size; a bare
+// digest gets the prefix its length implies), and the key is lowercased. Rekor's pattern has no
+// sha384, so a sha384 hashedrekord is found by its key, not its hash.
 func HashIndexKey(s string) (string, error) {
-	alg, hexPart, prefixed := strings.Cut(s, ":")
+	sizes := map[string]int{"sha1": 40, "sha256": 64, "sha512": 128}
+	alg, digest, prefixed := strings.Cut(s, ":")
 	if !prefixed {
-		hexPart = s
-		switch len(s) {
-		case 40:
-			alg = "sha1"
-		case 64:
-			alg = "sha256"
-		case 96:
-			alg = "sha384"
-		case 128:
-			alg = "sha512"
+		digest = s
+		for a, n := range sizes {
+			if len(s) == n {
+				alg = a
+			}
 		}
 	}
-	want := map[string]int{"sha1": 40, "sha256": 64, "sha512": 128}
-	if !prefixed {
-		want["sha384"] = 96
-	}
-	n, ok := want[alg]
-	if _, err := hex.DecodeString(hexPart); !ok || err != nil || len(hexPart) != n {
+	n, ok := sizes[alg]
+	if _, err := hex.DecodeString(digest); !ok || err != nil || len(digest) != n {
 		return "", fmt.Errorf("%w: hash %q is not [sha1:|sha256:|sha512:]<hex digest of that size>", ErrInvalid, s)
 	}
-	return strings.ToLower(alg + ":" + hexPart), nil
+	return strings.ToLower(alg + ":" + digest), nil
 }
 
 // EmailIndexKey is the index key of an email address (or subject): lowercased, as Rekor's index

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -62,7 +63,10 @@ func parsePGPKey(content []byte) (pkiKey, error) {
 	return &pgpKey{ring: ring}, nil
 }
 
-// canonical: every entity's public part, in one armored PUBLIC KEY BLOCK.
+// canonical: every entity's public part, in one armored PUBLIC KEY BLOCK. Rekor writes it with
+// go-crypto's Entity.Serialize, which writes an entity's user IDs in Go's map order, so that
+// Rekor's canonical form of a key with several user IDs varies from run to run; ours writes
+// them sorted, which is one of the forms Rekor writes.
 func (k *pgpKey) canonical() ([]byte, error) {
 	var b bytes.Buffer
 	w, err := armor.Encode(&b, openpgp.PublicKeyType, nil)
@@ -70,7 +74,7 @@ func (k *pgpKey) canonical() ([]byte, error) {
 		return nil, err
 	}
 	for _, e := range k.ring {
-		if err := e.Serialize(w); err != nil {
+		if err := serializeEntity(w, e); err != nil {
 			return nil, fmt.Errorf("%w: re-encoding pgp public key: %v", ErrInvalid, err)
 		}
 	}
@@ -85,12 +89,7 @@ func (k *pgpKey) canonical() ([]byte, error) {
 func (k *pgpKey) subjects() []string {
 	var s []string
 	for _, e := range k.ring {
-		names := make([]string, 0, len(e.Identities))
-		for n := range e.Identities {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(e.Identities)) {
 			if id := e.Identities[n]; id != nil && id.UserId != nil && isEmail(id.UserId.Email) {
 				s = append(s, id.UserId.Email)
 			}
@@ -144,4 +143,41 @@ func verifyPGP(key pkiKey, sig, artifact []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// serializeEntity writes the public packets of e as Entity.Serialize does (primary key, its
+// revocations and direct signatures, each user ID with its signatures, each subkey with its
+// revocations and binding signature), the user IDs in name order.
+func serializeEntity(w io.Writer, e *openpgp.Entity) error {
+	var pkts []interface{ Serialize(io.Writer) error }
+	pkts = append(pkts, e.PrimaryKey)
+	for _, r := range e.Revocations {
+		pkts = append(pkts, r)
+	}
+	for _, s := range e.Signatures {
+		pkts = append(pkts, s)
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.Identities)) {
+		id := e.Identities[name]
+		pkts = append(pkts, id.UserId)
+		for _, s := range id.Signatures {
+			pkts = append(pkts, s)
+		}
+	}
+	for _, sk := range e.Subkeys {
+		if sk.Sig == nil {
+			return fmt.Errorf("subkey %X has no binding signature", sk.PublicKey.Fingerprint)
+		}
+		pkts = append(pkts, sk.PublicKey)
+		for _, r := range sk.Revocations {
+			pkts = append(pkts, r)
+		}
+		pkts = append(pkts, sk.Sig)
+	}
+	for _, p := range pkts {
+		if err := p.Serialize(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
