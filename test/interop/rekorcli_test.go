@@ -41,8 +41,10 @@ func v1Log(t *testing.T, st *devStack) string {
 	return ""
 }
 
-// v1LogKey writes the PEM public key the trusted root lists for the log at url (what
-// containers/image's rekorPublicKeyPath takes) and returns its path.
+// v1LogKey writes the PEM public key of the Rekor v1 log the trusted root lists at url (what
+// containers/image's rekorPublicKeyPath takes) and returns its path: the tlog entry whose logId
+// is the SHA-256 of its key, as Rekor v1 names a log (the Rekor v2 log at the same URL is named
+// by its checkpoint key ID).
 func v1LogKey(t *testing.T, st *devStack, url string) string {
 	t.Helper()
 	data, err := os.ReadFile(st.env["COSIGN_LIKE_TRUSTED_ROOT"])
@@ -55,21 +57,25 @@ func v1LogKey(t *testing.T, st *devStack, url string) string {
 			PublicKey struct {
 				RawBytes string `json:"rawBytes"`
 			} `json:"publicKey"`
+			LogID struct {
+				KeyID string `json:"keyId"`
+			} `json:"logId"`
 		} `json:"tlogs"`
 	}
 	if err := json.Unmarshal(data, &tr); err != nil {
 		t.Fatalf("trusted root: %v", err)
 	}
 	for _, l := range tr.Tlogs {
-		if strings.TrimSuffix(l.BaseURL, "/") == strings.TrimSuffix(url, "/") {
-			der, err := base64.StdEncoding.DecodeString(l.PublicKey.RawBytes)
-			if err != nil {
-				t.Fatal(err)
-			}
+		der, err := base64.StdEncoding.DecodeString(l.PublicKey.RawBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(der)
+		if strings.TrimSuffix(l.BaseURL, "/") == strings.TrimSuffix(url, "/") && l.LogID.KeyID == base64.StdEncoding.EncodeToString(sum[:]) {
 			return writeText(t, t.TempDir(), "rekor.pub", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
 		}
 	}
-	t.Fatalf("the trusted root lists no log at %s:\n%s", url, data)
+	t.Fatalf("the trusted root lists no Rekor v1 log (logId = SHA-256 of its key) at %s:\n%s", url, data)
 	return ""
 }
 

@@ -36,7 +36,10 @@ func TestKeylessLegacyWithV1Log(t *testing.T) {
 	cosign.ok(t, append(append([]string{"verify", "--new-bundle-format=false", "--rekor-url", server}, who...), theirs)...)
 	us.ok(t, append(append([]string{"verify"}, who...), theirs)...)
 
-	us.ok(t, "sign", "-y", "--identity-token", alice, "--new-bundle-format=false", "--rekor-url", server, mine)
+	// The log serves both APIs at one URL, which the signing config lists with both versions:
+	// --rekor-api-version 1 picks the Rekor v1 API.
+	v1 := []string{"--rekor-url", server, "--rekor-api-version", "1"}
+	us.ok(t, append([]string{"sign", "-y", "--identity-token", alice, "--new-bundle-format=false"}, append(v1, mine)...)...)
 	us.ok(t, append(append([]string{"verify"}, who...), mine)...)
 	cosign.ok(t, append(append([]string{"verify", "--new-bundle-format=false", "--rekor-url", server}, who...), mine)...)
 
@@ -62,7 +65,7 @@ func TestKeylessLegacyWithV1Log(t *testing.T) {
 
 	t.Run("bundle from the v1 log", func(t *testing.T) {
 		blob := writeText(t, us.work, "v1-blob.txt", "signed keyless, logged through the Rekor v1 API\n")
-		us.ok(t, "sign-blob", "-y", "--identity-token", alice, "--rekor-url", server, "--bundle", "v1.sigstore.json", blob)
+		us.ok(t, append(append([]string{"sign-blob", "-y", "--identity-token", alice}, v1...), "--bundle", "v1.sigstore.json", blob)...)
 		bundlePath := filepath.Join(us.work, "v1.sigstore.json")
 		us.ok(t, append(append([]string{"verify-blob"}, who...), "--bundle", bundlePath, blob)...)
 		cosign.ok(t, append(append([]string{"verify-blob"}, who...), "--bundle", bundlePath, blob)...)
