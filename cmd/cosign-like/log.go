@@ -28,7 +28,7 @@ func newLogCmd() *cobra.Command {
 		Short: "Run, query and monitor a transparency log (Rekor v2 API; upload, get, search and verify also speak Rekor v1)",
 	}
 	cmd.AddCommand(newLogInitCmd(), newLogServeCmd(), newLogInfoCmd(), newLogGetCmd(), newLogVerifyCmd(),
-		newLogMonitorCmd(), newLogFsckCmd(), newLogUploadCmd(), newLogSearchCmd())
+		newLogMonitorCmd(), newLogFsckCmd(), newLogReindexCmd(), newLogUploadCmd(), newLogSearchCmd())
 	return cmd
 }
 
@@ -122,6 +122,7 @@ func newLogInitCmd() *cobra.Command {
 
 type logServeOptions struct {
 	dir, addr, storage  string
+	v1Storage           string
 	logFormat, logLevel string
 	batchMaxAge         time.Duration
 	batchMaxSize        uint
@@ -160,7 +161,7 @@ func newLogServeCmd() *cobra.Command {
 				}
 			}
 			srv, err := logserver.Open(ctx, o.dir, logserver.Options{
-				Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
+				Storage: o.storage, V1Storage: o.v1Storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
 				WitnessPolicy: policy, WitnessTimeout: o.witnessTimeout, WitnessFailOpen: o.witnessFailOpen,
@@ -177,6 +178,7 @@ func newLogServeCmd() *cobra.Command {
 	fs.StringVar(&o.dir, "dir", "", "log directory (from log init)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3003", "listen address")
 	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, or mysql://user:pw@tcp(host:port)/db")
+	fs.StringVar(&o.v1Storage, "v1-storage", "", "storage of the Rekor v1 tree, in the same forms (default: data-v1 under --dir, <path>-v1, or database <db>_v1)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&o.batchMaxAge, "batch-max-age", logserver.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")
@@ -213,5 +215,28 @@ func newLogFsckCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
 	markRequired(cmd.Flags(), "dir", "")
 	cmd.Flags().StringVar(&storage, "storage", "", "storage of the log, as given to log serve (default: POSIX files under --dir)")
+	return cmd
+}
+
+func newLogReindexCmd() *cobra.Command {
+	var opts logserver.Options
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild the Rekor v1 search index from the v1 tree (the log must not be served meanwhile)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := logserver.Reindex(cmd.Context(), dir, opts)
+			if err != nil {
+				return fmt.Errorf("log reindex: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d v1 entries indexed\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
+	markRequired(cmd.Flags(), "dir", "")
+	cmd.Flags().StringVar(&opts.Storage, "storage", "", "storage of the log, as given to log serve")
+	cmd.Flags().StringVar(&opts.V1Storage, "v1-storage", "", "storage of the Rekor v1 tree, as given to log serve")
 	return cmd
 }

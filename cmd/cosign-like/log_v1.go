@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -100,27 +101,25 @@ func (o *logClientOptions) entryURL(uuid string) string {
 
 // verifyV1 checks an entry's SET and inclusion proof with the trusted key of the log and keeps
 // the checkpoint the proof leads to, checked for consistency with the one kept before.
-func (o *logClientOptions) verifyV1(cmd *cobra.Command, c *logclient.V1Client, e *logclient.V1Entry) (logclient.V1Check, error) {
+func (o *logClientOptions) verifyV1(cmd *cobra.Command, c *logclient.V1Client, e *logclient.V1Entry) (*tlog.V1EntryCheck, error) {
+	keys, state, err := o.v1Trust()
+	if err != nil {
+		return nil, err
+	}
+	return logclient.CheckV1Entry(cmd.Context(), c, e, keys, state)
+}
+
+// v1Trust returns the trusted keys of the log and the state directory.
+func (o *logClientOptions) v1Trust() ([]tlog.LogKey, string, error) {
 	keys, err := o.keys()
 	if err != nil {
-		return logclient.V1Check{}, err
+		return nil, "", err
 	}
 	state, err := o.state()
 	if err != nil {
-		return logclient.V1Check{}, err
+		return nil, "", err
 	}
-	res, err := logclient.VerifyV1Entry(e, keys)
-	if err != nil {
-		return res, err
-	}
-	for _, k := range keys {
-		if bytes.Equal(k.KeyID, e.LogID) {
-			if err := logclient.RecordCheckpoint(cmd.Context(), c, k, state, res.Checkpoint); err != nil {
-				return res, err
-			}
-		}
-	}
-	return res, nil
+	return keys, state, nil
 }
 
 func newLogUploadCmd() *cobra.Command {
@@ -139,18 +138,19 @@ func newLogUploadCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, existed, err := c.Upload(cmd.Context(), proposed)
+			keys, state, err := o.v1Trust()
 			if err != nil {
 				return err
 			}
-			if _, err := o.verifyV1(cmd, c, e); err != nil {
+			e, _, existed, err := logclient.UploadV1(cmd.Context(), c, proposed, keys, state)
+			if err != nil {
 				return err
 			}
 			if existed {
 				fmt.Fprintf(cmd.OutOrStdout(), "Entry already exists; available at: %s\n", o.entryURL(e.UUID))
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Created entry at index %d, available at: %s\n", e.LogIndex, o.entryURL(e.UUID))
+			fmt.Fprintf(cmd.OutOrStdout(), "Created entry at index %d, available at: %s\n", e.Entry.LogIndex, o.entryURL(e.UUID))
 			return nil
 		},
 	}
@@ -162,8 +162,8 @@ func newLogUploadCmd() *cobra.Command {
 
 func newLogSearchCmd() *cobra.Command {
 	var o logClientOptions
-	var q logclient.SearchQuery
-	var sha, artifact, publicKey string
+	var q tlog.V1SearchIndex
+	var sha, artifact, publicKey, pkiFormat string
 	cmd := &cobra.Command{
 		Use:   "search",
 		Short: "List the UUIDs of the entries with an artifact hash, public key or email (Rekor v1 search index)",
@@ -192,13 +192,16 @@ func newLogSearchCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("reading public key: %w", err)
 				}
-				q.PublicKey = b
+				q.PublicKey = &tlog.V1SearchPublicKey{Format: pkiFormat, Content: b}
+			}
+			if q.Hash == "" && q.PublicKey == nil && q.Email == "" {
+				return fmt.Errorf("an index search needs --sha, --artifact, --public-key or --email")
 			}
 			c, err := o.v1Client()
 			if err != nil {
 				return err
 			}
-			uuids, err := c.Search(cmd.Context(), q)
+			uuids, err := c.SearchIndex(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
@@ -216,7 +219,7 @@ func newLogSearchCmd() *cobra.Command {
 	fs.StringVar(&sha, "sha", "", "the SHA-512, SHA-256 or SHA-1 of the artifact ([sha256:]<hex>)")
 	fs.StringVar(&artifact, "artifact", "", "an artifact whose SHA-256 to search for")
 	fs.StringVar(&publicKey, "public-key", "", "a public key (file) whose entries to search for")
-	fs.StringVar(&q.PublicKeyFormat, "pki-format", "x509", "format of --public-key: x509, pgp, minisign or ssh")
+	fs.StringVar(&pkiFormat, "pki-format", "x509", "format of --public-key: x509, pgp, minisign or ssh")
 	fs.StringVar(&q.Email, "email", "", "an email address in the certificates of the entries")
 	fs.StringVar(&q.Operator, "operator", "", "how to combine the criteria: and (the log's default) or or")
 	fs.SetNormalizeFunc(rekorServerAlias)
@@ -237,18 +240,18 @@ type v1GetOutput struct {
 // v1BodyFields name the spec in rekor-cli's rendering of a body: its entry types' Go fields.
 var v1BodyFields = map[string]string{"hashedrekord": "HashedRekordObj", "rekord": "RekordObj", "dsse": "DSSEObj", "intoto": "IntotoObj"}
 
-// printV1Entry prints an entry as rekor-cli get does, in its text or JSON form.
-func printV1Entry(w io.Writer, e *logclient.V1Entry, asJSON bool) error {
+// printV1Entry prints a verified entry as rekor-cli get does, in its text or JSON form.
+func printV1Entry(w io.Writer, e *logclient.V1Entry, check *tlog.V1EntryCheck, asJSON bool) error {
 	var body struct {
 		Kind string          `json:"kind"`
 		Spec json.RawMessage `json:"spec"`
 	}
-	if err := json.Unmarshal(e.Body, &body); err != nil {
+	if err := json.Unmarshal(check.Body, &body); err != nil {
 		return fmt.Errorf("decoding entry body: %w", err)
 	}
 	out := v1GetOutput{
 		Body:     map[string]json.RawMessage{v1BodyFields[body.Kind]: body.Spec},
-		LogIndex: int(e.LogIndex), IntegratedTime: e.IntegratedTime, UUID: e.UUID, LogID: hex.EncodeToString(e.LogID),
+		LogIndex: int(e.Entry.LogIndex), IntegratedTime: e.Entry.IntegratedTime, UUID: e.UUID, LogID: e.Entry.LogID,
 	}
 	if asJSON {
 		b, err := json.Marshal(out)
@@ -288,11 +291,11 @@ func (s *v1Selector) fetch(cmd *cobra.Command, c *logclient.V1Client, leafHash [
 	case s.uuid != "" && s.logIndex >= 0:
 		return nil, fmt.Errorf("pass either --uuid or --log-index, not both")
 	case s.uuid != "":
-		return c.ByUUID(cmd.Context(), s.uuid)
+		return c.GetByUUID(cmd.Context(), s.uuid)
 	case s.logIndex >= 0:
-		return c.ByIndex(cmd.Context(), s.logIndex)
+		return c.GetByIndex(cmd.Context(), s.logIndex)
 	case leafHash != nil:
-		return c.ByUUID(cmd.Context(), hex.EncodeToString(leafHash))
+		return c.GetByUUID(cmd.Context(), hex.EncodeToString(leafHash))
 	}
 	return nil, fmt.Errorf("either --uuid or --log-index must be specified")
 }
@@ -307,10 +310,11 @@ func runLogGetV1(cmd *cobra.Command, o *logClientOptions, s *v1Selector, output 
 	if err != nil {
 		return err
 	}
-	if _, err := o.verifyV1(cmd, c, e); err != nil {
+	check, err := o.verifyV1(cmd, c, e)
+	if err != nil {
 		return err
 	}
-	return printV1Entry(cmd.OutOrStdout(), e, output == "json")
+	return printV1Entry(cmd.OutOrStdout(), e, check, output == "json")
 }
 
 // runLogVerifyV1 is log verify of an entry of the Rekor v1 API: the signature of the artifact
@@ -339,18 +343,36 @@ func runLogVerifyV1(cmd *cobra.Command, o *logClientOptions, eo *v1EntryOptions,
 	if err != nil {
 		return err
 	}
-	if want != nil && !bytes.Equal(e.Body, want.Body) {
-		return fmt.Errorf("entry body: entry %s (index %d) is not the entry of this artifact, signature and public key", e.UUID, e.LogIndex)
+	if want != nil {
+		body, err := logclient.DecodeV1Body(&e.Entry)
+		if err != nil {
+			return fmt.Errorf("entry body: %w", err)
+		}
+		if !bytes.Equal(body, want.Body) {
+			return fmt.Errorf("entry body: entry %s (index %d) is not the entry of this artifact, signature and public key", e.UUID, e.Entry.LogIndex)
+		}
 	}
 	res, err := o.verifyV1(cmd, c, e)
 	if err != nil {
-		return err
+		return v1StepError(err)
 	}
 	w := cmd.OutOrStdout()
 	if want != nil {
 		fmt.Fprintf(w, "signature: verified\nentry body: matches the artifact, signature and public key\n")
 	}
 	fmt.Fprintf(w, "entry %s at index %d\nSET: verified (integrated %s)\ninclusion proof: verified in checkpoint of size %d (root %x)\n",
-		e.UUID, e.LogIndex, time.Unix(e.IntegratedTime, 0).UTC().Format(time.RFC3339), res.Checkpoint.Size, res.Checkpoint.Hash)
+		e.UUID, e.Entry.LogIndex, time.Unix(e.Entry.IntegratedTime, 0).UTC().Format(time.RFC3339), res.Checkpoint.Size, res.Checkpoint.Hash)
 	return nil
+}
+
+// v1StepError names the step of an entry's check that failed: its SET, or its inclusion proof
+// (with its checkpoint).
+func v1StepError(err error) error {
+	switch {
+	case errors.Is(err, tlog.ErrBadSET):
+		return fmt.Errorf("SET: %w", err)
+	case errors.Is(err, logclient.ErrLogInconsistent):
+		return err
+	}
+	return fmt.Errorf("inclusion proof: %w", err)
 }

@@ -1,12 +1,10 @@
 package cosign
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -102,11 +100,11 @@ func (w *BundleOptions) finish(ctx context.Context, s signer.Signer, sig []byte,
 // the entry the log returns.
 func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*rekorv1.TransparencyLogEntry, error) {
 	if w.RekorV1 {
-		e, err := w.logSignatureV1(ctx, s, sig, h, digest)
+		e, check, err := w.logSignatureV1(ctx, s, sig, h, digest)
 		if err != nil {
 			return nil, err
 		}
-		return e.TransparencyLogEntry()
+		return logclient.V1TransparencyLogEntry(e, check)
 	}
 	verifier, isCert := []byte(nil), false
 	if len(w.Chain) > 0 {
@@ -143,9 +141,9 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 // (the PEM certificate or public key, the SHA-256 digest), as cosign does, and checks the entry
 // the log returns: its body, and with LogKeys its SET and inclusion proof, and the consistency of
 // its checkpoint with the one kept in StateDir.
-func (w *BundleOptions) logSignatureV1(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*logclient.V1Entry, error) {
+func (w *BundleOptions) logSignatureV1(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*logclient.V1Entry, *tlog.V1EntryCheck, error) {
 	if h != crypto.SHA256 {
-		return nil, fmt.Errorf("a Rekor v1 hashedrekord entry names a SHA-256 digest; this signer signs %v", h)
+		return nil, nil, fmt.Errorf("a Rekor v1 hashedrekord entry names a SHA-256 digest; this signer signs %v", h)
 	}
 	var verifier []byte
 	if len(w.Chain) > 0 {
@@ -153,38 +151,30 @@ func (w *BundleOptions) logSignatureV1(ctx context.Context, s signer.Signer, sig
 	} else {
 		der, err := x509.MarshalPKIXPublicKey(s.Public())
 		if err != nil {
-			return nil, fmt.Errorf("encoding the public key for the log: %w", err)
+			return nil, nil, fmt.Errorf("encoding the public key for the log: %w", err)
 		}
 		verifier = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	}
 	proposed, err := rekortypes.ProposeHashedRekord(digest, sig, verifier)
 	if err != nil {
-		return nil, fmt.Errorf("preparing the log entry: %w", err)
+		return nil, nil, fmt.Errorf("preparing the log entry: %w", err)
 	}
 	c, err := logclient.NewV1Client(w.RekorURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	e, _, err := c.Upload(ctx, proposed)
-	if err != nil {
-		return nil, fmt.Errorf("writing to the transparency log at %s: %w", w.RekorURL, err)
-	}
+	state := ""
 	if len(w.LogKeys) > 0 {
-		res, err := logclient.VerifyV1Entry(e, w.LogKeys)
-		if err != nil {
-			return nil, fmt.Errorf("the transparency log at %s returned an entry that does not verify: %w", w.RekorURL, err)
-		}
-		if w.StateDir != "" {
-			for _, k := range w.LogKeys {
-				if bytes.Equal(k.KeyID, e.LogID) {
-					if err := logclient.RecordCheckpoint(ctx, c, k, w.StateDir, res.Checkpoint); err != nil {
-						return nil, fmt.Errorf("transparency log at %s: %w", w.RekorURL, err)
-					}
-				}
-			}
-		}
+		state = w.StateDir
 	}
-	return e, nil
+	e, check, _, err := logclient.UploadV1(ctx, c, proposed, w.LogKeys, state)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing to the transparency log at %s: %w", w.RekorURL, err)
+	}
+	if e.Entry.Verification == nil || len(e.Entry.Verification.SignedEntryTimestamp) == 0 {
+		return nil, nil, fmt.Errorf("the transparency log at %s returned entry %s without a signed entry timestamp", w.RekorURL, e.UUID)
+	}
+	return e, check, nil
 }
 
 // legacyAnnotations returns the layer annotations of a legacy signature: the signature, the
@@ -217,12 +207,12 @@ func (w *BundleOptions) legacyAnnotations(ctx context.Context, s signer.Signer, 
 		ann[oci.AnnotationRFC3161Timestamp] = fmt.Sprintf(`{"SignedRFC3161Timestamp":%q}`, base64.StdEncoding.EncodeToString(ts))
 	}
 	if w.RekorURL != "" {
-		e, err := w.logSignatureV1(ctx, s, sig, h, digest)
+		e, _, err := w.logSignatureV1(ctx, s, sig, h, digest)
 		if err != nil {
 			return nil, err
 		}
-		rb, err := json.Marshal(bundle.RekorBundle{SignedEntryTimestamp: e.SET, Payload: bundle.RekorPayload{
-			Body: base64.StdEncoding.EncodeToString(e.Body), IntegratedTime: e.IntegratedTime, LogIndex: e.LogIndex, LogID: hex.EncodeToString(e.LogID),
+		rb, err := json.Marshal(bundle.RekorBundle{SignedEntryTimestamp: e.Entry.Verification.SignedEntryTimestamp, Payload: bundle.RekorPayload{
+			Body: e.Entry.Body, IntegratedTime: e.Entry.IntegratedTime, LogIndex: e.Entry.LogIndex, LogID: e.Entry.LogID,
 		}})
 		if err != nil {
 			return nil, fmt.Errorf("encoding the %s annotation: %w", oci.AnnotationRekorBundle, err)

@@ -227,7 +227,7 @@ func (s *Stack) openTUF(ctx context.Context, state string) (httpserver.Server, e
 		return nil, err
 	}
 	sc, err := root.NewSigningConfig(root.SigningConfigOptions{
-		CAURLs: []string{s.CAURL}, OIDCURLs: []string{s.OIDCURL}, RekorURLs: []string{s.LogURL}, TSAURLs: []string{s.TSAURL},
+		CAURLs: []string{s.CAURL}, OIDCURLs: []string{s.OIDCURL}, RekorURLs: []string{s.LogURL}, RekorV1URLs: []string{s.LogURL}, TSAURLs: []string{s.TSAURL},
 	})
 	if err != nil {
 		return nil, err

@@ -3,10 +3,15 @@ package verify
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"net/url"
+	"strconv"
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -120,7 +125,15 @@ func verifySET(e *protorekor.TransparencyLogEntry, log *root.TransparencyLog) er
 	if !ok {
 		return fmt.Errorf("log %s has a %T key: signed entry timestamps need ECDSA", log.BaseURL, log.PublicKey)
 	}
-	if err := tlog.VerifySET(pub, e.GetInclusionPromise().GetSignedEntryTimestamp(), e.GetCanonicalizedBody(), e.GetIntegratedTime(), e.GetLogIndex(), e.GetLogId().GetKeyId()); err != nil {
+	body, _ := json.Marshal(base64.StdEncoding.EncodeToString(e.GetCanonicalizedBody()))
+	logID, _ := json.Marshal(hex.EncodeToString(e.GetLogId().GetKeyId()))
+	// Keys in lexical order with no whitespace: the RFC 8785 form Rekor signs.
+	payload := `{"body":` + string(body) +
+		`,"integratedTime":` + strconv.FormatInt(e.GetIntegratedTime(), 10) +
+		`,"logID":` + string(logID) +
+		`,"logIndex":` + strconv.FormatInt(e.GetLogIndex(), 10) + `}`
+	digest := sha256.Sum256([]byte(payload))
+	if !ecdsa.VerifyASN1(pub, digest[:], e.GetInclusionPromise().GetSignedEntryTimestamp()) {
 		return fmt.Errorf("signed entry timestamp does not verify under the key of log %s", log.BaseURL)
 	}
 	return nil

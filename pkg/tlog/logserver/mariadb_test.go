@@ -100,6 +100,10 @@ func startMariaDB(t *testing.T) string {
 	if _, err := db.Exec("CREATE DATABASE tlog"); err != nil {
 		t.Fatal(err)
 	}
+	// The v1 tree's storage is derived: the same server, database tlog_v1.
+	if _, err := db.Exec("CREATE DATABASE tlog_v1"); err != nil {
+		t.Fatal(err)
+	}
 	return "mysql://" + root + "tlog"
 }
 

@@ -47,6 +47,11 @@ type Options struct {
 	// Storage selects the storage Open opens: "" for POSIX files under the log directory's data/,
 	// posix:/path, or "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB.
 	Storage string
+	// V1Storage selects the storage of the Rekor v1 tree, in the same forms; default derived
+	// from Storage: the log directory's data-v1/ for "", posix:<path>-v1 for posix:<path>, and
+	// the database <database>_v1 on the same server for MySQL (create it first). Its search
+	// index and integrated times are kept in the log directory's v1index.db whatever the storage.
+	V1Storage string
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
 	// MaxBodySize bounds request bodies (413 beyond); default DefaultMaxBodySize.
@@ -111,6 +116,8 @@ type Server struct {
 	warm     map[[32]byte]uint64
 	metrics  *serverMetrics
 	closeDB  func() error
+	// v1 is the Rekor v1 tree, opened by Open (nil for New).
+	v1 *v1Log
 
 	headMu sync.Mutex
 	head   *treeHead
@@ -168,6 +175,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cancel, s.closeDB = cancel, closeDB
+	if s.v1, err = openV1(sctx, dir, logCfg, &s.cfg); err != nil {
+		_ = s.Close(ctx)
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -227,12 +238,7 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 		metrics: metrics,
 		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
-	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(signer).
-		WithBatching(s.cfg.BatchMaxSize, s.cfg.BatchMaxAge).
-		WithCheckpointInterval(s.cfg.CheckpointInterval).
-		WithPushback(DefaultPushback).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+	opts := appendOptions(signer, &s.cfg)
 	if len(cfg.WitnessPolicy) > 0 {
 		if err := s.withWitnesses(opts); err != nil {
 			return nil, err
@@ -257,13 +263,27 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	return s, nil
 }
 
+// appendOptions are Tessera's options for a tree whose checkpoints signer signs.
+func appendOptions(signer note.Signer, cfg *Options) *tessera.AppendOptions {
+	return tessera.NewAppendOptions().
+		WithCheckpointSigner(signer).
+		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
+		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithPushback(DefaultPushback).
+		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+}
+
 // openDriver returns the Tessera storage driver that opts.Storage selects for the log in dir,
 // and a function that closes what it was built on (nil for files).
 func openDriver(ctx context.Context, dir string, opts *Options) (tessera.Driver, func() error, error) {
-	spec := opts.Storage
+	return openStorage(ctx, filepath.Join(dir, DataDir), opts.Storage, opts)
+}
+
+// openStorage opens the storage spec names (see Options.Storage), with data as the POSIX
+// directory of the empty spec.
+func openStorage(ctx context.Context, data, spec string, opts *Options) (tessera.Driver, func() error, error) {
 	switch {
 	case spec == "" || strings.HasPrefix(spec, "posix:"):
-		data := filepath.Join(dir, DataDir)
 		if p := strings.TrimPrefix(spec, "posix:"); p != "" {
 			data = p
 		}
@@ -328,6 +348,11 @@ func (s *Server) close(ctx context.Context) error {
 	if s.group != nil {
 		s.group.close()
 	}
+	if s.v1 != nil {
+		if verr := s.v1.close(ctx); err == nil {
+			err = verr
+		}
+	}
 	if s.closeDB != nil {
 		_ = s.closeDB()
 	}
@@ -364,9 +389,16 @@ func (s *Server) warmDedup(ctx context.Context) error {
 
 // forEachEntry calls f on each entry in [from, to) of a log whose tree has at least to entries.
 func forEachEntry(ctx context.Context, readBundle client.EntryBundleFetcherFunc, from, to uint64, f func(uint64, []byte) error) error {
+	return forEachEntryIn(ctx, readBundle, from, to, to, f)
+}
+
+// forEachEntryIn calls f on each entry in [from, to) of a log whose tree has size entries
+// (at least to): the bundles read are those of that tree (a partial bundle of a smaller tree
+// may be gone).
+func forEachEntryIn(ctx context.Context, readBundle client.EntryBundleFetcherFunc, from, to, size uint64, f func(uint64, []byte) error) error {
 	for i := from; i < to; {
 		bundleIdx := i / layout.EntryBundleWidth
-		b, err := client.GetEntryBundle(ctx, readBundle, bundleIdx, to)
+		b, err := client.GetEntryBundle(ctx, readBundle, bundleIdx, size)
 		if err != nil {
 			return fmt.Errorf("reading entry bundle %d: %w", bundleIdx, err)
 		}
@@ -415,20 +447,9 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	if size < min {
 		return nil, fmt.Errorf("integrated tree size %d is below %d", size, min)
 	}
-	root := rfc6962.DefaultHasher.EmptyRoot()
-	if size > 0 {
-		nodes, err := client.FetchRangeNodes(ctx, size, s.tiles.read)
-		if err != nil {
-			return nil, fmt.Errorf("reading tree of size %d: %w", size, err)
-		}
-		rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-		r, err := rf.NewRange(0, size, nodes)
-		if err != nil {
-			return nil, fmt.Errorf("building tree of size %d: %w", size, err)
-		}
-		if root, err = r.GetRootHash(nil); err != nil {
-			return nil, fmt.Errorf("hashing tree of size %d: %w", size, err)
-		}
+	root, err := treeRoot(ctx, size, s.tiles.read)
+	if err != nil {
+		return nil, err
 	}
 	n, err := tlog.SignCheckpoint(s.signer, size, root)
 	if err != nil {
@@ -439,8 +460,29 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	return s.head, nil
 }
 
+// treeRoot computes the root hash of the tree of the given size from its tiles.
+func treeRoot(ctx context.Context, size uint64, tiles client.TileFetcherFunc) ([]byte, error) {
+	if size == 0 {
+		return rfc6962.DefaultHasher.EmptyRoot(), nil
+	}
+	nodes, err := client.FetchRangeNodes(ctx, size, tiles)
+	if err != nil {
+		return nil, fmt.Errorf("reading tree of size %d: %w", size, err)
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	r, err := rf.NewRange(0, size, nodes)
+	if err != nil {
+		return nil, fmt.Errorf("building tree of size %d: %w", size, err)
+	}
+	root, err := r.GetRootHash(nil)
+	if err != nil {
+		return nil, fmt.Errorf("hashing tree of size %d: %w", size, err)
+	}
+	return root, nil
+}
+
 // Handler returns the HTTP API: POST /api/v2/log/entries and the tlog-tiles read API under
-// /api/v2/, on the shared server setup (internal/httpserver): /healthz (503 when the storage
+// /api/v2/, the Rekor v1 API under /api/v1/ when the server was opened by Open, on the shared server setup (internal/httpserver): /healthz (503 when the storage
 // cannot be read), /metrics with the log's own metrics, request logs, panic recovery, and
 // request bodies bounded by Options.MaxBodySize.
 func (s *Server) Handler() http.Handler {
@@ -449,6 +491,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v2/checkpoint", s.handleCheckpoint)
 	mux.HandleFunc("GET /api/v2/tile/entries/{path...}", s.handleEntryBundle)
 	mux.HandleFunc("GET /api/v2/tile/{level}/{path...}", s.handleTile)
+	if s.v1 != nil {
+		s.routeV1(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
