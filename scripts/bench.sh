@@ -69,6 +69,9 @@ section "Attestation of a 50 MiB SBOM (keyed, no log, in-process registry; peak 
 section "Transparency log appends (POSIX storage, signature checks included, server in its own process)"
 (cd "$ROOT" && go run ./cmd/loadgen-tlog --bin "$BIN" --clients "${LOG_CLIENTS:-1,64,256,1024}" --entries 20000 --duration 15s) 2>&1 | grep -v '^I[0-9]' || true
 
+section "Rekor v1 API: appends and index search at ${V1_BENCH_ENTRIES:-100000} entries (POSIX storage, bbolt index)"
+(cd "$ROOT" && go test -v -run '^$' -bench 'BenchmarkV1' -benchtime "$BENCHTIME" -timeout 20m ./pkg/tlog/logserver 2>&1 | grep -E 'ns/op|built a v1 tree' | sed 's/^ *v1bench_test.go:[0-9]*: //') || true
+
 section "Keyless on the local stack (whole process, warm stack)"
 eval "$("$BIN" dev up --detach --dir "$dev" 2>/dev/null)"
 IMAGE=$("$BIN" dev push-sample "$COSIGN_LIKE_REGISTRY/bench/app:v1")

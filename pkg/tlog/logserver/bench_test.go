@@ -25,31 +25,38 @@ func BenchmarkAppend(b *testing.B) {
 				req := s.request(b, fmt.Appendf(nil, "bench %d %d", par, i))
 				bodies[i], _ = req.MarshalJSON()
 			}
-			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}
-			var next atomic.Int64
-			b.SetParallelism(par)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1) - 1
-					resp, err := hc.Post(tl.url+"/api/v2/log/entries", "application/json", bytes.NewReader(bodies[i]))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+			postParallel(b, tl.url+"/api/v2/log/entries", bodies, par)
 			reportGroups(b, tl)
 		})
 	}
+}
+
+// postParallel POSTs bodies (b.N of them) to url from par x GOMAXPROCS clients, each waiting for
+// its 201, and reports entries/s.
+func postParallel(b *testing.B, url string, bodies [][]byte, par int) {
+	b.Helper()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}
+	var next atomic.Int64
+	b.SetParallelism(par)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			resp, err := hc.Post(url, "application/json", bytes.NewReader(bodies[i]))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
 }
 
 // reportGroups prints the group metrics of a benchmark's server.

@@ -128,6 +128,9 @@ func TestMariaDBStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, tl, s, "more", 300)
+	// The v1 tree lives in the derived database tlog_v1.
+	v1 := v1FixtureOf(t, tl)
+	v1entry := v1.upload(t, s.hashedRekord(t, []byte("v1 on MariaDB")))
 	state := t.TempDir()
 	cp, err := logclient.CheckConsistency(ctx, tl.url, tl.key, state)
 	if err != nil || cp.Size != 301 {
@@ -153,6 +156,9 @@ func TestMariaDBStorage(t *testing.T) {
 		t.Fatalf("resubmission after restart: %v index %d want %d", err, again.GetLogIndex(), tle.LogIndex)
 	}
 	appendN(t, tl2, s, "after restart", 5)
+	if got, err := v1FixtureOf(t, tl2).v1.GetByUUID(ctx, v1entry.UUID); err != nil || got.Entry.IntegratedTime != v1entry.Entry.IntegratedTime {
+		t.Fatalf("v1 entry after restart: %v, %v", got, err)
+	}
 	cp2, err := logclient.CheckConsistency(ctx, tl2.url, tl2.key, state)
 	if err != nil || cp2.Size != 306 {
 		t.Fatalf("after restart: %v (size %d)", err, cpSize(cp2))

@@ -449,3 +449,59 @@ func TestV1Reindex(t *testing.T) {
 		}
 	}
 }
+
+// Every way a v1 entry can fail verification, each on a real entry with one thing changed.
+func TestV1EntryVerificationFailures(t *testing.T) {
+	f := newV1Fixture(t, nil)
+	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	good := f.upload(t, s.hashedRekord(t, []byte("verify me")))
+	other := f.upload(t, s.hashedRekord(t, []byte("another")))
+	// Read again: its proof is now in the tree of 2 and has a hash.
+	good, err := f.v1.GetByUUID(context.Background(), good.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []tlog.LogKey{f.key}
+	clone := func() *logclient.V1Entry {
+		b, _ := json.Marshal(good.Entry)
+		e := &logclient.V1Entry{UUID: good.UUID}
+		if err := json.Unmarshal(b, &e.Entry); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, c := range []struct {
+		name   string
+		mutate func(e *logclient.V1Entry)
+		keys   []tlog.LogKey
+		want   error
+	}{
+		{"SET flipped", func(e *logclient.V1Entry) { e.Entry.Verification.SignedEntryTimestamp[10] ^= 1 }, keys, tlog.ErrBadSET},
+		{"no SET", func(e *logclient.V1Entry) { e.Entry.Verification.SignedEntryTimestamp = nil }, keys, tlog.ErrBadSET},
+		{"integrated time changed", func(e *logclient.V1Entry) { e.Entry.IntegratedTime++ }, keys, tlog.ErrBadSET},
+		{"body of another entry", func(e *logclient.V1Entry) { e.Entry.Body = other.Entry.Body }, keys, tlog.ErrBadSET},
+		{"log index changed", func(e *logclient.V1Entry) { e.Entry.LogIndex = other.Entry.LogIndex }, keys, tlog.ErrBadSET},
+		{"another log ID", func(e *logclient.V1Entry) { e.Entry.LogID = strings.Repeat("ab", 32) }, keys, tlog.ErrBadSET},
+		{"proof hash flipped", func(e *logclient.V1Entry) {
+			h := []byte(e.Entry.Verification.InclusionProof.Hashes[0])
+			h[0] ^= 1
+			e.Entry.Verification.InclusionProof.Hashes[0] = string(h)
+		}, keys, tlog.ErrInclusionProof},
+		{"no proof", func(e *logclient.V1Entry) { e.Entry.Verification.InclusionProof = nil }, keys, tlog.ErrInclusionProof},
+		{"root not the checkpoint's", func(e *logclient.V1Entry) { e.Entry.Verification.InclusionProof.RootHash = strings.Repeat("00", 32) }, keys, tlog.ErrInclusionProof},
+		{"checkpoint tampered", func(e *logclient.V1Entry) {
+			p := e.Entry.Verification.InclusionProof
+			p.Checkpoint = strings.Replace(p.Checkpoint, "\n2\n", "\n3\n", 1)
+		}, keys, tlog.ErrCheckpoint},
+		{"UUID of another entry", func(e *logclient.V1Entry) { e.UUID = other.UUID }, keys, logclient.ErrBadResponse},
+		{"v2 key given", func(*logclient.V1Entry) {}, []tlog.LogKey{{Origin: f.key.Origin, KeyID: f.key.KeyID, PublicKey: f.testLog.key.PublicKey}}, tlog.ErrUnsupportedKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := clone()
+			c.mutate(e)
+			if _, err := logclient.VerifyV1Entry(e, c.keys); !errors.Is(err, c.want) {
+				t.Errorf("VerifyV1Entry: %v; want %v", err, c.want)
+			}
+		})
+	}
+}

@@ -421,16 +421,14 @@ func (s *Server) v1SearchIndex(w http.ResponseWriter, r *http.Request) {
 			result = union(result, idxs)
 		}
 	}
-	out := make([]string, 0, len(result))
-	for _, idx := range result {
-		leaf, _, ok, err := s.v1.index.entry(idx)
-		if err != nil {
-			s.v1Internal(w, r, "reading the index", err)
-			return
-		}
-		if ok {
-			out = append(out, tlog.V1EntryUUID(s.v1.key.treeID, leaf))
-		}
+	leaves, err := s.v1.index.leafHashes(result)
+	if err != nil {
+		s.v1Internal(w, r, "reading the index", err)
+		return
+	}
+	out := make([]string, 0, len(leaves))
+	for _, leaf := range leaves {
+		out = append(out, tlog.V1EntryUUID(s.v1.key.treeID, leaf))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

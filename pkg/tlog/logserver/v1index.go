@@ -47,6 +47,9 @@ func openV1Index(path string) (*v1Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the v1 index %s: %w", path, err)
 	}
+	// Entries integrated together arrive together: a short delay gathers them into one
+	// transaction without holding a lone entry back (bbolt's default is 10 ms).
+	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketEntries, bucketLeaves, bucketSearch, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -114,6 +117,22 @@ func (x *v1Index) entry(idx uint64) (leaf []byte, integrated int64, ok bool, err
 		return nil
 	})
 	return leaf, integrated, ok, err
+}
+
+// leafHashes returns the leaf hashes recorded for idxs (in one read), leaving out indexes with
+// no record.
+func (x *v1Index) leafHashes(idxs []uint64) ([][]byte, error) {
+	out := make([][]byte, 0, len(idxs))
+	err := x.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEntries)
+		for _, i := range idxs {
+			if v := b.Get(be64(i)); len(v) == 40 {
+				out = append(out, append([]byte(nil), v[:32]...))
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // search returns the log indexes of the entries under an index key, in log order.
