@@ -155,10 +155,9 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-// TestSignBlobWithV1Log: sign-blob logs to the Rekor v1 API with --rekor-api-version 1; the
-// bundle carries the entry with its SET and inclusion proof, and verify-blob accepts it and
-// refuses another file. With the Rekor v2 API of the same log the legacy layout is refused as
-// before.
+// TestSignBlobWithV1Log: sign-blob and attest-blob log to the Rekor v1 API with
+// --rekor-api-version 1; the bundle carries the entry with its SET and inclusion proof, and
+// verify-blob and verify-blob-attestation accept it and refuse another file.
 func TestSignBlobWithV1Log(t *testing.T) {
 	dir, url := startLogServer(t)
 	tr := filepath.Join(dir, logserver.TrustedRootFile)
@@ -201,5 +200,19 @@ func TestSignBlobWithV1Log(t *testing.T) {
 	}
 	if out, err := runLogCmd(t, append(verify, other)...); err == nil || !strings.Contains(out+err.Error(), "artifact does not match") {
 		t.Fatalf("verify-blob of another file: %v\n%s", err, out)
+	}
+
+	// An attestation: its hashedrekord 0.0.1 entry over the DSSE pre-authentication encoding.
+	attBundle := filepath.Join(work, "att.json")
+	if out, err := runLogCmd(t, "attest-blob", "--key", prefix+".key", "--rekor-url", url, "--rekor-api-version", "1", "--trusted-root", tr,
+		"--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), "--bundle", attBundle, blob); err != nil {
+		t.Fatalf("attest-blob: %v\n%s", err, out)
+	}
+	verifyAtt := []string{"verify-blob-attestation", "--key", prefix + ".pub", "--trusted-root", tr, "--witness-policy=", "--type", "cyclonedx", "--bundle", attBundle}
+	if out, err := runLogCmd(t, append(verifyAtt, blob)...); err != nil {
+		t.Fatalf("verify-blob-attestation: %v\n%s", err, out)
+	}
+	if out, err := runLogCmd(t, append(verifyAtt, other)...); err == nil || !strings.Contains(out+err.Error(), "artifact does not match: the statement's subjects are") {
+		t.Fatalf("verify-blob-attestation of another file: %v\n%s", err, out)
 	}
 }
