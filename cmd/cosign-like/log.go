@@ -24,10 +24,10 @@ func init() { addCommand(newLogCmd) }
 func newLogCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log",
-		Short: "Run, query and monitor a Rekor v2-compatible transparency log",
+		Short: "Run, query and monitor a transparency log (Rekor v2 API; upload, get, search and verify also speak Rekor v1)",
 	}
 	cmd.AddCommand(newLogInitCmd(), newLogServeCmd(), newLogInfoCmd(), newLogGetCmd(), newLogVerifyCmd(),
-		newLogMonitorCmd(), newLogFsckCmd(), newLogReindexCmd())
+		newLogMonitorCmd(), newLogFsckCmd(), newLogReindexCmd(), newLogUploadCmd(), newLogSearchCmd())
 	return cmd
 }
 

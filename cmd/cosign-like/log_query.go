@@ -74,16 +74,29 @@ func newLogGetCmd() *cobra.Command {
 	var o logClientOptions
 	var index int64
 	var output string
+	var sel v1Selector
 	cmd := &cobra.Command{
 		Use:   "get",
 		Short: "Print one log entry after checking its inclusion proof against the verified checkpoint",
-		Args:  cobra.NoArgs,
+		Long: `Print one log entry after checking its inclusion proof against the verified checkpoint.
+--index reads the Rekor v2 API's tiles; --uuid or --log-index ask the Rekor v1 API, check the
+entry's SET and inclusion proof, and print it as rekor-cli get does.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if index < 0 { // given, but negative
-				return fmt.Errorf("--index is required (>= 0)")
-			}
 			if output != "text" && output != "json" {
 				return fmt.Errorf("-o %q: want text or json", output)
+			}
+			if sel.given() {
+				if cmd.Flags().Changed("index") {
+					return fmt.Errorf("pass --index (Rekor v2 API) or --uuid/--log-index (Rekor v1 API), not both")
+				}
+				return runLogGetV1(cmd, &o, &sel, output)
+			}
+			if !cmd.Flags().Changed("index") {
+				return fmt.Errorf("pass --index (Rekor v2 API), or --uuid or --log-index (Rekor v1 API)")
+			}
+			if index < 0 { // given, but negative
+				return fmt.Errorf("--index is required (>= 0)")
 			}
 			c, key, cp, err := o.currentCheckpoint(cmd)
 			if err != nil {
@@ -111,9 +124,10 @@ func newLogGetCmd() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd.Flags())
-	cmd.Flags().Int64Var(&index, "index", -1, "entry index")
-	markRequired(cmd.Flags(), "index", "")
+	cmd.Flags().Int64Var(&index, "index", -1, "entry index (Rekor v2 API)")
+	sel.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().SetNormalizeFunc(rekorServerAlias)
 	return boundInTime(cmd)
 }
 
@@ -139,11 +153,30 @@ func newLogVerifyCmd() *cobra.Command {
 	var o logClientOptions
 	var w witnessOptions
 	var bundlePath string
+	var eo v1EntryOptions
+	var sel v1Selector
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that a bundle's entry is in the log: proof, checkpoint, and the log's current state",
-		Args:  cobra.NoArgs,
+		Long: `Check that a bundle's entry is in the log: proof, checkpoint, and the log's current state.
+With --artifact, --signature and --public-key (and --pki-format, --type), or --uuid or
+--log-index, check an entry of the Rekor v1 API instead, as rekor-cli verify does: the
+signature over the artifact, the log's entry body against it, the entry's SET and its inclusion
+proof under a checkpoint the trusted key signed; an error names the step that failed.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if eo.given() || sel.given() {
+				if bundlePath != "" {
+					return fmt.Errorf("pass --bundle, or an entry of the Rekor v1 API (--artifact, --signature, --public-key, or --uuid, --log-index), not both")
+				}
+				if cmd.Flags().Changed("witness-policy") {
+					return fmt.Errorf("--witness-policy applies to --bundle: the Rekor v1 API's checkpoints carry no cosignatures")
+				}
+				return runLogVerifyV1(cmd, &o, &eo, &sel)
+			}
+			if bundlePath == "" {
+				return fmt.Errorf("pass --bundle, or --artifact with --signature and --public-key, or --uuid or --log-index")
+			}
 			keys, err := o.keys()
 			if err != nil {
 				return err
@@ -177,7 +210,9 @@ func newLogVerifyCmd() *cobra.Command {
 	o.addFlags(cmd.Flags())
 	w.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&bundlePath, "bundle", "", "Sigstore bundle (JSON)")
-	markRequired(cmd.Flags(), "bundle", "")
+	eo.addFlags(cmd.Flags())
+	sel.addFlags(cmd.Flags())
+	cmd.Flags().SetNormalizeFunc(rekorServerAlias)
 	return boundInTime(cmd)
 }
 

@@ -69,6 +69,7 @@ func (o *registryOptions) ociOptions() ([]oci.Option, error) {
 type tlogOptions struct {
 	upload       bool
 	rekorURL     string
+	rekorVersion uint32
 	ignoreTlog   bool
 	tlogRequired bool
 }
@@ -76,6 +77,7 @@ type tlogOptions struct {
 func (o *tlogOptions) addSignFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.upload, "tlog-upload", true, "upload the signature to the transparency log")
 	fs.StringVar(&o.rekorURL, "rekor-url", "", "transparency log URL (default: from the signing config)")
+	fs.Uint32Var(&o.rekorVersion, "rekor-api-version", 0, "major API version of --rekor-url's log: 1 (Rekor v1 API) or 2 (default: the signing config's for that URL, else 2)")
 }
 
 func (o *tlogOptions) addVerifyFlags(fs *pflag.FlagSet) {

@@ -56,19 +56,23 @@ func (o *signingOptions) addFlags(fs *pflag.FlagSet) {
 // entries are checked against the trusted root when one is given.
 func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.BundleOptions, error) {
 	ctx := cmd.Context()
+	if v := o.tlog.rekorVersion; v != 0 && v != 1 && v != 2 {
+		return nil, nil, fmt.Errorf("--rekor-api-version %d: want 1 or 2", v)
+	}
 	sc, err := loadSigningConfig(ctx, o.keyless.signingConfig)
 	if err != nil {
 		return nil, nil, err
 	}
 	setup := &cosign.SigningSetup{
-		SigningConfig: sc,
-		CAURL:         o.keyless.fulcioURL,
-		TSAURL:        o.keyless.tsaURL,
-		RekorURL:      o.tlog.rekorURL,
-		OIDCURL:       o.keyless.oidcIssuer,
-		Upload:        o.tlog.upload,
+		SigningConfig:   sc,
+		CAURL:           o.keyless.fulcioURL,
+		TSAURL:          o.keyless.tsaURL,
+		RekorURL:        o.tlog.rekorURL,
+		RekorAPIVersion: o.tlog.rekorVersion,
+		OIDCURL:         o.keyless.oidcIssuer,
+		Upload:          o.tlog.upload,
 	}
-	if o.tlog.upload && setup.Services().RekorURL != "" {
+	if url, _ := setup.RekorLog(); o.tlog.upload && url != "" {
 		if setup.TrustedRoot, err = loadTrustedRoot(ctx, o.trust.trustedRoot, false); err != nil {
 			return nil, nil, err
 		}
@@ -91,10 +95,9 @@ func (o *signingOptions) setup(cmd *cobra.Command) (signer.Signer, *cosign.Bundl
 		return s, opts, nil
 	}
 
-	if _, err := setup.BundleOptions(); err != nil {
+	if opts, err := setup.BundleOptions(); err != nil {
 		return nil, nil, err
-	}
-	if setup.Services().TSAURL == "" {
+	} else if !opts.HasSigningTime() {
 		return nil, nil, cosign.ErrNoTimestampAuthority
 	}
 	token, err := oidc.GetToken(ctx, oidc.Options{

@@ -19,7 +19,7 @@ import (
 var boundedCommands = []string{
 	"attest", "attest-blob", "ca cert", "clean", "copy", "dev push-sample", "dev token",
 	"download attestation", "download signature", "generate-key-pair", "initialize", "load",
-	"log get", "log info", "log monitor", "log verify", "public-key", "save", "sign", "sign-blob",
+	"log get", "log info", "log monitor", "log search", "log upload", "log verify", "public-key", "save", "sign", "sign-blob",
 	"sign-bundle", "tree", "tuf add-target", "tuf init", "tuf remove-target", "tuf rotate",
 	"tuf sign", "tuf timestamp", "verify", "verify-attestation", "verify-blob",
 	"verify-blob-attestation", "verify-bundle",

@@ -163,10 +163,10 @@ func AttestImage(ctx context.Context, ref string, o AttestOptions) (Attested, er
 }
 
 func attestLegacy(ctx context.Context, subject name.Digest, o AttestOptions, out Attested) (Attested, error) {
-	if o.BundleOptions != nil && o.BundleOptions.RekorURL != "" {
+	if o.BundleOptions != nil && o.BundleOptions.RekorURL != "" && !o.BundleOptions.RekorV1 {
 		return out, ErrLegacyNoLog
 	}
-	sig, _, err := signPAE(ctx, out.statement, o.Signer)
+	sig, digest, err := signPAE(ctx, out.statement, o.Signer)
 	if err != nil {
 		return out, fmt.Errorf("attesting %s: %w", subject, err)
 	}
@@ -180,7 +180,7 @@ func attestLegacy(ctx context.Context, subject name.Digest, o AttestOptions, out
 	if err != nil {
 		return out, err
 	}
-	ann, err := o.BundleOptions.legacyAnnotations(ctx, sig)
+	ann, err := o.BundleOptions.legacyAnnotations(ctx, o.Signer, sig, o.Signer.HashFunc(), digest)
 	if err != nil {
 		return out, err
 	}

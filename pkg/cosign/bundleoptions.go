@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/signer"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/rekortypes"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
@@ -32,6 +34,9 @@ type BundleOptions struct {
 	TSAURL string
 	// RekorURL is the transparency log that records the signature; empty writes no entry.
 	RekorURL string
+	// RekorV1 says the log at RekorURL speaks the Rekor v1 API: the entry is a hashedrekord
+	// 0.0.1 with a signed entry timestamp, which the legacy layout can carry too.
+	RekorV1 bool
 	// LogKeys, when given, are the trusted keys of the log: the entry the log returns must have
 	// an inclusion proof under a checkpoint signed by one of them.
 	LogKeys []tlog.LogKey
@@ -40,10 +45,16 @@ type BundleOptions struct {
 	StateDir string
 }
 
-// ErrLegacyNoLog is returned when a legacy-layout signature is asked to carry a log entry: cosign's
-// legacy annotations hold only a Rekor v1 signed entry timestamp, which a tile-based log does not
-// issue.
+// ErrLegacyNoLog is returned when a legacy-layout signature is asked to carry an entry of a Rekor
+// v2 log: cosign's legacy annotations hold only a Rekor v1 signed entry timestamp, which a
+// tile-based log does not issue.
 var ErrLegacyNoLog = errors.New("the legacy layout cannot carry a Rekor v2 log entry: sign with the new bundle format, or without a log entry")
+
+// HasSigningTime reports whether a signature made with these options carries a time a
+// certificate can be checked at: an RFC 3161 timestamp, or a Rekor v1 signed entry timestamp.
+func (w *BundleOptions) HasSigningTime() bool {
+	return w != nil && (w.TSAURL != "" || (w.RekorURL != "" && w.RekorV1))
+}
 
 // material is the bundle's verification material for the signer: its certificate when the
 // options carry a chain, else its public key.
@@ -88,6 +99,13 @@ func (w *BundleOptions) finish(ctx context.Context, s signer.Signer, sig []byte,
 // logSignature writes the signature to the transparency log as a hashedrekord entry and checks
 // the entry the log returns.
 func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*rekorv1.TransparencyLogEntry, error) {
+	if w.RekorV1 {
+		e, check, err := w.logSignatureV1(ctx, s, sig, h, digest)
+		if err != nil {
+			return nil, err
+		}
+		return logclient.V1TransparencyLogEntry(e, check)
+	}
 	verifier, isCert := []byte(nil), false
 	if len(w.Chain) > 0 {
 		verifier, isCert = w.Chain[0].Raw, true
@@ -119,14 +137,55 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 	return entry, nil
 }
 
-// legacyAnnotations returns the layer annotations of a legacy signature: the signature, and the
-// certificate and chain for keyless signing.
-func (w *BundleOptions) legacyAnnotations(ctx context.Context, sig []byte) (map[string]string, error) {
+// logSignatureV1 writes the signature to the log's Rekor v1 API as a hashedrekord 0.0.1 entry
+// (the PEM certificate or public key, the SHA-256 digest), as cosign does, and checks the entry
+// the log returns: its body, and with LogKeys its SET and inclusion proof, and the consistency of
+// its checkpoint with the one kept in StateDir.
+func (w *BundleOptions) logSignatureV1(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*logclient.V1Entry, *tlog.V1EntryCheck, error) {
+	if h != crypto.SHA256 {
+		return nil, nil, fmt.Errorf("a Rekor v1 hashedrekord entry names a SHA-256 digest; this signer signs %v", h)
+	}
+	var verifier []byte
+	if len(w.Chain) > 0 {
+		verifier = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.Chain[0].Raw})
+	} else {
+		der, err := x509.MarshalPKIXPublicKey(s.Public())
+		if err != nil {
+			return nil, nil, fmt.Errorf("encoding the public key for the log: %w", err)
+		}
+		verifier = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}
+	proposed, err := rekortypes.ProposeHashedRekord(digest, sig, verifier)
+	if err != nil {
+		return nil, nil, fmt.Errorf("preparing the log entry: %w", err)
+	}
+	c, err := logclient.NewV1Client(w.RekorURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	state := ""
+	if len(w.LogKeys) > 0 {
+		state = w.StateDir
+	}
+	e, check, _, err := logclient.UploadV1(ctx, c, proposed, w.LogKeys, state)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing to the transparency log at %s: %w", w.RekorURL, err)
+	}
+	if e.Entry.Verification == nil || len(e.Entry.Verification.SignedEntryTimestamp) == 0 {
+		return nil, nil, fmt.Errorf("the transparency log at %s returned entry %s without a signed entry timestamp", w.RekorURL, e.UUID)
+	}
+	return e, check, nil
+}
+
+// legacyAnnotations returns the layer annotations of a legacy signature: the signature, the
+// certificate and chain for keyless signing, the timestamp, and the entry of a Rekor v1 log
+// (cosign's bundle annotation: the SET and the entry). digest is what sig signs, made with h.
+func (w *BundleOptions) legacyAnnotations(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (map[string]string, error) {
 	ann := map[string]string{oci.AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}
 	if w == nil {
 		return ann, nil
 	}
-	if w.RekorURL != "" {
+	if w.RekorURL != "" && !w.RekorV1 {
 		return nil, ErrLegacyNoLog
 	}
 	if len(w.Chain) > 0 {
@@ -146,6 +205,19 @@ func (w *BundleOptions) legacyAnnotations(ctx context.Context, sig []byte) (map[
 		}
 		// cosign stores {"SignedRFC3161Timestamp": base64} in this annotation.
 		ann[oci.AnnotationRFC3161Timestamp] = fmt.Sprintf(`{"SignedRFC3161Timestamp":%q}`, base64.StdEncoding.EncodeToString(ts))
+	}
+	if w.RekorURL != "" {
+		e, _, err := w.logSignatureV1(ctx, s, sig, h, digest)
+		if err != nil {
+			return nil, err
+		}
+		rb, err := json.Marshal(bundle.RekorBundle{SignedEntryTimestamp: e.Entry.Verification.SignedEntryTimestamp, Payload: bundle.RekorPayload{
+			Body: e.Entry.Body, IntegratedTime: e.Entry.IntegratedTime, LogIndex: e.Entry.LogIndex, LogID: e.Entry.LogID,
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the %s annotation: %w", oci.AnnotationRekorBundle, err)
+		}
+		ann[oci.AnnotationRekorBundle] = string(rb)
 	}
 	return ann, nil
 }

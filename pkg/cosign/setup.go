@@ -20,6 +20,9 @@ type SigningSetup struct {
 	SigningConfig *root.SigningConfig
 	// CAURL, TSAURL, RekorURL and OIDCURL, when set, replace the signing config's.
 	CAURL, TSAURL, RekorURL, OIDCURL string
+	// RekorAPIVersion is the major API version of RekorURL's log (1 or 2); zero takes the
+	// signing config's version of that URL, else 2.
+	RekorAPIVersion uint32
 	// Upload asks for a transparency log entry; the log's URL is then required.
 	Upload bool
 	// TrustedRoot, when set, supplies the log's keys: each entry the log returns must carry an
@@ -48,6 +51,29 @@ func (s *SigningSetup) Services() root.SigningConfig {
 	return out
 }
 
+// RekorLog returns the log this setup writes to and its major API version: an explicit RekorURL
+// (of RekorAPIVersion, else of the version the signing config gives it, else 2), or the signing
+// config's log of the highest API version it lists (2, then 1), as cosign selects.
+func (s *SigningSetup) RekorLog() (string, uint32) {
+	var sc root.SigningConfig
+	if s.SigningConfig != nil {
+		sc = *s.SigningConfig
+	}
+	switch {
+	case s.RekorURL != "" && s.RekorAPIVersion != 0:
+		return s.RekorURL, s.RekorAPIVersion
+	case s.RekorURL != "" && s.RekorURL == sc.RekorV1URL && s.RekorURL != sc.RekorURL:
+		return s.RekorURL, 1
+	case s.RekorURL != "":
+		return s.RekorURL, 2
+	case sc.RekorURL != "":
+		return sc.RekorURL, 2
+	case sc.RekorV1URL != "":
+		return sc.RekorV1URL, 1
+	}
+	return "", 0
+}
+
 // BundleOptions returns what a signature made with this setup carries besides the signer's key:
 // a timestamp when a timestamp authority is configured, a log entry when Upload. It returns nil
 // when it carries neither.
@@ -55,10 +81,11 @@ func (s *SigningSetup) BundleOptions() (*BundleOptions, error) {
 	services := s.Services()
 	opts := &BundleOptions{TSAURL: services.TSAURL}
 	if s.Upload {
-		if services.RekorURL == "" {
+		url, version := s.RekorLog()
+		if url == "" {
 			return nil, ErrNoTransparencyLog
 		}
-		opts.RekorURL = services.RekorURL
+		opts.RekorURL, opts.RekorV1 = url, version == 1
 		if s.TrustedRoot != nil {
 			keys, err := s.TrustedRoot.LogKeys(opts.RekorURL)
 			if err != nil {
@@ -82,7 +109,7 @@ func (s *SigningSetup) KeylessSigner(ctx context.Context, idToken string) (signe
 	if err != nil {
 		return nil, nil, err
 	}
-	if opts == nil || opts.TSAURL == "" {
+	if !opts.HasSigningTime() {
 		return nil, nil, ErrNoTimestampAuthority
 	}
 	sig, chain, err := Keyless(ctx, s.Services().CAURL, idToken)

@@ -44,8 +44,9 @@ func TestParseSigningConfig(t *testing.T) {
 	}
 }
 
-// A Rekor v1 log (majorApiVersion 1) is not selected: this client writes Rekor v2 entries only.
-func TestParseSigningConfigSkipsRekorV1(t *testing.T) {
+// A Rekor v2 log is selected before a Rekor v1 log (majorApiVersion 1), as cosign prefers the
+// highest API version; the v1 log is kept apart, for a config that lists no v2 log.
+func TestParseSigningConfigPrefersRekorV2(t *testing.T) {
 	data := `{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json",
 	  "rekorTlogUrls":[{"url":"https://rekor.example","majorApiVersion":1},{"url":"https://log2.example","majorApiVersion":2}]}`
 	got, err := ParseSigningConfig([]byte(data), time.Now())

@@ -55,8 +55,9 @@ func startOurStack(t *testing.T) *ourStack {
 	worldRoot.TSAs = nil
 	worldRoot.CTLogs = nil
 	tr := testservers.TrustedRoot(t, must[[]byte](t)(worldRoot.JSON()), l.TrustedRootPart, ts.TrustedRootPart, ct.TrustedRootPart)
-	if len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 1 || len(tr.TimestampAuthorities()) != 1 {
-		t.Fatalf("merged trusted root: %d CT logs, %d logs, %d TSAs; want one each", len(tr.CTLogs()), len(tr.Tlogs()), len(tr.TimestampAuthorities()))
+	// log init lists two tlogs under the log's URL: its Rekor v2 tree and its Rekor v1 tree.
+	if len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 2 || len(tr.TimestampAuthorities()) != 1 {
+		t.Fatalf("merged trusted root: %d CT logs, %d logs, %d TSAs; want 1, 2 (the log's v2 and v1 trees), 1", len(tr.CTLogs()), len(tr.Tlogs()), len(tr.TimestampAuthorities()))
 	}
 	s.v = must[*verify.Verifier](t)(verify.New(tr))
 	return s

@@ -122,9 +122,8 @@ func ciCopy(t *testing.T, sys *types.SystemContext, src, dest string, s *signer.
 	return destRef.DockerReference().Name() + "@" + d.String()
 }
 
-// caRoots fetches the CA chain from Fulcio's v1 rootCert endpoint and returns its self-signed
-// certificates as PEM: the trust anchors a containers/image "pki" requirement takes.
-func caRoots(t *testing.T, ca *url.URL) []byte {
+// caChain fetches the CA chain (PEM, intermediate first) from Fulcio's v1 rootCert endpoint.
+func caChain(t *testing.T, ca *url.URL) []byte {
 	t.Helper()
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(ca.JoinPath("/api/v1/rootCert").String())
 	if err != nil {
@@ -135,6 +134,14 @@ func caRoots(t *testing.T, ca *url.URL) []byte {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/v1/rootCert: %d %v\n%s", resp.StatusCode, err, body)
 	}
+	return body
+}
+
+// caRoots returns the self-signed certificates of the CA chain as PEM: the trust anchors a
+// containers/image "pki" requirement takes.
+func caRoots(t *testing.T, ca *url.URL) []byte {
+	t.Helper()
+	body := caChain(t, ca)
 	var roots []byte
 	for rest := body; ; {
 		var b *pem.Block

@@ -75,10 +75,10 @@ func CheckConsistency(ctx context.Context, baseURL string, key tlog.LogKey, stat
 
 // RecordCheckpoint checks a checkpoint of the log (already verified with key) against the one
 // kept under stateDir, and keeps the newer one. Equal sizes need equal roots; a larger checkpoint
-// needs a consistency proof from the kept one, computed from the log's tiles; a smaller one is a
+// needs a consistency proof from the kept one, from c; a smaller one is a
 // rollback. Every failure wraps ErrLogInconsistent and names both checkpoints; the kept
 // checkpoint is then left as it was.
-func RecordCheckpoint(ctx context.Context, c *Client, key tlog.LogKey, stateDir string, cp *tlog.Checkpoint) error {
+func RecordCheckpoint(ctx context.Context, c ConsistencyProver, key tlog.LogKey, stateDir string, cp *tlog.Checkpoint) error {
 	path, err := stateFile(stateDir, key)
 	if err != nil {
 		return err
@@ -111,6 +111,12 @@ func RecordCheckpoint(ctx context.Context, c *Client, key tlog.LogKey, stateDir 
 		return fmt.Errorf("%w: fork: kept checkpoint %s and new checkpoint %s: %w", ErrLogInconsistent, old, cp, err)
 	}
 	return writeState(path, cp.Raw)
+}
+
+// ConsistencyProver gives consistency proofs between two tree sizes of one log: the tiles of
+// the Rekor v2 API (Client) or the proof endpoint of the Rekor v1 API (V1Client).
+type ConsistencyProver interface {
+	ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][]byte, error)
 }
 
 // writeState replaces the kept checkpoint atomically.
