@@ -176,7 +176,7 @@ func newLogServeCmd() *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&o.dir, "dir", "", "log directory (from log init)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3003", "listen address")
-	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, or mysql://user:pw@tcp(host:port)/db")
+	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, mysql://user:pw@tcp(host:port)/db, or aws://?db=<DSN>&bucket=<bucket>[&endpoint=URL&region=R&path-style=true] (MariaDB + S3, several front-ends)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&o.batchMaxAge, "batch-max-age", logserver.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")

@@ -45,7 +45,10 @@ const (
 // Options configure a log server. Zero values take the defaults named on each field.
 type Options struct {
 	// Storage selects the storage Open opens: "" for POSIX files under the log directory's data/,
-	// posix:/path, or "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB.
+	// posix:/path, "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB, or
+	// "aws://?db=<DSN>&bucket=B[&prefix=P][&endpoint=URL][&region=R][&path-style=true]" for
+	// Tessera's AWS driver (MySQL/MariaDB sequencing, tiles and bundles in an S3-compatible bucket),
+	// on which several servers can serve one log.
 	Storage string
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
@@ -227,12 +230,18 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 		metrics: metrics,
 		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
+	// A driver that several servers share brings an antispam index they share too.
+	var shared tessera.Antispam
+	extras, _ := c.Driver.(storageExtras)
+	if extras != nil {
+		shared = extras.extraAntispam()
+	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithBatching(s.cfg.BatchMaxSize, s.cfg.BatchMaxAge).
 		WithCheckpointInterval(s.cfg.CheckpointInterval).
 		WithPushback(DefaultPushback).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
 	if len(cfg.WitnessPolicy) > 0 {
 		if err := s.withWitnesses(opts); err != nil {
 			return nil, err
@@ -244,6 +253,9 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	}
 	s.group = newGroupCommitter(appender.Add, s.metrics.observeGroup)
 	s.add, s.shutdown = s.group.Add, shutdown
+	if extras != nil {
+		reader = extras.wrapReader(reader)
+	}
 	s.reader = trimmedReader{reader}
 	s.tiles = newTileCache(s.reader.ReadTile, 1024)
 	if err := s.warmDedup(ctx); err != nil {
@@ -283,8 +295,16 @@ func openDriver(ctx context.Context, dir string, opts *Options) (tessera.Driver,
 		// Tessera's MySQL driver publishes checkpoints at most once a second.
 		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
 		return d, db.Close, nil
+	case strings.HasPrefix(spec, awsScheme):
+		d, err := openAWS(ctx, spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		// Tessera's AWS driver publishes checkpoints at most once a second.
+		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
+		return d, nil, nil
 	}
-	return nil, nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path or mysql://user:password@tcp(host:port)/db", spec)
+	return nil, nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path, mysql://user:password@tcp(host:port)/db or aws://?db=<DSN>&bucket=<bucket>", spec)
 }
 
 // openMySQL connects to the MySQL/MariaDB storage at spec (mysql://user:pw@tcp(host:port)/db),
@@ -408,12 +428,9 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	if s.head != nil && s.head.size >= min {
 		return s.head, nil
 	}
-	size, err := s.reader.IntegratedSize(ctx)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading tree size: %w", err)
-	}
-	if size < min {
-		return nil, fmt.Errorf("integrated tree size %d is below %d", size, min)
+	size, err := s.awaitIntegration(ctx, min)
+	if err != nil {
+		return nil, err
 	}
 	root := rfc6962.DefaultHasher.EmptyRoot()
 	if size > 0 {
@@ -437,6 +454,35 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	s.head = &treeHead{size: size, root: root, note: n}
 	s.metrics.treeSize.Set(float64(size))
 	return s.head, nil
+}
+
+// IntegrationTimeout bounds how long an append waits for its entry to be integrated into the
+// tree. POSIX and MySQL storage integrate an entry before its index is returned; Tessera's AWS
+// driver assigns the index in the database and integrates about once a second in whichever
+// front-end takes the integration lock, so the answer waits for that.
+const IntegrationTimeout = 30 * time.Second
+
+// awaitIntegration returns the integrated tree size once it is at least want, polling the
+// storage, or fails after IntegrationTimeout.
+func (s *Server) awaitIntegration(ctx context.Context, want uint64) (uint64, error) {
+	deadline := time.Now().Add(IntegrationTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		size, err := s.reader.IntegratedSize(ctx)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("reading tree size: %w", err)
+		}
+		if size >= want {
+			return size, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("integrated tree size %d is below %d after %s", size, want, IntegrationTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("integrated tree size %d is below %d: %w", size, want, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Handler returns the HTTP API: POST /api/v2/log/entries and the tlog-tiles read API under
