@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose programs the tests run as real processes:
-# docker-registry (distribution 2.8), mariadb-server, softhsm2, openssl, chromium (headless), and
+# docker-registry (distribution 2.8), mariadb-server, haproxy (the log's front-ends), softhsm2, openssl, chromium (headless), and
 # GNU time (peak memory of the binary's processes).
 # Does nothing when they are already present; needs root (or sudo) otherwise.
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -73,5 +74,16 @@ func (p *childProcess) awaitReady(name, logFile string, timeout, poll time.Durat
 			return fmt.Errorf("%s did not become ready in %s: %w", name, timeout, err)
 		}
 		time.Sleep(poll)
+	}
+}
+
+// dialable is a readiness probe: a TCP connection to addr succeeds.
+func dialable(addr string) func() error {
+	return func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
 	}
 }

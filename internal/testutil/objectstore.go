@@ -3,7 +3,6 @@ package testutil
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,13 +92,7 @@ func (o *ObjectStore) Start() error {
 	if err := o.proc.start(cmd); err != nil {
 		return fmt.Errorf("starting versitygw: %w", err)
 	}
-	return o.proc.awaitReady("versitygw", filepath.Join(o.root, "versitygw.log"), 20*time.Second, 50*time.Millisecond, func() error {
-		c, err := net.DialTimeout("tcp", o.addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	})
+	return o.proc.awaitReady("versitygw", filepath.Join(o.root, "versitygw.log"), 20*time.Second, 50*time.Millisecond, dialable(o.addr))
 }
 
 // Stop stops the server (SIGTERM, then SIGKILL after 10 s); its data stays for Start.
