@@ -283,3 +283,43 @@ func TestFrontEndKilledUnderLoad(t *testing.T) {
 	}
 	f.checkTree(t, l)
 }
+
+// TestMariaDBRestartUnderLoad restarts the database under two front-ends while 32 clients
+// append: appends fail or wait while it is away, none acknowledged is lost, and the tree is
+// whole after.
+func TestMariaDBRestartUnderLoad(t *testing.T) {
+	f := startFrontEnds(t, 2)
+	var down time.Duration
+	l := appendLoad(t, f.url, f.key, 32, 2000, 500, func() {
+		start := time.Now()
+		f.db.Stop()
+		if err := f.db.Start(); err != nil {
+			t.Error(err)
+		}
+		down = time.Since(start)
+	})
+	t.Logf("MariaDB away for %s; longest append %s", down.Round(time.Millisecond), slices.Max(l.latency).Round(time.Millisecond))
+	if len(l.acked) != 2000 {
+		t.Fatalf("%d entries acknowledged, want 2000", len(l.acked))
+	}
+	f.checkTree(t, l)
+}
+
+// TestObjectStoreOutageUnderLoad takes the object store away for 10 s under two front-ends while
+// 32 clients append: appends wait (or fail and are retried), then resume; none acknowledged is
+// lost, and the tree passes fsck.
+func TestObjectStoreOutageUnderLoad(t *testing.T) {
+	f := startFrontEnds(t, 2)
+	l := appendLoad(t, f.url, f.key, 32, 2000, 500, func() {
+		f.objects.Stop()
+		time.Sleep(10 * time.Second)
+		if err := f.objects.Start(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Logf("object store away for 10 s; longest append %s", slices.Max(l.latency).Round(time.Millisecond))
+	if len(l.acked) != 2000 {
+		t.Fatalf("%d entries acknowledged, want 2000", len(l.acked))
+	}
+	f.checkTree(t, l)
+}
