@@ -34,6 +34,12 @@ go test -run '^$' -bench . -benchtime "$BENCHTIME" -timeout 30m \
   | grep -E 'ns/op|^(ok|FAIL|---)' || true
 fi
 
+if [ -z "${SKIP_FRONTEND_BENCH:-}" ]; then
+section "Log appends through haproxy, 64 clients, 2,000 entries: one POSIX front-end; 1, 2, 3 front-ends on MariaDB + S3 (versitygw)"
+go test -run '^$' -bench BenchmarkFrontEnds -benchtime 1x -timeout 20m ./pkg/tlog/logserver 2>/dev/null \
+  | grep -E 'appends/s|^(ok|FAIL|---)' || true
+fi
+
 section "CLI start-up"
 echo "cosign-like version: peak RSS $(peak_rss_mib "$BIN" version) MiB (target <= 25 MiB)"
 

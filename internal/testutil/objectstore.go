@@ -108,7 +108,7 @@ func (o *ObjectStore) Env() []string {
 }
 
 // SetEnv sets Env in this process for the rest of the test.
-func (o *ObjectStore) SetEnv(t *testing.T) {
+func (o *ObjectStore) SetEnv(t testing.TB) {
 	t.Helper()
 	for _, kv := range o.Env() {
 		k, v, _ := strings.Cut(kv, "=")

@@ -35,12 +35,27 @@ type frontEnds struct {
 	url          string // the balancer
 }
 
-func startFrontEnds(t *testing.T, n int) *frontEnds {
+func startFrontEnds(t testing.TB, n int) *frontEnds {
 	t.Helper()
 	f := &frontEnds{db: testutil.StartMariaDB(t), objects: testutil.StartObjectStore(t)}
 	f.objects.SetEnv(t)
 	f.dsn = f.db.CreateDatabase(t, "tlog")
 	f.storage = awsStorage(f.dsn, f.objects)
+	f.start(t, n)
+	return f
+}
+
+// startPOSIXFrontEnd is the same harness with one front-end on POSIX files (which one process
+// alone may write), for comparison.
+func startPOSIXFrontEnd(t testing.TB) *frontEnds {
+	t.Helper()
+	f := &frontEnds{}
+	f.start(t, 1)
+	return f
+}
+
+func (f *frontEnds) start(t testing.TB, n int) {
+	t.Helper()
 	f.dir = testutil.StorageDir(t)
 	if err := Init(context.Background(), f.dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -62,7 +77,6 @@ func startFrontEnds(t *testing.T, n int) *frontEnds {
 		hosts = append(hosts, strings.TrimPrefix(p.URL, "http://"))
 	}
 	f.url = testutil.StartHAProxy(t, hosts)
-	return f
 }
 
 // loadLedger is what a load run saw: every acknowledged entry at its index, the bodies that
@@ -78,7 +92,7 @@ type loadLedger struct {
 // appendLoad appends total entries through url from clients concurrent clients; each retries an
 // entry (the same request) until it is acknowledged, for up to two minutes. after is called
 // once with the ledger when the given count of entries has been acknowledged.
-func appendLoad(t *testing.T, url string, key tlog.LogKey, clients, total int, at int, after func()) *loadLedger {
+func appendLoad(t testing.TB, url string, key tlog.LogKey, clients, total int, at int, after func()) *loadLedger {
 	t.Helper()
 	c, err := logclient.NewClient(url, logclient.WithHTTPClient(&http.Client{Timeout: 70 * time.Second}))
 	if err != nil {
@@ -322,4 +336,34 @@ func TestObjectStoreOutageUnderLoad(t *testing.T) {
 		t.Fatalf("%d entries acknowledged, want 2000", len(l.acked))
 	}
 	f.checkTree(t, l)
+}
+
+// BenchmarkFrontEnds appends 2,000 entries from 64 clients through haproxy to one POSIX
+// front-end and to 1, 2 and 3 front-ends on MariaDB + S3, reporting appends/s and the p50 and
+// p99 append latency (make bench runs it once: -benchtime 1x).
+func BenchmarkFrontEnds(b *testing.B) {
+	cases := []struct {
+		name  string
+		start func(testing.TB) *frontEnds
+	}{
+		{"posix", startPOSIXFrontEnd},
+		{"mariadb+s3/1", func(tb testing.TB) *frontEnds { return startFrontEnds(tb, 1) }},
+		{"mariadb+s3/2", func(tb testing.TB) *frontEnds { return startFrontEnds(tb, 2) }},
+		{"mariadb+s3/3", func(tb testing.TB) *frontEnds { return startFrontEnds(tb, 3) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			f := c.start(b)
+			const total = 2000
+			for b.Loop() {
+				start := time.Now()
+				l := appendLoad(b, f.url, f.key, 64, total, 0, nil)
+				elapsed := time.Since(start)
+				slices.Sort(l.latency)
+				b.ReportMetric(float64(total)/elapsed.Seconds(), "appends/s")
+				b.ReportMetric(float64(l.latency[len(l.latency)/2].Milliseconds()), "p50-ms")
+				b.ReportMetric(float64(l.latency[len(l.latency)*99/100].Milliseconds()), "p99-ms")
+			}
+		})
+	}
 }
