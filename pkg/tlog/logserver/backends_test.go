@@ -44,6 +44,11 @@ func forEachBackend(t *testing.T, f func(t *testing.T, storage string)) {
 	}
 }
 
+// withStorage sets Options.Storage.
+func withStorage(storage string) func(*Options) {
+	return func(o *Options) { o.Storage = storage }
+}
+
 // startMariaDB starts a MariaDB server and returns the mysql:// storage of a new empty database.
 func startMariaDB(t *testing.T) string {
 	t.Helper()
@@ -77,7 +82,7 @@ func testStorage(t *testing.T, storage string) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tl := startTestLog(t, dir, func(c *Options) { c.Storage = storage })
+	tl := startTestLog(t, dir, withStorage(storage))
 	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	first := s.request(t, []byte("first"))
 	tle, err := tl.client.Submit(ctx, first)
@@ -107,7 +112,7 @@ func testStorage(t *testing.T, storage string) {
 		t.Fatal(err)
 	}
 	// A restarted server on the same database sees the same log, and recognises resubmissions.
-	tl2 := startTestLog(t, dir, func(c *Options) { c.Storage = storage })
+	tl2 := startTestLog(t, dir, withStorage(storage))
 	again, err := tl2.client.Submit(ctx, first)
 	if err != nil || again.LogIndex != tle.LogIndex {
 		t.Fatalf("resubmission after restart: %v index %d want %d", err, again.GetLogIndex(), tle.LogIndex)
