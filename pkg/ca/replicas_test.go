@@ -22,6 +22,7 @@ import (
 	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/ca"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
@@ -30,18 +31,8 @@ import (
 // every certificate chains to the one root, and each embeds an SCT for its own entry in the CT
 // log's tree.
 func TestCAReplicasShareOneKey(t *testing.T) {
-	first := testservers.StartCA(t)
-	opts := ca.Options{Issuers: []ca.IssuerConfig{{URL: first.Issuer.Issuer(), Type: ca.IssuerEmail}},
-		CTURL: first.CTLog.URL, CTPublicKey: first.CTLog.PublicKey}
+	first, url, replicas := startCAReplicas(t, 3)
 	ctx := context.Background()
-	hosts := []string{strings.TrimPrefix(first.URL, "http://")}
-	var replicas []*testutil.Started[*ca.Server]
-	for range 2 {
-		r := testutil.StartServer(t, func(string) (*ca.Server, error) { return ca.Open(ctx, first.Dir, opts) })
-		replicas = append(replicas, r)
-		hosts = append(hosts, strings.TrimPrefix(r.URL, "http://"))
-	}
-	url := testutil.StartHAProxy(t, hosts)
 	roots := x509.NewCertPool()
 	roots.AddCert(first.Chain[len(first.Chain)-1])
 
@@ -115,6 +106,61 @@ func TestCAReplicasShareOneKey(t *testing.T) {
 	t.Logf("%d certificates from 3 replicas (one cut off after %d), %d retries; CT log tree size %d", len(indices), total/3, retries, size)
 	if len(indices) != total {
 		t.Fatalf("%d certificates issued, want %d", len(indices), total)
+	}
+}
+
+// startCAReplicas serves one CA directory (with its dev issuer and CT log) from n replicas
+// behind haproxy; it returns the first, the balancer's URL and the other replicas.
+func startCAReplicas(tb testing.TB, n int) (*testservers.CA, string, []*testutil.Started[*ca.Server]) {
+	tb.Helper()
+	first := testservers.StartCA(tb)
+	opts := ca.Options{Issuers: []ca.IssuerConfig{{URL: first.Issuer.Issuer(), Type: ca.IssuerEmail}},
+		CTURL: first.CTLog.URL, CTPublicKey: first.CTLog.PublicKey}
+	hosts := []string{strings.TrimPrefix(first.URL, "http://")}
+	var replicas []*testutil.Started[*ca.Server]
+	for range n - 1 {
+		r := testutil.StartServer(tb, func(string) (*ca.Server, error) { return ca.Open(context.Background(), first.Dir, opts) })
+		replicas = append(replicas, r)
+		hosts = append(hosts, strings.TrimPrefix(r.URL, "http://"))
+	}
+	return first, testutil.StartHAProxy(tb, hosts), replicas
+}
+
+// BenchmarkCAReplicas issues 2,000 certificates to 64 clients through haproxy from 1 and from 3
+// replicas of one CA (all in this process, with the CT log and the issuer), reporting
+// certificates/s (make bench runs it once: -benchtime 1x).
+func BenchmarkCAReplicas(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			first, url, _ := startCAReplicas(b, n)
+			tok, err := first.Issuer.Token(oidc.TokenRequest{Email: "bench@example.com", Lifetime: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			const total, clients = 2000, 64
+			for b.Loop() {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				start := time.Now()
+				for range clients {
+					wg.Go(func() {
+						s, err := signer.GenerateEphemeral()
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						for next.Add(1) <= total {
+							if _, err := ca.RequestCertificate(context.Background(), url, tok, s); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.ReportMetric(total/time.Since(start).Seconds(), "certs/s")
+			}
+		})
 	}
 }
 
