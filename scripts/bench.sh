@@ -34,7 +34,7 @@ go test -run '^$' -bench . -benchtime "$BENCHTIME" -timeout 30m \
   | grep -E 'ns/op|^(ok|FAIL|---)' || true
 fi
 
-if [ -z "${SKIP_FRONTEND_BENCH:-}" ]; then
+if [ -z "${SKIP_SCALE_BENCH:-}" ]; then
 section "Log appends through haproxy, 64 clients, 2,000 entries: one POSIX front-end; 1, 2, 3 front-ends on MariaDB + S3 (versitygw)"
 go test -run '^$' -bench BenchmarkFrontEnds -benchtime 1x -timeout 20m ./pkg/tlog/logserver 2>/dev/null \
   | grep -E 'appends/s|^(ok|FAIL|---)' || true
