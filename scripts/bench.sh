@@ -30,8 +30,11 @@ p50_ms() { local n=$1; shift; for _ in $(seq "$n"); do wall_ms "$@"; done | sort
 if [ -z "${SKIP_GO_BENCH:-}" ]; then
 section "Go benchmarks (benchtime $BENCHTIME)"
 go test -run '^$' -bench . -benchtime "$BENCHTIME" -timeout 30m \
-  ./pkg/oci ./pkg/verify ./pkg/signer ./pkg/tsa ./pkg/ca ./pkg/ca/ctlog ./pkg/devstack ./pkg/cosign ./pkg/admission 2>/dev/null \
+  ./pkg/oci ./pkg/verify ./pkg/signer ./pkg/tsa ./pkg/ca ./pkg/ca/ctlog ./pkg/devstack ./pkg/cosign ./pkg/admission ./pkg/witness 2>/dev/null \
   | grep -E 'ns/op|^(ok|FAIL|---)' || true
+section "Witnessed appends (one client, 20 appends each: no policy, and a policy requiring our witness over HTTP)"
+go test -run '^$' -bench 'WitnessedAppend' -benchtime 20x -timeout 10m ./pkg/tlog/logserver 2>/dev/null \
+  | grep -E 'p50-ms|^(ok|FAIL|---)' || true
 fi
 
 if [ -z "${SKIP_SCALE_BENCH:-}" ]; then
@@ -77,6 +80,9 @@ section "Attestation of a 50 MiB SBOM (keyed, no log, in-process registry; peak 
 
 section "Transparency log appends (POSIX storage, signature checks included, server in its own process)"
 (cd "$ROOT" && go run ./cmd/loadgen-tlog --bin "$BIN" --clients "${LOG_CLIENTS:-1,64,256,1024}" --entries 20000 --duration 15s) 2>&1 | grep -v '^I[0-9]' || true
+
+section "Rekor v1 API: appends and index search at ${V1_BENCH_ENTRIES:-100000} entries (POSIX storage, bbolt index)"
+(cd "$ROOT" && go test -v -run '^$' -bench 'BenchmarkV1' -benchtime "$BENCHTIME" -timeout 20m ./pkg/tlog/logserver 2>&1 | grep -E 'ns/op|built a v1 tree' | sed 's/^ *v1bench_test.go:[0-9]*: //') || true
 
 section "Keyless on the local stack (whole process, warm stack)"
 eval "$("$BIN" dev up --detach --dir "$dev" 2>/dev/null)"

@@ -39,7 +39,7 @@ mariadb-install-db --no-defaults --datadir="$WORK/mariadb" --auth-root-authentic
 mariadbd --no-defaults --datadir="$WORK/mariadb" --socket="$WORK/mysqld.sock" --port=$db --bind-address=127.0.0.1 \
   --skip-grant-tables --max-connections=1000 --log-error="$WORK/mariadb.log" $([ "$(id -u)" -eq 0 ] && echo --user=root) & started
 wait_port $db
-mariadb --no-defaults -h 127.0.0.1 -P $db -u root -e 'CREATE DATABASE IF NOT EXISTS tlog'
+mariadb --no-defaults -h 127.0.0.1 -P $db -u root -e 'CREATE DATABASE IF NOT EXISTS tlog; CREATE DATABASE IF NOT EXISTS tlog_v1'
 export AWS_ACCESS_KEY_ID=replicas AWS_SECRET_ACCESS_KEY=replicas-secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 mkdir -p "$WORK/s3/tlog"
 "$peers/versitygw" --port 127.0.0.1:$s3 --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" posix "$WORK/s3" > "$WORK/versitygw.log" 2>&1 & started
@@ -51,7 +51,9 @@ storage="aws://?db=root%40tcp%28127.0.0.1%3A$db%29%2Ftlog&bucket=tlog&endpoint=h
 ports=()
 for i in $(seq "$N"); do
   p=$((BASE + 10 + i)); ports+=("$p")
-  "$BIN" log serve --dir "$WORK/log" --addr "127.0.0.1:$p" --storage "$storage" > "$WORK/log-$i.log" 2>&1 & started
+  # each front-end its own copy of the log directory (keys; its own v1 index), as each machine
+  [ -d "$WORK/log-$i" ] || cp -r "$WORK/log" "$WORK/log-$i"
+  "$BIN" log serve --dir "$WORK/log-$i" --addr "127.0.0.1:$p" --storage "$storage" > "$WORK/log-$i.log" 2>&1 & started
 done
 for p in "${ports[@]}"; do wait_port "$p"; done
 balance "$BASE" log "${ports[@]}"

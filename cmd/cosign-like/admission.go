@@ -88,6 +88,7 @@ func (o *admissionPolicyOptions) load(ctx context.Context, tufCache string) ([]*
 	if d.Registry, err = o.registry.ociOptions(); err != nil {
 		return nil, d, err
 	}
+	d.InsecureRegistry = o.registry.allowInsecure
 	d.CacheTTL, d.Concurrency = o.cacheTTL, o.concurrency
 	if o.cacheTTL <= 0 {
 		d.CacheTTL = -1 // none

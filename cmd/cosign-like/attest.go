@@ -162,27 +162,29 @@ type verifyAttestationOptions struct {
 	output       string
 }
 
-// ruleOptions name the Rego policy files statements must satisfy.
+// ruleOptions name the policy files (Rego, or CUE for a .cue file) statements must satisfy.
 type ruleOptions struct {
 	files []string
 }
 
 func (o *ruleOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&o.files, "policy", nil, "Rego policy file every verified statement must satisfy: rules allow (must be true) and deny (must be empty) of its package; repeatable")
+	fs.StringArrayVar(&o.files, "policy", nil, "policy file every verified statement must satisfy: Rego (rules allow, which must be true, and deny, which must be empty, of its package), or CUE for a .cue file (the statement must unify with it); repeatable")
 }
 
 // compile returns the compiled policies, one per file, each checked in turn.
 func (o *ruleOptions) compile(cmd *cobra.Command) ([]*attest.Policy, error) {
 	var out []*attest.Policy
 	for _, f := range o.files {
-		if filepath.Ext(f) == ".cue" {
-			return nil, fmt.Errorf("--policy %s: CUE policies are not supported; write the policy in Rego", f)
-		}
 		data, err := limitio.ReadFile(f, attest.MaxPolicySize)
 		if err != nil {
 			return nil, fmt.Errorf("--policy: %w", err)
 		}
-		p, err := attest.CompilePolicy(cmd.Context(), filepath.Base(f), data)
+		var p *attest.Policy
+		if filepath.Ext(f) == ".cue" {
+			p, err = attest.CompileCUEFile(filepath.Base(f), data)
+		} else {
+			p, err = attest.CompilePolicy(cmd.Context(), filepath.Base(f), data)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -111,7 +111,15 @@ func TestAttestCLI(t *testing.T) {
 	mustFail(t, "statement subject does not match", "attest", "--key", key, "--tlog-upload=false", "--statement", statement(strings.Repeat("0", 64)), img)
 	mustRun(t, "attest", "--key", key, "--tlog-upload=false", "--statement", statement(digestHex), img)
 	mustRun(t, append(verifyArgs, "--type", "https://example.com/release/v1", img)...)
-	mustFail(t, "CUE policies are not supported", append(verifyArgs, "--type", "spdxjson", "--policy", filepath.Join(dir, "p.cue"), img)...)
+	// A .cue policy is CUE: the statement must unify with it.
+	mustRun(t, append(verifyArgs, "--type", "spdxjson", "--policy", attestTestdata("policy-spdx.cue"), "--policy", attestTestdata("policy-spdx.rego"), img)...)
+	mustFail(t, `policy-forbid-musl.cue: predicate.packages.2.name: invalid value "musl" (out of bound !="musl")`, append(verifyArgs, "--type", "spdxjson", "--policy", attestTestdata("policy-forbid-musl.cue"), img)...)
+	mustFail(t, `policy-spdx.cue: predicateType: conflicting values "https://slsa.dev/provenance/v1" and "https://spdx.dev/Document"`, append(verifyArgs, "--type", "slsaprovenance1", "--policy", attestTestdata("policy-spdx.cue"), img)...)
+	malformed := filepath.Join(dir, "p.cue")
+	if err := os.WriteFile(malformed, []byte("predicate: {spdxVersion: \"SPDX-2.3\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, "invalid policy: p.cue: expected '}', found 'EOF' (p.cue:", append(verifyArgs, "--type", "spdxjson", "--policy", malformed, img)...)
 
 	// download attestation, filtered by predicate type.
 	var out bytes.Buffer

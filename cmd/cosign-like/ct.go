@@ -55,6 +55,7 @@ func newCTInitCmd() *cobra.Command {
 func newCTServeCmd() *cobra.Command {
 	var o serverOptions
 	var roots string
+	var wo witnessingOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve add-chain and add-pre-chain (RFC 6962) and the log's tiles",
@@ -66,7 +67,11 @@ func newCTServeCmd() *cobra.Command {
 			}
 			// Tessera logs through klog: send those lines to the same JSON log.
 			klog.SetLogger(logr.FromSlogHandler(logger.Handler()))
-			opts := ctlog.Options{Logger: logger}
+			w, err := wo.load()
+			if err != nil {
+				return fmt.Errorf("ct serve: %w", err)
+			}
+			opts := ctlog.Options{Logger: logger, WitnessPolicy: w.Policy, WitnessTimeout: w.Timeout, WitnessFailOpen: w.FailOpen}
 			if roots != "" {
 				if opts.RootsPEM, err = os.ReadFile(roots); err != nil {
 					return fmt.Errorf("ct serve: --roots: %w", err)
@@ -81,5 +86,6 @@ func newCTServeCmd() *cobra.Command {
 	}
 	o.bind(cmd, "127.0.0.1:6962")
 	cmd.Flags().StringVar(&roots, "roots", "", "PEM file of the roots the log accepts (overrides the state directory's)")
+	wo.addFlags(cmd.Flags())
 	return cmd
 }

@@ -13,7 +13,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
-	"github.com/cosign-like/cosign-like/internal/limitio"
 	"github.com/cosign-like/cosign-like/pkg/root"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
@@ -28,7 +27,7 @@ func newLogCmd() *cobra.Command {
 		Short: "Run, query and monitor a Rekor v2-compatible transparency log",
 	}
 	cmd.AddCommand(newLogInitCmd(), newLogServeCmd(), newLogInfoCmd(), newLogGetCmd(), newLogVerifyCmd(),
-		newLogMonitorCmd(), newLogFsckCmd())
+		newLogMonitorCmd(), newLogFsckCmd(), newLogReindexCmd())
 	return cmd
 }
 
@@ -122,6 +121,7 @@ func newLogInitCmd() *cobra.Command {
 
 type logServeOptions struct {
 	dir, addr, storage  string
+	v1Storage           string
 	logFormat, logLevel string
 	batchMaxAge         time.Duration
 	batchMaxSize        uint
@@ -129,9 +129,7 @@ type logServeOptions struct {
 	checkpointInterval  time.Duration
 	dedupWarmEntries    int
 	memoryLimit         int64
-	witnessPolicy       string
-	witnessTimeout      time.Duration
-	witnessFailOpen     bool
+	witnessing          witnessingOptions
 }
 
 func newLogServeCmd() *cobra.Command {
@@ -153,17 +151,15 @@ func newLogServeCmd() *cobra.Command {
 				debug.SetMemoryLimit(o.memoryLimit)
 			}
 			ctx := cmd.Context()
-			var policy []byte
-			if o.witnessPolicy != "" {
-				if policy, err = limitio.ReadFile(o.witnessPolicy, tlog.MaxPolicySize); err != nil {
-					return fmt.Errorf("reading witness policy: %w", err)
-				}
+			w, err := o.witnessing.load()
+			if err != nil {
+				return err
 			}
 			srv, err := logserver.Open(ctx, o.dir, logserver.Options{
-				Storage: o.storage, Logger: logger, MaxBodySize: o.maxBodySize,
+				Storage: o.storage, V1Storage: o.v1Storage, Logger: logger, MaxBodySize: o.maxBodySize,
 				BatchMaxSize: o.batchMaxSize, BatchMaxAge: o.batchMaxAge,
 				CheckpointInterval: o.checkpointInterval, DedupWarmEntries: o.dedupWarmEntries,
-				WitnessPolicy: policy, WitnessTimeout: o.witnessTimeout, WitnessFailOpen: o.witnessFailOpen,
+				WitnessPolicy: w.Policy, WitnessTimeout: w.Timeout, WitnessFailOpen: w.FailOpen,
 			})
 			if err != nil {
 				return err
@@ -177,6 +173,7 @@ func newLogServeCmd() *cobra.Command {
 	fs.StringVar(&o.dir, "dir", "", "log directory (from log init)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3003", "listen address")
 	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, mysql://user:pw@tcp(host:port)/db, or aws://?db=<DSN>&bucket=<bucket>[&endpoint=URL&region=R&path-style=true] (MariaDB + S3, several front-ends)")
+	fs.StringVar(&o.v1Storage, "v1-storage", "", "storage of the Rekor v1 tree, in the same forms (default: data-v1 under --dir, <path>-v1, or database <db>_v1)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&o.batchMaxAge, "batch-max-age", logserver.DefaultBatchMaxAge, "longest wait before a batch of entries is sequenced")
@@ -185,9 +182,7 @@ func newLogServeCmd() *cobra.Command {
 	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", logserver.DefaultCheckpointInterval, "how often the storage publishes its checkpoint file")
 	fs.IntVar(&o.dedupWarmEntries, "dedup-warm-entries", logserver.DefaultDedupWarmEntries, "newest entries indexed at start to recognise resubmissions")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 112<<20, "soft memory limit of the Go runtime in bytes (0: none; GOMEMLIMIT overrides)")
-	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP tlog-policy file: submit each checkpoint to its witnesses and publish it with their cosignatures")
-	fs.DurationVar(&o.witnessTimeout, "witness-timeout", logserver.DefaultWitnessTimeout, "longest wait for the witnesses' cosignatures of one checkpoint")
-	fs.BoolVar(&o.witnessFailOpen, "witness-fail-open", false, "publish a checkpoint without the policy's quorum of cosignatures rather than hold it back")
+	o.witnessing.addFlags(fs)
 	return cmd
 }
 
@@ -213,5 +208,28 @@ func newLogFsckCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
 	markRequired(cmd.Flags(), "dir", "")
 	cmd.Flags().StringVar(&storage, "storage", "", "storage of the log, as given to log serve (default: POSIX files under --dir)")
+	return cmd
+}
+
+func newLogReindexCmd() *cobra.Command {
+	var opts logserver.Options
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild the Rekor v1 search index from the v1 tree (the log must not be served meanwhile)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := logserver.Reindex(cmd.Context(), dir, opts)
+			if err != nil {
+				return fmt.Errorf("log reindex: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d v1 entries indexed\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "log directory (from log init)")
+	markRequired(cmd.Flags(), "dir", "")
+	cmd.Flags().StringVar(&opts.Storage, "storage", "", "storage of the log, as given to log serve")
+	cmd.Flags().StringVar(&opts.V1Storage, "v1-storage", "", "storage of the Rekor v1 tree, as given to log serve")
 	return cmd
 }

@@ -57,7 +57,7 @@ func submitEntries(t *testing.T, url string, k *ecdsa.PrivateKey, n int, tag str
 func TestLogMonitorWitnessPolicy(t *testing.T) {
 	logDir, logURL := startLogServer(t)
 	fork := testservers.StartLog(t, testservers.WithLogInit(func(dir, _ string) error {
-		for _, f := range []string{logserver.ConfigFile, logserver.PrivateKeyFile, logserver.PublicKeyFile, logserver.TrustedRootFile} {
+		for _, f := range []string{logserver.ConfigFile, logserver.PrivateKeyFile, logserver.PublicKeyFile, logserver.V1PrivateKeyFile, logserver.V1PublicKeyFile, logserver.TrustedRootFile} {
 			data, err := os.ReadFile(filepath.Join(logDir, f))
 			if err != nil {
 				return err

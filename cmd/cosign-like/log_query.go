@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -210,6 +211,13 @@ func newLogMonitorCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(keys) > 1 {
+				// A log serving both APIs is listed with its v2 key and its v1 key: monitor
+				// follows the v2 tree, whose checkpoint one of them signs.
+				if keys, err = checkpointKey(cmd.Context(), o.rekorURL, keys); err != nil {
+					return err
+				}
+			}
 			if len(keys) != 1 {
 				return fmt.Errorf("the trusted root lists %d keys for %s; monitor needs exactly one", len(keys), o.rekorURL)
 			}
@@ -268,4 +276,21 @@ func printWitnessView(w io.Writer, v logclient.WitnessView) {
 	default:
 		fmt.Fprintf(w, "witness %s (%s) cosigned checkpoint %s: consistent\n", v.Witness, v.URL, v.Checkpoint)
 	}
+}
+
+// checkpointKey returns the one of keys that signs the current checkpoint of the log at url.
+func checkpointKey(ctx context.Context, url string, keys []tlog.LogKey) ([]tlog.LogKey, error) {
+	c, err := logclient.NewClient(url)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, k, err := tlog.OpenCheckpoint(raw, keys)
+	if err != nil {
+		return nil, fmt.Errorf("the trusted root lists %d keys for %s: %w", len(keys), url, err)
+	}
+	return []tlog.LogKey{*k}, nil
 }

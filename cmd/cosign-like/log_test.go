@@ -139,6 +139,9 @@ func TestLogCommands(t *testing.T) {
 	if _, err := runLogCmd(t, "log", "init", "--dir", otherDir, "--url", url); err != nil {
 		t.Fatal(err)
 	}
+	if out, err := runLogCmd(t, "log", "reindex", "--dir", otherDir); err != nil || !strings.Contains(out, "ok: 0 v1 entries indexed") {
+		t.Fatalf("log reindex: %v\n%s", err, out)
+	}
 	failures := []struct {
 		args []string
 		want string
@@ -152,6 +155,8 @@ func TestLogCommands(t *testing.T) {
 		{[]string{"log", "init", "--dir", t.TempDir(), "--url", "ftp://x"}, "want http(s)"},
 		{[]string{"log", "fsck", "--dir", t.TempDir()}, "not initialized"},
 		{[]string{"log", "serve", "--dir", dir, "--log-format", "xml"}, "want text or json"},
+		{[]string{"log", "reindex", "--dir", dir}, "locked by another process"},
+		{[]string{"log", "reindex", "--dir", t.TempDir()}, "not initialized"},
 	}
 	for _, f := range failures {
 		out, err := runLogCmd(t, f.args...)

@@ -4,10 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
+	"github.com/cosign-like/cosign-like/internal/limitio"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
 )
 
 // serverOptions are the flags every server command shares.
@@ -48,4 +53,31 @@ func newServerLogger(cmd *cobra.Command, format, level string) (*slog.Logger, er
 func runServers(cmd *cobra.Command, opts httpserver.RunOptions, services ...httpserver.Service) error {
 	opts.Announce = cmd.OutOrStdout()
 	return httpserver.Run(cmd.Context(), services, opts)
+}
+
+// witnessingOptions are a log server's witnessing flags (log serve, ct serve): the policy whose
+// witnesses it submits its checkpoints to.
+type witnessingOptions struct {
+	policy   string
+	timeout  time.Duration
+	failOpen bool
+}
+
+func (o *witnessingOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.policy, "witness-policy", "", "C2SP tlog-policy file: submit each checkpoint to its witnesses and publish it with their cosignatures")
+	fs.DurationVar(&o.timeout, "witness-timeout", cosigning.DefaultTimeout, "longest wait for the witnesses' cosignatures of one checkpoint")
+	fs.BoolVar(&o.failOpen, "witness-fail-open", false, "publish a checkpoint without the policy's quorum of cosignatures rather than hold it back")
+}
+
+// load reads the policy file; with none, the policy is empty (no witnessing).
+func (o *witnessingOptions) load() (cosigning.Options, error) {
+	w := cosigning.Options{Timeout: o.timeout, FailOpen: o.failOpen}
+	if o.policy == "" {
+		return w, nil
+	}
+	var err error
+	if w.Policy, err = limitio.ReadFile(o.policy, tlog.MaxPolicySize); err != nil {
+		return w, fmt.Errorf("reading witness policy: %w", err)
+	}
+	return w, nil
 }

@@ -73,6 +73,7 @@ func newSigningConfigCmd() *cobra.Command {
 	}
 	create.Flags().StringArrayVar(&o.CAURLs, "fulcio-url", nil, "CA base URL (repeatable)")
 	create.Flags().StringArrayVar(&o.RekorURLs, "rekor-url", nil, "transparency log base URL (repeatable)")
+	create.Flags().StringArrayVar(&o.RekorV1URLs, "rekor-v1-url", nil, "base URL of a log serving the Rekor v1 API (repeatable)")
 	create.Flags().StringArrayVar(&o.TSAURLs, "timestamp-server-url", nil, "RFC 3161 timestamp URL, e.g. http://127.0.0.1:3004/api/v1/timestamp (repeatable)")
 	create.Flags().StringArrayVar(&o.OIDCURLs, "oidc-url", nil, "OpenID provider URL (repeatable)")
 	create.Flags().StringVar(&o.Operator, "operator", "cosign-like", "operator named for each service")

@@ -31,7 +31,8 @@ type Trust struct {
 }
 
 // ErrPolicySetup is wrapped by the errors of policies that cannot be put to work (a key that
-// does not load, a trust root that is not given, a Rego module that does not compile).
+// does not load, a trust root that is not given, a Rego module or CUE policy that does not
+// compile).
 var ErrPolicySetup = errors.New("policy cannot be used")
 
 // compiled is a ClusterImagePolicy made ready to decide.
@@ -39,7 +40,7 @@ type compiled struct {
 	doc         *policy.ClusterImagePolicy
 	hash        string // of the spec: the cache key part that changes when the policy does
 	authorities []*authority
-	rego        *attest.Policy // spec.policy, or nil
+	check       *attest.Policy // spec.policy (Rego or CUE), or nil
 }
 
 // authority is one authority, ready to check.
@@ -58,7 +59,7 @@ type authority struct {
 
 type wantedAttestation struct {
 	name, predicateType string
-	rego                *attest.Policy
+	check               *attest.Policy // the attestation's policy (Rego or CUE), or nil
 }
 
 // source is where an authority's signatures are listed: a repository (empty: the image's own)
@@ -94,7 +95,7 @@ func compileOne(ctx context.Context, d *policy.ClusterImagePolicy, trust Trust) 
 		return fmt.Errorf("%w: %s: policy %q: %s: %s", ErrPolicySetup, d.Source, d.Metadata.Name, field, fmt.Sprintf(format, args...))
 	}
 	if p := d.Spec.Policy; p != nil {
-		if c.rego, err = attest.CompileCompliancePolicy(ctx, d.Metadata.Name+".spec.policy", []byte(p.Data)); err != nil {
+		if c.check, err = compilePolicyRef(ctx, d.Metadata.Name+".spec.policy", p); err != nil {
 			return nil, fail("spec.policy.data", "%v", err)
 		}
 	}
@@ -188,13 +189,22 @@ func compileAuthority(ctx context.Context, a policy.Authority, trust Trust, fail
 		}
 		w := wantedAttestation{name: at.Name, predicateType: uri}
 		if at.Policy != nil {
-			if w.rego, err = attest.CompileCompliancePolicy(ctx, at.Name, []byte(at.Policy.Data)); err != nil {
+			if w.check, err = compilePolicyRef(ctx, at.Name, at.Policy); err != nil {
 				return nil, fail(fmt.Sprintf(".attestations[%d].policy.data", i), "%v", err)
 			}
 		}
 		au.attestations = append(au.attestations, w)
 	}
 	return au, nil
+}
+
+// compilePolicyRef compiles a policy in its language: Rego in policy-controller's form (package
+// sigstore, rule isCompliant), or CUE, which the input must unify with.
+func compilePolicyRef(ctx context.Context, name string, p *policy.PolicyRef) (*attest.Policy, error) {
+	if p.Type == policy.TypeCUE {
+		return attest.CompileCUEPolicy(name, []byte(p.Data))
+	}
+	return attest.CompileCompliancePolicy(ctx, name, []byte(p.Data))
 }
 
 // trustFor picks the trusted root an authority names (keyless, ctlog and rfc3161timestamp

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,6 +66,10 @@ type DeciderOptions struct {
 	Concurrency int
 	// Now is the clock of the cache (default time.Now).
 	Now func() time.Time
+	// InsecureRegistry skips the verification of registries' TLS certificates
+	// (--allow-insecure-registry) on the decider's one transport, so that its connections are
+	// reused across reviews as they are otherwise.
+	InsecureRegistry bool
 }
 
 // Decider judges images against a set of policies. It is safe for concurrent use.
@@ -77,7 +82,7 @@ type Decider struct {
 	stats     *metrics // nil: none recorded
 }
 
-// NewDecider puts policies to work: keys are loaded, trust roots picked, Rego compiled. A
+// NewDecider puts policies to work: keys are loaded, trust roots picked, Rego and CUE compiled. A
 // policy that cannot be used fails it, naming the policy, its file and the field.
 func NewDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o DeciderOptions) (*Decider, error) {
 	return newDecider(ctx, docs, o, nil)
@@ -103,13 +108,13 @@ func newDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o Decide
 		o.Now = time.Now
 	}
 	// One transport serves every registry call, so that connections are reused across reviews
-	// (and across reloads); registry errors and 429s are retried for as long as the request's
-	// budget allows. The caller's own options, given later, win.
-	transport := newTransport()
-	if old != nil {
+	// (and across reloads that keep the TLS setting); registry errors and 429s are retried for
+	// as long as the request's budget allows. The caller's own options, given later, win.
+	transport := newTransport(o.InsecureRegistry)
+	if old != nil && old.o.InsecureRegistry == o.InsecureRegistry {
 		transport = old.transport
 	}
-	o.Registry = append([]oci.Option{oci.WithTransport(transport),
+	o.Registry = append([]oci.Option{oci.WithTransport(countingTransport{transport}), oci.WithInsecure(o.InsecureRegistry),
 		oci.WithRetry(oci.Retry{Attempts: 8, Backoff: 250 * time.Millisecond})}, o.Registry...)
 	d := &Decider{policies: ps, o: o, transport: transport, cache: newCache(o.CacheTTL, DefaultCacheSize, o.Now), sem: make(chan struct{}, o.Concurrency)}
 	if old != nil && old.o.CacheTTL == o.CacheTTL {
@@ -121,10 +126,14 @@ func newDecider(ctx context.Context, docs []*policy.ClusterImagePolicy, o Decide
 	return d, nil
 }
 
-// newTransport is the registry transport of a Decider: as pkg/oci's own default, kept.
-func newTransport() *http.Transport {
+// newTransport is the registry transport of a Decider: as pkg/oci's own default, kept, with
+// TLS certificates not verified when insecure.
+func newTransport(insecure bool) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
+	if insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
+	}
 	// A registry that accepts a connection and never answers is cut off by the budget; this
 	// bounds a call made without one.
 	t.ResponseHeaderTimeout = 2 * time.Minute
@@ -299,7 +308,7 @@ func (d *Decider) decidePolicy(ctx context.Context, obj Object, p *compiled, dig
 			d.cache.put(key, matches)
 		}
 	}
-	if o.Err == nil && p.rego != nil {
+	if o.Err == nil && p.check != nil {
 		o.Err = evaluateSpecPolicy(ctx, p, matches, obj)
 	}
 	if o.Err != nil {
@@ -394,8 +403,8 @@ func (d *Decider) checkAuthority(ctx context.Context, a *authority, digest name.
 // identities, with the attestation's policy.
 func checkAttestation(ctx context.Context, a *authority, w wantedAttestation, digest name.Digest, found []oci.Attached) ([]PolicyAttestation, error) {
 	o := cosign.VerifyAttestationOptions{Verifier: a.verifier, PredicateType: w.predicateType}
-	if w.rego != nil {
-		o.Rules = append(o.Rules, w.rego)
+	if w.check != nil {
+		o.Rules = append(o.Rules, w.check)
 	}
 	var errs []error
 	for _, p := range a.policies {

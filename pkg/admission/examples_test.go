@@ -31,6 +31,11 @@ func TestExamplesDecide(t *testing.T) {
 			Spec: map[string]any{"containers": cs}, ObjectMeta: map[string]any{"labels": labels},
 			TypeMeta: map[string]any{"kind": "Pod", "apiVersion": "v1"}}
 	}
+	asAccount := func(account string) Object {
+		o := pod(nil)
+		o.Spec.(map[string]any)["serviceAccount"] = account
+		return o
+	}
 	deployment := Object{Resource: policy.Resource{APIVersion: "apps/v1", Kind: "Deployment"}, TypeMeta: map[string]any{"kind": "Deployment"}}
 	for _, c := range []struct {
 		name    string
@@ -46,6 +51,14 @@ func TestExamplesDecide(t *testing.T) {
 		{"payments pod from elsewhere: a warning", pod(map[string]string{"team": "payments"}, "docker.io/library/nginx"), "nginx" + dig, true, "failed policy payments-pods"},
 		{"official image", pod(nil), "busybox" + dig, true, ""},
 		{"user image on Docker Hub matches no policy", pod(nil), "alice/busybox" + dig, false, "no matching policies"},
+		// The CUE forms of the documentation's includeTypeMeta, includeObjectMeta and
+		// includeSpec examples.
+		{"typed server in a Pod (CUE)", pod(nil), "ghcr.io/example/typed-server" + dig, true, ""},
+		{"typed server in a Deployment (CUE)", deployment, "ghcr.io/example/typed-server" + dig, false, `failed policy typed-server-only-in-pods: spec.policy: policy failed: typed-server-only-in-pods.spec.policy: typemeta.kind: conflicting values "Deployment" and "Pod"`},
+		{"frontend label (CUE)", pod(map[string]string{"tier": "frontend"}), "ghcr.io/example/frontend/web" + dig, true, ""},
+		{"backend label (CUE)", pod(map[string]string{"tier": "backend"}), "ghcr.io/example/frontend/web" + dig, false, `failed policy frontend-label: spec.policy: policy failed: frontend-label.spec.policy: metadata.labels.tier: conflicting values "backend" and "frontend"`},
+		{"deployer account (CUE)", asAccount("deployer"), "ghcr.io/example/deploy-tools/kubectl" + dig, true, ""},
+		{"default account (CUE)", asAccount("default"), "ghcr.io/example/deploy-tools/kubectl" + dig, false, `failed policy deployer-account: spec.policy: policy failed: deployer-account.spec.policy: spec.serviceAccount: conflicting values "default" and "deployer"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := d.Decide(ctx, c.obj, []Image{{Ref: c.image, Field: "spec.containers[0].image"}})[0]

@@ -37,3 +37,38 @@ func FuzzReadObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnpackMirrorFS: whatever archive a TrustRoot's spec.repository.mirrorFS carries,
+// unpacking it fails or writes files inside the directory it was given, and nothing beside it.
+func FuzzUnpackMirrorFS(f *testing.F) {
+	repo := f.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "root.json"), []byte(`{"signed":{}}`), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repo, "targets"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "targets", "a.trusted_root.json"), []byte(`{}`), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(tarGz(f, repo, "repository/"))
+	f.Add(tarGz(f, repo, "../"))
+	f.Add(tarGz(f, repo, "/"))
+	f.Add([]byte("not gzip"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "repo")
+		if err := unpackMirrorFS(data, dir); err != nil {
+			return
+		}
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() != "repo" {
+				t.Fatalf("unpacking wrote %s beside the repository", e.Name())
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +88,13 @@ func attestSBOM(t testing.TB, img name.Digest, s signer.Signer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cosign.AttestImage(context.Background(), img.String(), cosign.AttestOptions{Signer: s, PredicateType: attest.PredicateSPDX, Predicate: data}); err != nil {
-		t.Fatal(err)
-	}
+	attestPredicate(t, img, s, attest.PredicateSPDX, data)
+}
+
+// attestPredicate attests img with a predicate of the type (cosign's custom type wraps text).
+func attestPredicate(t testing.TB, img name.Digest, s signer.Signer, predicateType string, predicate []byte) {
+	t.Helper()
+	attestWith(t, img, s, nil, predicateType, predicate)
 }
 
 func parsePolicies(t testing.TB, yamlText string) []*policy.ClusterImagePolicy {
@@ -177,4 +182,35 @@ func within(t testing.TB, d time.Duration, fn func()) time.Duration {
 		t.Fatalf("took %s, more than %s", elapsed, d)
 	}
 	return elapsed
+}
+
+// metric sums the samples of /metrics whose name (with labels, when series gives some) is
+// series; 0 when there is none.
+func (w *webhook) metric(series string) float64 {
+	w.t.Helper()
+	resp, err := w.client.Get(w.url + "/metrics")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if name != series && (strings.Contains(series, "{") || !strings.HasPrefix(name, series+"{")) {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			w.t.Fatalf("metric line %q: %v", line, err)
+		}
+		total += v
+	}
+	return total
 }

@@ -15,9 +15,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/admission/policy"
 	"github.com/cosign-like/cosign-like/pkg/attest"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
-	"github.com/cosign-like/cosign-like/pkg/cosign"
 	"github.com/cosign-like/cosign-like/pkg/devstack"
-	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/root"
 )
 
@@ -26,23 +24,8 @@ import (
 // identity pattern.
 func TestKeylessPolicies(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	services, err := root.LoadSigningConfig(st.SigningConfigPath, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	trusted, err := root.LoadTrustedRoot(st.TrustedRootPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := trusted.LogKeys(services.RekorURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := startDevWorld(t)
+	st, trusted := w.st, w.trusted
 	// signAs pushes an image and signs it keyless as alice: with a timestamp and a log entry,
 	// or (timestampOnly) a timestamp alone; attest adds a keyless SPDX attestation.
 	signAs := func(ref string, timestampOnly, attestToo bool) string {
@@ -50,36 +33,24 @@ func TestKeylessPolicies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		token, err := st.Issuer.Token(oidc.TokenRequest{Email: "alice@example.com"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, chain, err := cosign.Keyless(ctx, services.CAURL, token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := &cosign.BundleOptions{Chain: chain, TSAURL: services.TSAURL, RekorURL: services.RekorURL, LogKeys: keys, StateDir: t.TempDir()}
+		s, o := w.keyless(t, "alice@example.com")
 		if timestampOnly {
-			w.RekorURL, w.LogKeys = "", nil
+			o.RekorURL, o.LogKeys = "", nil
 		}
-		if _, err := cosign.SignImage(ctx, img.String(), cosign.SignOptions{Signer: s, BundleOptions: w}); err != nil {
-			t.Fatal(err)
-		}
+		sign(t, img, s, o)
 		if attestToo {
 			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "attest", "sbom.spdx.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := cosign.AttestImage(ctx, img.String(), cosign.AttestOptions{Signer: s, BundleOptions: w, PredicateType: attest.PredicateSPDX, Predicate: data}); err != nil {
-				t.Fatal(err)
-			}
+			attestWith(t, img, s, o, attest.PredicateSPDX, data)
 		}
 		return img.String()
 	}
-	sign := func(ref string) string { return signAs(ref, false, false) }
-	alice := sign(st.RegistryHost + "/team/app:v1")
-	other := sign(st.RegistryHost + "/ops/tool:v1")
-	anyone := sign(st.RegistryHost + "/lab/tool:v1")
+	signed := func(ref string) string { return signAs(ref, false, false) }
+	alice := signed(st.RegistryHost + "/team/app:v1")
+	other := signed(st.RegistryHost + "/ops/tool:v1")
+	anyone := signed(st.RegistryHost + "/lab/tool:v1")
 	pols := parsePolicies(t, fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
 kind: ClusterImagePolicy
 metadata: {name: team}

@@ -10,6 +10,10 @@ type metrics struct {
 	reviews     *prometheus.HistogramVec
 	cacheHits   prometheus.Counter
 	cacheMisses prometheus.Counter
+	// registryRequests counts every registry request, by result; perReview is how many one
+	// review made, by webhook and decision.
+	registryRequests *prometheus.CounterVec
+	perReview        *prometheus.HistogramVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -31,8 +35,17 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "cosign_like_admission_cache_misses_total",
 			Help: "Policy verifications that had to read the registry.",
 		}),
+		registryRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cosign_like_admission_registry_requests_total",
+			Help: "Registry requests made to decide reviews, by result: the status class answered (2xx, 3xx, 4xx, 5xx), or error when none was.",
+		}, []string{"result"}),
+		perReview: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cosign_like_admission_registry_requests_per_review",
+			Help:    "Registry requests one admission review made, by webhook (mutate, validate) and whether it was allowed.",
+			Buckets: []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500},
+		}, []string{"webhook", "allowed"}),
 	}
-	reg.MustRegister(m.decisions, m.reviews, m.cacheHits, m.cacheMisses)
+	reg.MustRegister(m.decisions, m.reviews, m.cacheHits, m.cacheMisses, m.registryRequests, m.perReview)
 	return m
 }
 
@@ -49,5 +62,11 @@ func (m *metrics) cache(hit bool) {
 		m.cacheHits.Inc()
 	default:
 		m.cacheMisses.Inc()
+	}
+}
+
+func (m *metrics) registryRequest(result string) {
+	if m != nil {
+		m.registryRequests.WithLabelValues(result).Inc()
 	}
 }

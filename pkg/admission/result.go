@@ -81,7 +81,7 @@ func evaluateSpecPolicy(ctx context.Context, p *compiled, matches map[string]Aut
 	if err != nil {
 		return err
 	}
-	if err := p.rego.Evaluate(ctx, data); err != nil {
+	if err := p.check.Evaluate(ctx, data); err != nil {
 		return fmt.Errorf("spec.policy: %w", err)
 	}
 	return nil

@@ -189,6 +189,8 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, webhook str
 	req := review.Request
 	ctx, cancel := context.WithTimeout(r.Context(), s.budget)
 	defer cancel()
+	requests := &tally{m: s.stats}
+	ctx = withTally(ctx, requests)
 	var a answer
 	obj, err := readObject(req)
 	switch {
@@ -220,6 +222,7 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, webhook str
 	}
 	elapsed := time.Since(start)
 	s.stats.reviews.WithLabelValues(webhook, fmt.Sprint(a.allowed)).Observe(elapsed.Seconds())
+	s.stats.perReview.WithLabelValues(webhook, fmt.Sprint(a.allowed)).Observe(float64(requests.n.Load()))
 	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "decision", slog.String("webhook", webhook),
 		slog.String("uid", string(req.UID)), slog.String("operation", string(req.Operation)),
 		slog.String("kind", req.Kind.Kind), slog.String("namespace", req.Namespace), slog.String("name", req.Name),

@@ -290,6 +290,13 @@ func TestCacheSavesRegistryRequests(t *testing.T) {
 	if first == 0 {
 		t.Fatal("the first review made no registry request")
 	}
+	// The metric counts what the registry served.
+	if n := w.hook.metric("cosign_like_admission_registry_requests_total"); n != float64(first) {
+		t.Fatalf("registry_requests_total is %v, the registry served %d", n, first)
+	}
+	if n := w.hook.metric(`cosign_like_admission_registry_requests_total{result="2xx"}`); n == 0 {
+		t.Fatal("no registry request counted as answered 2xx")
+	}
 	w.counter.Reset()
 	for range 1000 {
 		if r := w.hook.review("/validate", body); !r.Allowed {
@@ -298,6 +305,16 @@ func TestCacheSavesRegistryRequests(t *testing.T) {
 	}
 	if n := w.counter.Count(); n != 0 {
 		t.Fatalf("1000 more identical reviews made %d registry requests (%v), want 0", n, w.counter.Requests())
+	}
+	if n := w.hook.metric("cosign_like_admission_registry_requests_total"); n != float64(first) {
+		t.Fatalf("after 1000 cached reviews registry_requests_total is %v, want it still %d", n, first)
+	}
+	perReview := `cosign_like_admission_registry_requests_per_review_%s{allowed="true",webhook="validate"}`
+	if n, sum := w.hook.metric(fmt.Sprintf(perReview, "count")), w.hook.metric(fmt.Sprintf(perReview, "sum")); n != 1001 || sum != float64(first) {
+		t.Fatalf("registry_requests_per_review: count %v, sum %v; want 1001 reviews making %d requests", n, sum, first)
+	}
+	if n := w.hook.metric(`cosign_like_admission_registry_requests_per_review_bucket{allowed="true",webhook="validate",le="0"}`); n != 1000 {
+		t.Fatalf("%v reviews made no registry request, want 1000", n)
 	}
 	// A failure is not cached: each refusal asks the registry again.
 	body = fixture(t, "pod", w.unsigned.String(), w.signed.String())

@@ -5,6 +5,7 @@
 // links, cosign's vuln and custom predicates, OpenVEX), builds in-toto v1 statements about an image
 // digest or a blob without re-encoding large predicates (BuildPredicate, NewStatement), reads the
 // DSSE envelopes of cosign's legacy .att layers (MarshalEnvelope, ParseEnvelope, LegacyBundles),
-// and evaluates Rego policies against verified statements (CompilePolicy, Policy.Evaluate). It
+// and evaluates Rego and CUE policies against verified statements (CompilePolicy,
+// CompileCUEPolicy, CompileCUEFile, Policy.Evaluate). It
 // performs no network I/O.
 package attest

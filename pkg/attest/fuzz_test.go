@@ -1,6 +1,8 @@
 package attest
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,5 +80,34 @@ func FuzzCheckPredicate(f *testing.F) {
 		if _, err := NewStatement([]Subject{{Name: "x", SHA256: testDigest}}, typ, data); err != nil {
 			t.Fatalf("predicate accepted by CheckPredicate but not by NewStatement: %v", err)
 		}
+	})
+}
+
+// FuzzCUEPolicy: any policy text either fails to compile with ErrInvalidPolicy or evaluates
+// a statement to a pass, a *PolicyError, or an error, without panicking.
+func FuzzCUEPolicy(f *testing.F) {
+	for _, name := range []string{"policy-spdx.cue", "policy-forbid-musl.cue"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "attest", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`predicate: {`))
+	f.Add([]byte(`import "list"` + "\n" + `predicate: packages: list.MinItems(1)`))
+	statement, err := os.ReadFile(filepath.Join("..", "..", "testdata", "attest", "sbom.spdx.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	statement = append(append([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://spdx.dev/Document","predicate":`), statement...), '}')
+	f.Fuzz(func(t *testing.T, src []byte) {
+		p, err := CompileCUEPolicy("fuzz.cue", src)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPolicy) {
+				t.Fatalf("compile error %v is not ErrInvalidPolicy", err)
+			}
+			return
+		}
+		_ = p.Evaluate(context.Background(), statement)
 	})
 }

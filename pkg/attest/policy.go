@@ -32,8 +32,10 @@ var ErrInvalidPolicy = errors.New("invalid policy")
 // given and reaches nothing else (no network, no environment, no clock-dependent randomness).
 var unsafeBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime", "rand.intn", "uuid.rfc4122"}
 
-// Policy is a compiled Rego policy. A statement passes when the module's rule `allow` (if it
-// defines one) is true and its rule `deny` (if it defines one, a set of messages) is empty.
+// Policy is a compiled policy: Rego (CompilePolicy, CompileCompliancePolicy) or CUE
+// (CompileCUEPolicy, CompileCUEFile). Of a Rego policy, a statement passes when the module's
+// rule `allow` (if it defines one) is true and its rule `deny` (if it defines one, a set of
+// messages) is empty; of a CUE policy, when it unifies with the policy.
 // The statement is the input document: {"_type", "subject", "predicateType", "predicate"}.
 // Cosign's policies (package signature, rule allow) work unchanged, in Rego v0 or v1 syntax.
 // A Policy is safe for concurrent use.
@@ -48,6 +50,8 @@ type Policy struct {
 	store      storage.Store // empty: a policy sees its input and nothing else
 	allow      ast.Body      // compiled queries binding resultVar to the rule's value
 	deny       ast.Body
+	// cue, when set, makes this a CUE policy (CompileCUEPolicy) and the fields above unused.
+	cue *cuePolicy
 }
 
 // resultVar is the variable the prepared queries bind a rule's value to.
@@ -208,6 +212,11 @@ func (e *PolicyError) Is(target error) bool { return target == ErrPolicyFailed }
 // *PolicyError (wrapping ErrPolicyFailed) that names each failed rule, or another error when the
 // policy could not be evaluated (which also means the statement is not accepted).
 func (p *Policy) Evaluate(ctx context.Context, statement []byte) error {
+	if p.cue != nil {
+		ctx, cancel := context.WithTimeout(ctx, PolicyTimeout)
+		defer cancel()
+		return p.cue.evaluate(ctx, statement)
+	}
 	var doc any
 	dec := json.NewDecoder(bytes.NewReader(statement))
 	dec.UseNumber()

@@ -278,7 +278,7 @@ type VerifyAttestationOptions struct {
 	Policy verify.Policy
 	// PredicateType is the predicate type URI asked for. Required.
 	PredicateType string
-	// Rules are Rego policies every verified statement of the type must satisfy.
+	// Rules are policies (Rego or CUE) every verified statement of the type must satisfy.
 	Rules []*attest.Policy
 	// MaxAttestationSize bounds each attestation (bundle or envelope) read, in bytes
 	// (attest.DefaultMaxAttestationSize when zero).

@@ -111,7 +111,7 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 			return nil, fmt.Errorf("the transparency log at %s returned an entry that does not verify: %w", w.RekorURL, err)
 		}
 		if w.StateDir != "" {
-			if _, err := logclient.CheckConsistency(ctx, w.RekorURL, w.LogKeys[0], w.StateDir); err != nil {
+			if err := checkConsistency(ctx, w.RekorURL, w.LogKeys, w.StateDir); err != nil {
 				return nil, fmt.Errorf("transparency log at %s: %w", w.RekorURL, err)
 			}
 		}

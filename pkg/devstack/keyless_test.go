@@ -3,6 +3,8 @@ package devstack
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -90,6 +92,29 @@ func TestKeylessSignVerify(t *testing.T) {
 	}
 	if _, err := cosign.VerifyImage(ctx, img.String(), cosign.VerifyOptions{Verifier: witnessed, Policy: policy}); err != nil {
 		t.Fatalf("keyless verify under the stack's witness policy: %v", err)
+	}
+	// So do the CT log's, which the policy lists with its RFC 6962 tree head key.
+	// Its certificate's entry is published within a checkpoint interval or two.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(st.CTURL + "/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := witnesses.VerifyCheckpoint(raw)
+		if err != nil {
+			t.Fatalf("the CT log's checkpoint under the stack's witness policy: %v\n%s", err, raw)
+		}
+		if cp.Size > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the CT log published no checkpoint covering the certificate:\n%s", raw)
+		}
 	}
 
 	for name, id := range map[string]*verify.Identity{

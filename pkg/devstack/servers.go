@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
@@ -24,12 +25,12 @@ import (
 const tsaPath = "/api/v1/timestamp"
 
 // keylessServers are the servers startKeyless runs, in the order their Stack URLs are listed
-// and they are built: the CT log accepts chains to the CA's root, the CA checks its SCTs under
-// the CT log's key, the witness follows the log (whose state it creates) and the log submits its
-// checkpoints to it, the TUF repository publishes what the others wrote. Each has the limits of
-// its standalone server (the log its own, as log serve has them).
+// and they are built: the witness follows the CT log and the log (whose states it creates: the
+// CT log's accepts chains to the CA's root) and both submit their checkpoints to it, the CA
+// checks its SCTs under the CT log's key, the TUF repository publishes what the others wrote.
+// Each has the limits of its standalone server (the log its own, as log serve has them).
 // A server marked serveFirst is served (with those opened before it) as soon as it is opened:
-// the log's storage submits its first checkpoint to the witness while it opens.
+// the logs' storages submit their first checkpoints to the witness while they open.
 var keylessServers = []struct {
 	name       string
 	open       func(s *Stack, ctx context.Context, state string) (httpserver.Server, error)
@@ -37,9 +38,9 @@ var keylessServers = []struct {
 	serveFirst bool
 }{
 	{"oidc", (*Stack).openOIDC, httpserver.Timeouts{}, false},
+	{"witness", (*Stack).openWitness, httpserver.Timeouts{}, true},
 	{"ct", (*Stack).openCT, httpserver.Timeouts{}, false},
 	{"ca", (*Stack).openCA, httpserver.Timeouts{}, false},
-	{"witness", (*Stack).openWitness, httpserver.Timeouts{}, true},
 	{"log", (*Stack).openLog, httpserver.TransparencyLogTimeouts(), false},
 	{"tsa", (*Stack).openTSA, httpserver.Timeouts{}, false},
 	{"tuf", (*Stack).openTUF, httpserver.Timeouts{}, false},
@@ -55,7 +56,7 @@ func (s *Stack) startKeyless(ctx context.Context) (err error) {
 	if err := os.RemoveAll(state); err != nil {
 		return err
 	}
-	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.CTAddr, cfg.CAAddr, cfg.WitnessAddr, cfg.LogAddr, cfg.TSAAddr, cfg.TUFAddr)
+	lns, err := listenAll(ctx, cfg.OIDCAddr, cfg.WitnessAddr, cfg.CTAddr, cfg.CAAddr, cfg.LogAddr, cfg.TSAAddr, cfg.TUFAddr)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func (s *Stack) startKeyless(ctx context.Context) (err error) {
 		}
 	}()
 	url := func(i int) string { return "http://" + lns[i].Addr().String() }
-	s.OIDCURL, s.CTURL, s.CAURL, s.WitnessURL, s.LogURL, s.TSAURL, s.TUFMirror = url(0), url(1), url(2), url(3), url(4), url(5)+tsaPath, url(6)
+	s.OIDCURL, s.WitnessURL, s.CTURL, s.CAURL, s.LogURL, s.TSAURL, s.TUFMirror = url(0), url(1), url(2), url(3), url(4), url(5)+tsaPath, url(6)
 	for i, ks := range keylessServers {
 		if svcs[i].Server, err = ks.open(s, ctx, state); err != nil {
 			return err
@@ -97,22 +98,35 @@ func (s *Stack) openOIDC(ctx context.Context, _ string) (httpserver.Server, erro
 	return issuer, nil
 }
 
-// openCT creates the CA's state (its root is the only one the CT log accepts) and the CT log's,
-// and opens the log.
-func (s *Stack) openCT(ctx context.Context, state string) (httpserver.Server, error) {
+// initCT creates the CA's state (its root is the only one the CT log accepts) and the CT log's,
+// and returns the CT log's checkpoint verifier key.
+func (s *Stack) initCT(ctx context.Context, state string) (string, error) {
 	caDir, dir := filepath.Join(state, "ca"), filepath.Join(state, "ct")
 	if err := ca.Init(ctx, caDir, ca.InitOptions{URL: s.CAURL, Organization: "cosign-like dev"}); err != nil {
-		return nil, fmt.Errorf("dev stack CA: %w", err)
+		return "", fmt.Errorf("dev stack CA: %w", err)
 	}
 	chain, err := pki.ReadCertificates(filepath.Join(caDir, ca.ChainFile))
 	if err != nil {
-		return nil, fmt.Errorf("dev stack CA: %w", err)
+		return "", fmt.Errorf("dev stack CA: %w", err)
 	}
 	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[len(chain)-1].Raw})
 	if err := ctlog.Init(ctx, dir, ctlog.InitOptions{URL: s.CTURL, RootsPEM: rootPEM}); err != nil {
-		return nil, fmt.Errorf("dev stack CT log: %w", err)
+		return "", fmt.Errorf("dev stack CT log: %w", err)
 	}
-	ct, err := ctlog.Open(ctx, dir, ctlog.Options{Logger: s.cfg.Logger, BatchMaxAge: ctBatchMaxAge})
+	vkey, err := os.ReadFile(filepath.Join(dir, ctlog.VerifierKeyFile))
+	if err != nil {
+		return "", fmt.Errorf("dev stack CT log: %w", err)
+	}
+	return strings.TrimSpace(string(vkey)), nil
+}
+
+// openCT opens the CT log openWitness created, submitting its checkpoints to the witness.
+func (s *Stack) openCT(ctx context.Context, state string) (httpserver.Server, error) {
+	policy, err := os.ReadFile(s.WitnessPolicyPath)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := ctlog.Open(ctx, filepath.Join(state, "ct"), ctlog.Options{Logger: s.cfg.Logger, BatchMaxAge: ctBatchMaxAge, WitnessPolicy: policy})
 	if err != nil {
 		return nil, fmt.Errorf("dev stack CT log: %w", err)
 	}
@@ -140,10 +154,14 @@ func (s *Stack) openCA(ctx context.Context, state string) (httpserver.Server, er
 // witnessName is the key name of the stack's witness.
 const witnessName = "witness.cosign-like.dev/w1"
 
-// openWitness creates the transparency log's state (the witness follows its key) and the
-// witness's, writes the policy requiring that witness beside the trusted root, and opens the
-// witness.
+// openWitness creates the CT log's and the transparency log's states (the witness follows their
+// keys) and the witness's, writes the policy requiring that witness beside the trusted root, and
+// opens the witness.
 func (s *Stack) openWitness(ctx context.Context, state string) (httpserver.Server, error) {
+	ctKey, err := s.initCT(ctx, state)
+	if err != nil {
+		return nil, err
+	}
 	logDir, dir := filepath.Join(state, "log"), filepath.Join(state, "witness")
 	if err := logserver.Init(ctx, logDir, logserver.InitOptions{URL: s.LogURL, Start: time.Now().Add(-time.Minute)}); err != nil {
 		return nil, fmt.Errorf("dev stack log: %w", err)
@@ -156,7 +174,7 @@ func (s *Stack) openWitness(ctx context.Context, state string) (httpserver.Serve
 	if err != nil {
 		return nil, fmt.Errorf("dev stack log: %w", err)
 	}
-	logs := []witness.LogConfig{{Origin: logKey.Origin, VerifierKey: vkey.String()}}
+	logs := []witness.LogConfig{{Origin: logKey.Origin, VerifierKey: vkey.String()}, {VerifierKey: ctKey}}
 	if err := witness.Init(ctx, dir, witness.InitOptions{Name: witnessName, Logs: logs}); err != nil {
 		return nil, fmt.Errorf("dev stack witness: %w", err)
 	}
@@ -165,8 +183,8 @@ func (s *Stack) openWitness(ctx context.Context, state string) (httpserver.Serve
 		return nil, fmt.Errorf("dev stack witness: %w", err)
 	}
 	// Tessera's form: the witness's URL on its line.
-	policy := fmt.Sprintf("# The dev stack's witness: checkpoints of its log must carry its cosignature.\n"+
-		"log %s %s\nwitness w1 %s %s\nquorum w1\n", vkey, s.LogURL, signer.Verifier().VerifierKey(), s.WitnessURL)
+	policy := fmt.Sprintf("# The dev stack's witness: checkpoints of its logs must carry its cosignature.\n"+
+		"log %s %s\nlog %s %s\nwitness w1 %s %s\nquorum w1\n", vkey, s.LogURL, ctKey, s.CTURL, signer.Verifier().VerifierKey(), s.WitnessURL)
 	s.WitnessPolicyPath = filepath.Join(s.cfg.Dir, "witness_policy.txt")
 	if err := os.WriteFile(s.WitnessPolicyPath, []byte(policy), 0o644); err != nil {
 		return nil, err
@@ -227,7 +245,7 @@ func (s *Stack) openTUF(ctx context.Context, state string) (httpserver.Server, e
 		return nil, err
 	}
 	sc, err := root.NewSigningConfig(root.SigningConfigOptions{
-		CAURLs: []string{s.CAURL}, OIDCURLs: []string{s.OIDCURL}, RekorURLs: []string{s.LogURL}, TSAURLs: []string{s.TSAURL},
+		CAURLs: []string{s.CAURL}, OIDCURLs: []string{s.OIDCURL}, RekorURLs: []string{s.LogURL}, RekorV1URLs: []string{s.LogURL}, TSAURLs: []string{s.TSAURL},
 	})
 	if err != nil {
 		return nil, err

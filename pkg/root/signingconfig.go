@@ -22,8 +22,11 @@ type SigningConfig struct {
 	CAURL string
 	// OIDCURL is the OpenID provider's issuer URL.
 	OIDCURL string
-	// RekorURL is the Rekor v2-compatible log's base URL.
+	// RekorURL is the Rekor v2-compatible log's base URL: what this client signs with.
 	RekorURL string
+	// RekorV1URL is the base URL of a log serving the Rekor v1 API (majorApiVersion 1), for
+	// the commands that speak it.
+	RekorV1URL string
 	// TSAURL is the timestamp authority's full timestamp URL.
 	TSAURL string
 }
@@ -33,6 +36,7 @@ const (
 	caAPIVersion    = 1
 	oidcAPIVersion  = 1
 	rekorAPIVersion = 2
+	rekorV1Version  = 1
 	tsaAPIVersion   = 1
 )
 
@@ -50,10 +54,11 @@ func ParseSigningConfig(data []byte, now time.Time) (*SigningConfig, error) {
 		return nil, fmt.Errorf("signing config media type %q: want %s", sc.GetMediaType(), SigningConfigMediaType)
 	}
 	return &SigningConfig{
-		CAURL:    selectService(sc.GetCaUrls(), caAPIVersion, now),
-		OIDCURL:  selectService(sc.GetOidcUrls(), oidcAPIVersion, now),
-		RekorURL: selectService(sc.GetRekorTlogUrls(), rekorAPIVersion, now),
-		TSAURL:   selectService(sc.GetTsaUrls(), tsaAPIVersion, now),
+		CAURL:      selectService(sc.GetCaUrls(), caAPIVersion, now),
+		OIDCURL:    selectService(sc.GetOidcUrls(), oidcAPIVersion, now),
+		RekorURL:   selectService(sc.GetRekorTlogUrls(), rekorAPIVersion, now),
+		RekorV1URL: selectService(sc.GetRekorTlogUrls(), rekorV1Version, now),
+		TSAURL:     selectService(sc.GetTsaUrls(), tsaAPIVersion, now),
 	}, nil
 }
 
@@ -96,6 +101,9 @@ type SigningConfigOptions struct {
 	OIDCURLs []string
 	// RekorURLs are Rekor v2 log base URLs.
 	RekorURLs []string
+	// RekorV1URLs are base URLs of logs serving the Rekor v1 API (this project's logs serve both
+	// at the same URL).
+	RekorV1URLs []string
 	// TSAURLs are full RFC 3161 timestamp URLs (…/api/v1/timestamp).
 	TSAURLs []string
 	// Operator names who runs the services ("cosign-like" by default).
@@ -105,8 +113,8 @@ type SigningConfigOptions struct {
 }
 
 // NewSigningConfig builds a signing config (media type SigningConfigMediaType) as indented
-// JSON: CA and TSA services with major API version 1, Rekor logs with version 2, and the
-// selectors ANY for logs and TSAs.
+// JSON: CA and TSA services with major API version 1, Rekor logs with version 2 (RekorURLs)
+// followed by those with version 1 (RekorV1URLs), and the selectors ANY for logs and TSAs.
 func NewSigningConfig(o SigningConfigOptions) ([]byte, error) {
 	if o.Operator == "" {
 		o.Operator = "cosign-like"
@@ -137,6 +145,11 @@ func NewSigningConfig(o SigningConfigOptions) ([]byte, error) {
 	if sc.RekorTlogUrls, err = services("Rekor", o.RekorURLs, rekorAPIVersion); err != nil {
 		return nil, err
 	}
+	v1, err := services("Rekor v1", o.RekorV1URLs, rekorV1Version)
+	if err != nil {
+		return nil, err
+	}
+	sc.RekorTlogUrls = append(sc.RekorTlogUrls, v1...)
 	if sc.TsaUrls, err = services("TSA", o.TSAURLs, tsaAPIVersion); err != nil {
 		return nil, err
 	}

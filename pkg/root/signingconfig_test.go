@@ -55,4 +55,28 @@ func TestParseSigningConfigSkipsRekorV1(t *testing.T) {
 	if got.RekorURL != "https://log2.example" {
 		t.Fatalf("selected log %q, want the Rekor v2 one", got.RekorURL)
 	}
+	if got.RekorV1URL != "https://rekor.example" {
+		t.Fatalf("v1 log %q, want the majorApiVersion 1 one", got.RekorV1URL)
+	}
+}
+
+// NewSigningConfig lists a log serving both APIs twice: version 2 first, then version 1.
+func TestNewSigningConfigListsRekorV1(t *testing.T) {
+	data, err := NewSigningConfig(SigningConfigOptions{RekorURLs: []string{"https://log.example"}, RekorV1URLs: []string{"https://log.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"majorApiVersion": 1`) || strings.Index(string(data), `"majorApiVersion": 2`) > strings.Index(string(data), `"majorApiVersion": 1`) {
+		t.Errorf("signing config %s: want the log with majorApiVersion 2, then 1", data)
+	}
+	got, err := ParseSigningConfig(data, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RekorURL != "https://log.example" || got.RekorV1URL != "https://log.example" {
+		t.Errorf("selected %+v: want the log for both API versions", *got)
+	}
+	if _, err := NewSigningConfig(SigningConfigOptions{RekorV1URLs: []string{"ftp://x"}}); err == nil || !strings.Contains(err.Error(), "Rekor v1 URL") {
+		t.Errorf("bad v1 URL: err = %v, want it named", err)
+	}
 }

@@ -34,10 +34,15 @@ const noteAlgEd25519 = 0x01
 // line of the form "<Origin> - <decimal tree ID>" is also accepted.
 // KeyID is informational (the trusted root's logId); PublicKey is an ed25519.PublicKey or an
 // *ecdsa.PublicKey.
+//
+// TreeHead marks the ECDSA key of a CT log, which signs its checkpoints with RFC 6962
+// TreeHeadSignatures (C2SP static-ct-api, note signature type 0x05): the key is named by the
+// origin, as an Ed25519 key is (see TreeHeadLogKey).
 type LogKey struct {
 	Origin    string
 	KeyID     []byte
 	PublicKey crypto.PublicKey
+	TreeHead  bool
 }
 
 // Checkpoint is a parsed C2SP tlog-checkpoint: a log's commitment to its tree at Size.
@@ -229,7 +234,10 @@ func parseDecimal(s string) (uint64, error) {
 // equal the key name. ECDSA signatures are read as Rekor v1 writes them: the key hint is the first
 // 4 bytes of SHA-256 of the PKIX DER public key, the signature is ASN.1 over the SHA-2 digest of
 // the body (SHA-256 for P-256, SHA-384 for P-384, SHA-512 for P-521), and the line's name is not
-// checked. A signature whose hint matches a key but does not verify fails the whole note.
+// checked. ECDSA keys marked TreeHead are read as C2SP static-ct-api writes them: a CT log's
+// RFC 6962 TreeHeadSignature, key hint SHA-256(name || 0x0A || 0x05 || log ID)[:4], the name
+// checked, and no extension lines in the checkpoint. A signature whose hint matches a key but
+// does not verify fails the whole note.
 func OpenCheckpoint(signedNote []byte, keys []LogKey) (*Checkpoint, *LogKey, error) {
 	cp, k, _, _, err := openCheckpoint(signedNote, keys)
 	return cp, k, err
@@ -291,7 +299,7 @@ func checkOrigin(k *LogKey, origin string) error {
 	if k.Origin == "" || origin == k.Origin {
 		return nil
 	}
-	if _, isEC := k.PublicKey.(*ecdsa.PublicKey); isEC {
+	if _, isEC := k.PublicKey.(*ecdsa.PublicKey); isEC && !k.TreeHead {
 		if id, ok := strings.CutPrefix(origin, k.Origin+" - "); ok {
 			if _, err := parseDecimal(id); err == nil {
 				return nil
@@ -326,6 +334,17 @@ func newNoteVerifier(k *LogKey, checkpointOrigin string) (*noteVerifier, error) 
 		copy(v.hint[:], id[:4])
 		return v, nil
 	case *ecdsa.PublicKey:
+		if k.TreeHead {
+			tk, err := TreeHeadLogKey(k.Origin, pub)
+			if err != nil {
+				return nil, err
+			}
+			name := k.Origin
+			if name == "" {
+				name = checkpointOrigin
+			}
+			return treeHeadNoteVerifier(name, pub, tk.KeyID), nil
+		}
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {
 			return nil, fmt.Errorf("%w: encoding ECDSA key: %v", ErrUnsupportedKey, err)

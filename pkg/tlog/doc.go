@@ -6,8 +6,9 @@
 // transparency-dev/merkle keeps its proofs apart: a test fails if it ever does.
 //
 // OpenCheckpoint parses a signed note whose body is a tlog-checkpoint and verifies it with a
-// trusted LogKey: Ed25519 note signatures (Rekor v2 logs, this log) and ECDSA signatures as Rekor
-// v1 writes them. VerifyInclusion and VerifyConsistency check proofs. VerifyEntry checks a whole
+// trusted LogKey: Ed25519 note signatures (Rekor v2 logs, this log), ECDSA signatures as Rekor
+// v1 writes them, and RFC 6962 tree head signatures as CT logs write them (C2SP static-ct-api,
+// TreeHeadLogKey). VerifyInclusion and VerifyConsistency check proofs. VerifyEntry checks a whole
 // TransparencyLogEntry offline; MatchBundleEntry checks that an entry records a bundle.
 //
 // Witnessing (C2SP tlog-cosignature, tlog-witness, tlog-policy): ParseVerifierKey reads

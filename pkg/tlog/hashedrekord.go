@@ -154,19 +154,26 @@ func (r *HashedRekordRequest) Verify() error {
 	if len(r.Digest) != hash.Size() {
 		return fmt.Errorf("%w: digest is %d bytes, %s needs %d", ErrInvalidRequest, len(r.Digest), hash, hash.Size())
 	}
-	var valid bool
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		valid = ecdsa.VerifyASN1(k, r.Digest, r.Signature)
-	case *rsa.PublicKey:
-		valid = rsa.VerifyPKCS1v15(k, hash, r.Digest, r.Signature) == nil
-	case ed25519.PublicKey:
-		valid = ed25519.VerifyWithOptions(k, r.Digest, r.Signature, &ed25519.Options{Hash: crypto.SHA512}) == nil
-	}
-	if !valid {
+	if !VerifyDigest(pub, hash, r.Digest, r.Signature) {
 		return fmt.Errorf("%w: %s signature over the %d-byte digest", ErrSignatureInvalid, r.KeyDetails, len(r.Digest))
 	}
 	return nil
+}
+
+// VerifyDigest reports whether sig is pub's signature over digest, the hash (of algorithm hash)
+// of the signed data: ECDSA with an ASN.1 DER signature, RSA PKCS#1 v1.5, or Ed25519ph (hash
+// must then be SHA-512). Other key types never verify. The Rekor v2 request and the Rekor v1
+// entry types (package rekortypes) both verify with it.
+func VerifyDigest(pub crypto.PublicKey, hash crypto.Hash, digest, sig []byte) bool {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		return ecdsa.VerifyASN1(k, digest, sig)
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(k, hash, digest, sig) == nil
+	case ed25519.PublicKey:
+		return hash == crypto.SHA512 && ed25519.VerifyWithOptions(k, digest, sig, &ed25519.Options{Hash: crypto.SHA512}) == nil
+	}
+	return false
 }
 
 // keyDetailsHash is the digest algorithm of key details the log accepts; other key details are

@@ -8,7 +8,7 @@ import (
 )
 
 // LogKeys are the keys of the policy's logs that this package can verify checkpoints with
-// (Ed25519), each named by its origin.
+// (Ed25519, RFC 6962 tree head), each named by its origin.
 func (p *WitnessPolicy) LogKeys() []LogKey {
 	var keys []LogKey
 	for _, l := range p.Logs {

@@ -1,8 +1,10 @@
 package tlog
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -75,8 +77,9 @@ func noteKeyID(name string, typ NoteKeyType, pub []byte) uint32 {
 
 // ParseVerifierKey parses a signed-note verifier key. The name must be a valid key name; for
 // the types whose key ID the specifications define (Ed25519, Ed25519 cosignature/v1, ML-DSA-44
-// cosignature) the key must have its size and the key ID must be the one computed from name
-// and key. Keys of other types are parsed as given: whether they can be used is for the caller
+// cosignature, RFC 6962 tree head) the key must have its size (for a tree head key: be a PKIX
+// DER ECDSA P-256 public key) and the key ID must be the one computed from name and key (for a
+// tree head key, from the RFC 6962 log ID, SHA-256 of that DER). Keys of other types are parsed as given: whether they can be used is for the caller
 // to say. Errors wrap ErrMalformedVerifierKey.
 func ParseVerifierKey(vkey string) (*VerifierKey, error) {
 	name, rest, ok1 := strings.Cut(vkey, "+")
@@ -105,6 +108,11 @@ func ParseVerifierKey(vkey string) (*VerifierKey, error) {
 		want = ed25519.PublicKeySize
 	case NoteKeyMLDSA44:
 		want = mldsa44PublicKeySize
+	case NoteKeyRFC6962:
+		if _, err := treeHeadVerifierKey(name, k.ID, k.PublicKey); err != nil {
+			return nil, err
+		}
+		return k, nil
 	default:
 		return k, nil
 	}
@@ -144,19 +152,34 @@ func (k *VerifierKey) String() string {
 	return fmt.Sprintf("%s+%08x+%s", k.Name, k.ID, base64.StdEncoding.EncodeToString(append([]byte{byte(k.Type)}, k.PublicKey...)))
 }
 
-// LogKey is the log key of an Ed25519 verifier key: its name is the checkpoint origin. Other
-// types give an error wrapping ErrUnsupportedKey.
+// LogKey is the log key of an Ed25519 or RFC 6962 tree head verifier key: its name is the
+// checkpoint origin. Other types give an error wrapping ErrUnsupportedKey.
 func (k *VerifierKey) LogKey() (LogKey, error) {
+	if k.Type == NoteKeyRFC6962 {
+		return treeHeadVerifierKey(k.Name, k.ID, k.PublicKey)
+	}
 	if k.Type != NoteKeyEd25519 {
-		return LogKey{}, fmt.Errorf("%w: %s verifier key %q (want Ed25519)", ErrUnsupportedKey, k.Type, k.Name)
+		return LogKey{}, fmt.Errorf("%w: %s verifier key %q (want Ed25519 or RFC 6962 tree head)", ErrUnsupportedKey, k.Type, k.Name)
 	}
 	pub := ed25519.PublicKey(append([]byte(nil), k.PublicKey...))
 	id := Ed25519KeyID(k.Name, pub)
 	return LogKey{Origin: k.Name, KeyID: id[:], PublicKey: pub}, nil
 }
 
-// VerifierKey is the signed-note verifier key of an Ed25519 log key, named by its origin.
+// VerifierKey is the signed-note verifier key of an Ed25519 log key, or of a tree head key
+// (type 0x05, the key material its PKIX DER public key), named by its origin.
 func (k LogKey) VerifierKey() (*VerifierKey, error) {
+	if ec, isEC := k.PublicKey.(*ecdsa.PublicKey); isEC && k.TreeHead {
+		if !validKeyName(k.Origin) {
+			return nil, fmt.Errorf("%w: origin %q cannot name a note key", ErrMalformedVerifierKey, k.Origin)
+		}
+		der, err := x509.MarshalPKIXPublicKey(ec)
+		if err != nil {
+			return nil, fmt.Errorf("%w: encoding ECDSA key: %v", ErrUnsupportedKey, err)
+		}
+		id := sha256.Sum256(der)
+		return &VerifierKey{Name: k.Origin, ID: treeHeadKeyID(k.Origin, id[:]), Type: NoteKeyRFC6962, PublicKey: der}, nil
+	}
 	pub, ok := k.PublicKey.(ed25519.PublicKey)
 	if !ok || len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: %T has no Ed25519 verifier key", ErrUnsupportedKey, k.PublicKey)

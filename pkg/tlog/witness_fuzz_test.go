@@ -2,6 +2,11 @@ package tlog
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"testing"
 	"time"
@@ -14,6 +19,18 @@ func FuzzParseVerifierKey(f *testing.F) {
 	f.Add(mldsaVKey("pq.example.com", 3))
 	f.Add("a+00000000+Qg==")
 	f.Add("a+zz+")
+	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384()} {
+		ec, err := ecdsa.GenerateKey(curve, rand.Reader)
+		if err != nil {
+			f.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+		if err != nil {
+			f.Fatal(err)
+		}
+		id := sha256.Sum256(der)
+		f.Add((&VerifierKey{Name: "ct.example.com", ID: treeHeadKeyID("ct.example.com", id[:]), Type: NoteKeyRFC6962, PublicKey: der}).String())
+	}
 	f.Fuzz(func(t *testing.T, vkey string) {
 		k, err := ParseVerifierKey(vkey)
 		if err != nil {
@@ -28,6 +45,9 @@ func FuzzParseVerifierKey(f *testing.F) {
 		}
 		if _, err := k.CosignatureVerifier(); err != nil && !errors.Is(err, ErrUnsupportedCosignatureKey) && !errors.Is(err, ErrMalformedVerifierKey) {
 			t.Fatalf("CosignatureVerifier: %v", err)
+		}
+		if _, err := k.LogKey(); err != nil && !errors.Is(err, ErrUnsupportedKey) {
+			t.Fatalf("LogKey of a parsed key: %v", err)
 		}
 	})
 }

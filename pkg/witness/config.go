@@ -46,10 +46,11 @@ type FileConfig struct {
 // LogConfig is one log the witness follows.
 type LogConfig struct {
 	// Origin is the log's checkpoint origin; when empty, the verifier key's name. When set it
-	// must equal that name (an Ed25519 note key is named by the origin it signs).
+	// must equal that name (a log's note key is named by the origin it signs).
 	Origin string `json:"origin,omitempty"`
-	// VerifierKey is the log's Ed25519 checkpoint key as a signed-note verifier key
-	// ("<origin>+<key ID>+<base64 key>").
+	// VerifierKey is the log's checkpoint key as a signed-note verifier key
+	// ("<origin>+<key ID>+<base64 key>"): Ed25519 (type 0x01), or a CT log's RFC 6962 tree head
+	// key (type 0x05, tlog.TreeHeadLogKey).
 	VerifierKey string `json:"vkey"`
 }
 

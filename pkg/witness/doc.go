@@ -1,8 +1,8 @@
 // Package witness is a C2SP tlog-witness server: it follows the logs its configuration lists
-// (each by origin and Ed25519 checkpoint verifier key), and cosigns (C2SP tlog-cosignature,
-// Ed25519 cosignature/v1) each checkpoint a client submits with POST <prefix>/add-checkpoint
-// when it is signed by its log and consistent with the latest checkpoint of that log it cosigned
-// before. GET <prefix>/<hex SHA-256 of the origin>/checkpoint gives that latest checkpoint with
+// (each by origin and checkpoint verifier key: Ed25519, or a CT log's RFC 6962 tree head key),
+// and cosigns (C2SP tlog-cosignature, Ed25519 cosignature/v1) each checkpoint a client submits
+// with POST <prefix>/add-checkpoint when it is signed by its log and consistent with the latest
+// checkpoint of that log it cosigned before. GET <prefix>/<hex SHA-256 of the origin>/checkpoint gives that latest checkpoint with
 // the cosignature.
 //
 // The check of a submission against the stored state and the update of that state are one

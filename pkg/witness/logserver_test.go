@@ -131,7 +131,7 @@ func TestWitnessFollowsRealLog(t *testing.T) {
 	}
 	// The fork: a second log directory with the same key and origin, before any entry.
 	dirB := storageDir(t)
-	for _, f := range []string{logserver.ConfigFile, logserver.PrivateKeyFile, logserver.PublicKeyFile, logserver.TrustedRootFile} {
+	for _, f := range []string{logserver.ConfigFile, logserver.PrivateKeyFile, logserver.PublicKeyFile, logserver.V1PrivateKeyFile, logserver.V1PublicKeyFile, logserver.TrustedRootFile} {
 		data, err := os.ReadFile(filepath.Join(dirA, f))
 		if err != nil {
 			t.Fatal(err)

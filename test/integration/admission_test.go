@@ -274,3 +274,65 @@ func TestAdmissionRefusesBadPolicies(t *testing.T) {
 	c.fails("spec.authorities[0].key.secretRef: not supported", "admission", "serve", "--dir", "adm", "--policies", "policies", "--addr", "127.0.0.1:0")
 	c.fails(filepath.Join("policies", "p.yaml"), "admission", "test", "--policies", "policies", "example.com/app@sha256:"+strings.Repeat("0", 64))
 }
+
+// TestAdmissionCUEPolicies: `admission test` judges attestations with CUE policies, and a CUE
+// policy that does not compile stops `admission serve` and `admission test`, naming the file,
+// the policy and the field.
+func TestAdmissionCUEPolicies(t *testing.T) {
+	c := newCLI(t)
+	host, _ := testutil.NewRegistry(t)
+	c.ok("generate-key-pair")
+	sbom, err := filepath.Abs(filepath.Join("..", "..", "testdata", "attest", "sbom.spdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attested := testutil.PushRandomImage(t, host, "sbom/app").String()
+	c.ok("attest", "--key", "cosign.key", "--tlog-upload=false", "--type", "spdxjson", "--predicate", sbom, attested)
+	pub, err := os.ReadFile(filepath.Join(c.dir, "cosign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n          ")
+	policy := func(cue string) string {
+		return fmt.Sprintf(`apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: sbom}
+spec:
+  images: [{glob: "%s/sbom/**"}]
+  authorities:
+    - key:
+        data: |
+          %s
+      attestations:
+        - name: spdx
+          predicateType: spdxjson
+          policy:
+            type: cue
+            data: %q
+`, host, keyPEM, cue)
+	}
+	if err := os.MkdirAll(filepath.Join(c.dir, "policies"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(c.dir, "policies", "sbom.yaml")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(policy(`predicate: spdxVersion: "SPDX-2.3"`))
+	if out := c.ok("admission", "test", "--policies", "policies", attested).stdout; !strings.Contains(out, "allow "+attested) {
+		t.Errorf("admission test printed:\n%s", out)
+	}
+	write(policy(`predicate: spdxVersion: "SPDX-2.2"`))
+	res := c.fails("1 of 1 images denied", "admission", "test", "--policies", "policies", attested)
+	if !strings.Contains(res.stdout, "deny "+attested) || !strings.Contains(res.stdout, `predicate.spdxVersion: conflicting values "SPDX-2.3" and "SPDX-2.2"`) {
+		t.Errorf("admission test printed:\n%s", res.stdout)
+	}
+	write(policy(`predicate: {spdxVersion: "SPDX-2.3"`))
+	want := filepath.Join("policies", "sbom.yaml") + `: policy "sbom": spec.authorities[0].attestations[0].policy.data: invalid policy`
+	c.fails(want, "admission", "test", "--policies", "policies", attested)
+	c.ok("admission", "init", "--dir", "adm", "--service", "image-policy.cosign-system")
+	c.fails(want, "admission", "serve", "--dir", "adm", "--policies", "policies", "--addr", "127.0.0.1:0")
+}

@@ -57,31 +57,15 @@ func TestOmniwitnessCosignsOurLog(t *testing.T) {
 	startProcess(t, logAddr, ourBinary, "log", "serve", "--dir", logDir, "--addr", logAddr,
 		"--witness-policy", policy, "--checkpoint-interval", "100ms")
 
-	env := append(os.Environ(), "COSIGN_PASSWORD=omni", "COSIGN_LIKE_WITNESS_POLICY=", "COSIGN_LIKE_TRUSTED_ROOT=")
-	prefix := filepath.Join(dir, "release")
-	run(t, env, ourBinary, "generate-key-pair", "--output-key-prefix", prefix)
-	blob := writeFile(t, dir, "notes.txt", []byte("release notes\n"))
-	bundle := filepath.Join(dir, "notes.sigstore.json")
-	run(t, env, ourBinary, "sign-blob", "-y", "--key", prefix+".key", "--rekor-url", logURL, "--bundle", bundle, blob)
-	b, err := os.ReadFile(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), "— "+omniwitnessName+" ") {
-		t.Fatalf("the bundle's checkpoint has no cosignature line of %s:\n%s", omniwitnessName, b)
+	signed := signBlobThrough(t, dir, logURL)
+	if !strings.Contains(string(signed.bundleJSON), "— "+omniwitnessName+" ") {
+		t.Fatalf("the bundle's checkpoint has no cosignature line of %s:\n%s", omniwitnessName, signed.bundleJSON)
 	}
 
-	verify := []string{"verify-blob", "--key", prefix + ".pub", "--trusted-root", filepath.Join(logDir, logserver.TrustedRootFile), "--bundle", bundle, blob}
-	run(t, env, ourBinary, append(verify, "--witness-policy", policy)...)
+	verify := []string{"verify-blob", "--key", signed.pub, "--trusted-root", filepath.Join(logDir, logserver.TrustedRootFile), "--bundle", signed.bundle, signed.blob}
+	run(t, signed.env, ourBinary, append(verify, "--witness-policy", policy)...)
 
-	absentDir := filepath.Join(dir, "absent")
-	run(t, nil, ourBinary, "witness", "init", "--dir", absentDir, "--name", "absent.cosign-like.test/w2")
-	absentVKey, err := os.ReadFile(filepath.Join(absentDir, witness.VerifierKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stricter := writeFile(t, dir, "stricter_policy.txt", []byte(policyLines+
-		fmt.Sprintf("witness absent %s\ngroup both all omni absent\nquorum both\n", strings.TrimSpace(string(absentVKey)))))
-	refuse(t, env, `witness quorum not met: quorum "both" needs more than the cosignatures of [omni]`,
+	stricter := writeFile(t, dir, "stricter_policy.txt", []byte(policyLines+absentWitnessLines(t, dir, "omni")))
+	refuse(t, signed.env, `witness quorum not met: quorum "both" needs more than the cosignatures of [omni]`,
 		ourBinary, append(verify, "--witness-policy", stricter)...)
 }

@@ -21,8 +21,11 @@ func TestLoadDirValid(t *testing.T) {
 	for _, p := range docs.Policies {
 		byName[p.Metadata.Name] = p
 	}
-	if len(byName) != 5 {
-		t.Fatalf("read %d policies, want 5: %v", len(byName), byName)
+	if len(byName) != 6 {
+		t.Fatalf("read %d policies, want 6: %v", len(byName), byName)
+	}
+	if p := byName["cue-policy"].Spec.Policy; p.Type != TypeCUE || !strings.Contains(p.Data, "predicateType") {
+		t.Errorf("cue-policy read as %+v", p)
 	}
 	keyless := byName["ci-keyless"]
 	if keyless.Spec.Mode != ModeWarn || keyless.Spec.Authorities[0].Name != "authority-0" ||
@@ -47,13 +50,17 @@ func TestParseRefuses(t *testing.T) {
 	for file, want := range map[string][]string{
 		"secretref":               {"spec.authorities[0].key.secretRef: not supported", "needs a cluster"},
 		"unknown-field":           {"spec.authorities[0].keyless.identities[0].subjectRegex: unknown field", ":10:"},
-		"cue":                     {"spec.policy.type: CUE policies are not supported"},
+		"policy-type":             {`spec.policy.type: "wasm" is not supported: want rego or cue`},
 		"key-and-keyless":         {"spec.authorities[0]: expected exactly one, got more than one: key, keyless, static"},
 		"bad-glob":                {"spec.images[0].glob", `glob "[a-z]+" is invalid`},
 		"bad-mode":                {"spec.mode", `"audit" is not a mode`},
 		"trustroot":               {"spec.remote.root: required"},
-		"trustroot-keys":          {"spec.sigstoreKeys: not supported", "--trust-root NAME=FILE"},
+		"trustroot-keys":          {"spec.sigstoreKeys: expected at least one of certificateAuthorities, timestampAuthorities"},
+		"trustroot-keys-bad":      {"spec.sigstoreKeys.certificateAuthorities[0].certChain: ", `spec.sigstoreKeys.tLogs[0].hashAlgorithm: "sha-512" is not supported`, "spec.sigstoreKeys.tLogs[0].publicKey: "},
+		"trustroot-repository":    {"spec.repository.mirrorFS: required", `spec.repository.targets: "elsewhere" is not supported`},
 		"configmapref":            {"spec.policy.configMapRef: not supported"},
+		"fetch-config-file":       {"spec.policy.fetchConfigFile: not supported: the image's config file is not fetched"},
+		"remote-policy":           {"spec.policy.remote: not supported: a policy is given inline in data"},
 		"pull-secrets":            {"spec.authorities[0].source[0].signaturePullSecrets: not supported"},
 		"static-attestations":     {"spec.authorities[0].attestations: a static authority takes no attestations"},
 		"include-in-attestation":  {"spec.authorities[0].attestations[0].policy.includeSpec: allowed only in spec.policy"},

@@ -13,9 +13,6 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
-// cueRefusal explains why a CUE policy is refused.
-const cueRefusal = "CUE policies are not supported (cosign-like does not link the CUE evaluator): write the policy in Rego (type: rego, package sigstore, rule isCompliant)"
-
 // checker collects the problems of one document.
 type checker struct {
 	source string
@@ -27,7 +24,7 @@ func (c *checker) fail(path, format string, args ...any) {
 }
 
 // Validate checks a decoded document as policy-controller's validator does, and refuses what
-// cosign-like does not honour (fields that need a cluster, remote policies, CUE), naming each
+// cosign-like does not honour (fields that need a cluster, remote policies), naming each
 // field. It fills in the defaults policy-controller sets: mode enforce, and authority names
 // authority-<index>.
 func (p *ClusterImagePolicy) Validate() error {
@@ -245,11 +242,9 @@ func (c *checker) keyless(path string, k *KeylessRef) {
 // belong.
 func (c *checker) policy(path string, p *PolicyRef, inSpec bool) {
 	switch p.Type {
-	case TypeRego:
-	case TypeCUE:
-		c.fail(path+".type", cueRefusal)
+	case TypeRego, TypeCUE:
 	default:
-		c.fail(path+".type", "%q is not supported: want rego", p.Type)
+		c.fail(path+".type", "%q is not supported: want rego or cue", p.Type)
 	}
 	if p.Remote != nil {
 		c.fail(path+".remote", "not supported: a policy is given inline in data, so that what is enforced is what was reviewed")

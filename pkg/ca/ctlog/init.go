@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 )
 
@@ -20,6 +21,7 @@ const (
 	KeyFile         = "ct_key.pem"         // SCT and checkpoint signing key, ECDSA P-256, PKCS#8 PEM
 	PublicKeyFile   = "ct_pub.pem"         // its public key, PKIX PEM (for the CA's --ct-public-key)
 	OriginFile      = "origin"             // the checkpoints' origin line
+	VerifierKeyFile = "ct.vkey"            // the checkpoints' signed-note verifier key (RFC 6962 tree head, type 0x05), for witnesses
 	RootsFile       = "roots.pem"          // accepted roots (optional)
 	LogDir          = "log"                // Tessera POSIX storage
 	TrustedRootFile = "trusted_root.json"  // the ctlogs part of a trusted root
@@ -40,7 +42,8 @@ type InitOptions struct {
 }
 
 // Init creates a CT log in dir: the ECDSA P-256 key that signs SCTs and checkpoints (RFC 6962
-// tree heads as signed notes), the checkpoints' origin, the optional accepted roots, and
+// tree heads as signed notes), the checkpoints' origin and verifier key, the optional accepted
+// roots, and
 // trusted_root.json listing the log under ctlogs. ctx is not used yet: nothing is fetched.
 func Init(_ context.Context, dir string, opts InitOptions) error {
 	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
@@ -74,6 +77,17 @@ func Init(_ context.Context, dir string, opts InitOptions) error {
 		return err
 	}
 	if err := pki.WriteFile(filepath.Join(dir, OriginFile), []byte(origin+"\n"), 0o644); err != nil {
+		return err
+	}
+	logKey, err := tlog.TreeHeadLogKey(origin, &key.PublicKey)
+	if err != nil {
+		return err
+	}
+	vkey, err := logKey.VerifierKey()
+	if err != nil {
+		return fmt.Errorf("the checkpoints' verifier key: %w", err)
+	}
+	if err := pki.WriteFile(filepath.Join(dir, VerifierKeyFile), []byte(vkey.String()+"\n"), 0o644); err != nil {
 		return err
 	}
 	if len(opts.RootsPEM) > 0 {

@@ -29,6 +29,8 @@ import (
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
 )
 
 // Paths of the RFC 6962 write API.
@@ -55,6 +57,7 @@ var OIDPoison = ctx509.OIDExtensionCTPoison
 type Server struct {
 	key      crypto.Signer
 	logID    [32]byte
+	logKey   tlog.LogKey
 	roots    []*ctx509.Certificate
 	appender *tessera.Appender
 	addCT    func(context.Context, *ctonly.Entry) tessera.IndexFuture
@@ -84,6 +87,16 @@ type Options struct {
 	BatchMaxAge time.Duration
 	// Logger receives the log's messages and request logs; nil discards them.
 	Logger *slog.Logger
+	// WitnessPolicy, when set, is a C2SP tlog-policy file in the form Tessera reads (a URL on
+	// every witness line): each checkpoint the log publishes under /checkpoint is first
+	// submitted to its witnesses and published with their cosignatures. Default none.
+	WitnessPolicy []byte
+	// WitnessTimeout bounds each attempt to gather the policy's cosignatures; default
+	// cosigning.DefaultTimeout.
+	WitnessTimeout time.Duration
+	// WitnessFailOpen publishes a checkpoint whose cosignatures do not meet the policy's quorum
+	// (without the missing ones) instead of holding it back; default false: fail closed.
+	WitnessFailOpen bool
 }
 
 // Config is what New makes a CT log of: its key and its storage.
@@ -144,6 +157,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	logKey, err := tlog.TreeHeadLogKey(cfg.Origin, cfg.Key.Public().(*ecdsa.PublicKey))
+	if err != nil {
+		return nil, err
+	}
 	roots, err := parseRoots(cfg.RootsPEM)
 	if err != nil {
 		return nil, err
@@ -164,13 +181,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		WithCTLayout().
 		WithBatching(256, cfg.BatchMaxAge).
 		WithCheckpointInterval(time.Second)
+	if len(cfg.WitnessPolicy) > 0 {
+		if _, err := cosigning.Apply(appendOpts, cosigning.Options{
+			Policy: cfg.WitnessPolicy, Timeout: cfg.WitnessTimeout, FailOpen: cfg.WitnessFailOpen}); err != nil {
+			cancel()
+			return nil, fmt.Errorf("CT log: %w", err)
+		}
+	}
 	appender, shutdown, _, err := tessera.NewAppender(lctx, cfg.Storage, appendOpts)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting log appender: %w", err)
 	}
 	l := &Server{
-		key: cfg.Key, logID: id, roots: roots, appender: appender,
+		key: cfg.Key, logID: id, logKey: logKey, roots: roots, appender: appender,
 		addCT:    tessera.NewCertificateTransparencyAppender(appender),
 		shutdown: shutdown, cancel: cancel, tiles: cfg.Tiles, logger: logger, now: time.Now,
 	}
@@ -214,6 +238,10 @@ func (l *Server) Close(ctx context.Context) error {
 
 // PublicKey is the key SCTs are signed with.
 func (l *Server) PublicKey() crypto.PublicKey { return l.key.Public() }
+
+// LogKey is the key the log's checkpoints verify under (RFC 6962 tree head note signatures),
+// named by their origin: what a witness following the log is configured with.
+func (l *Server) LogKey() tlog.LogKey { return l.logKey }
 
 // LogID is the log's RFC 6962 ID (SHA-256 of its DER public key).
 func (l *Server) LogID() [32]byte { return l.logID }

@@ -229,3 +229,26 @@ func (o *s3Objects) ReadTile(ctx context.Context, l, i uint64, p uint8) ([]byte,
 func (o *s3Objects) ReadEntryBundle(ctx context.Context, i uint64, p uint8) ([]byte, error) {
 	return o.get(ctx, layout.EntriesPath(i, p))
 }
+
+// v1AWSSpec is the storage of the Rekor v1 tree beside the aws:// storage spec: the database
+// <database>_v1 on the same server (create it first) and the key prefix <prefix>/v1 in the
+// same bucket.
+func v1AWSSpec(spec string) (string, error) {
+	s, err := parseAWSSpec(spec)
+	if err != nil {
+		return "", err
+	}
+	mc, _ := mysql.ParseDSN(s.dsn)
+	mc.DBName += "_v1"
+	q := url.Values{"db": {mc.FormatDSN()}, "bucket": {s.bucket}, "prefix": {path.Join(s.prefix, "v1")}}
+	if s.endpoint != "" {
+		q.Set("endpoint", s.endpoint)
+	}
+	if s.region != "" {
+		q.Set("region", s.region)
+	}
+	if s.pathStyle {
+		q.Set("path-style", "true")
+	}
+	return awsScheme + "?" + q.Encode(), nil
+}

@@ -52,7 +52,15 @@ func withStorage(storage string) func(*Options) {
 // startMariaDB starts a MariaDB server and returns the mysql:// storage of a new empty database.
 func startMariaDB(t *testing.T) string {
 	t.Helper()
-	return "mysql://" + testutil.StartMariaDB(t).CreateDatabase(t, "tlog")
+	return "mysql://" + createLogDatabases(t, testutil.StartMariaDB(t))
+}
+
+// createLogDatabases creates the databases tlog and, for the v1 tree's derived storage,
+// tlog_v1, and returns the DSN of tlog.
+func createLogDatabases(t testing.TB, m *testutil.MariaDB) string {
+	t.Helper()
+	m.CreateDatabase(t, "tlog_v1")
+	return m.CreateDatabase(t, "tlog")
 }
 
 // startMariaDBS3 starts a MariaDB server and an S3-compatible object store, sets the AWS SDK's
@@ -62,7 +70,7 @@ func startMariaDBS3(t *testing.T) string {
 	m := testutil.StartMariaDB(t)
 	o := testutil.StartObjectStore(t)
 	o.SetEnv(t)
-	return awsStorage(m.CreateDatabase(t, "tlog"), o)
+	return awsStorage(createLogDatabases(t, m), o)
 }
 
 // awsStorage is the aws:// storage spec of database dsn and o's bucket.
@@ -93,6 +101,9 @@ func testStorage(t *testing.T, storage string) {
 		t.Fatal(err)
 	}
 	appendConcurrently(t, tl, s, "more", 300)
+	// The v1 tree lives in the derived storage.
+	v1 := v1FixtureOf(t, tl)
+	v1entry := v1.upload(t, s.hashedRekord(t, []byte("v1 on "+storage)))
 	state := t.TempDir()
 	cp, err := logclient.CheckConsistency(ctx, tl.url, tl.key, state)
 	if err != nil || cp.Size != 301 {
@@ -118,6 +129,9 @@ func testStorage(t *testing.T, storage string) {
 		t.Fatalf("resubmission after restart: %v index %d want %d", err, again.GetLogIndex(), tle.LogIndex)
 	}
 	appendConcurrently(t, tl2, s, "after restart", 5)
+	if got, err := v1FixtureOf(t, tl2).v1.GetByUUID(ctx, v1entry.UUID); err != nil || got.Entry.IntegratedTime != v1entry.Entry.IntegratedTime {
+		t.Fatalf("v1 entry after restart: %v, %v", got, err)
+	}
 	cp2, err := logclient.CheckConsistency(ctx, tl2.url, tl2.key, state)
 	if err != nil || cp2.Size != 306 {
 		t.Fatalf("after restart: %v (size %d)", err, cpSize(cp2))

@@ -25,7 +25,7 @@ func twinLogs(t *testing.T) (*testLog, *testLog) {
 	if err := Init(context.Background(), dirA, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{ConfigFile, PrivateKeyFile, PublicKeyFile, TrustedRootFile} {
+	for _, f := range []string{ConfigFile, PrivateKeyFile, PublicKeyFile, V1PrivateKeyFile, V1PublicKeyFile, TrustedRootFile} {
 		b, err := os.ReadFile(filepath.Join(dirA, f))
 		if err != nil {
 			t.Fatal(err)

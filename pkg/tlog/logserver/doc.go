@@ -15,4 +15,10 @@
 // time, so the writer is not starved between its fsyncs. Each answer carries an inclusion proof
 // in a checkpoint the server signs for the integrated tree as soon as its group is written; GET
 // checkpoint serves the same, so clients never see a checkpoint older than one they were given.
+//
+// Open also serves the Rekor v1 API under /api/v1/ (v1http.go) on a second Tessera tree with its
+// own ECDSA P-256 key and tree ID (v1key.go, v1log.go): entries canonicalized and verified by
+// package rekortypes, signed entry timestamps, retrieval by UUID, index or proposed entry, and an
+// index search backed by a bbolt file beside the tree (v1index.go) that is written only after an
+// entry is integrated, reconciled with the tree on open, and rebuilt by Reindex.
 package logserver

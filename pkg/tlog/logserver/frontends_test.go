@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -39,7 +41,7 @@ func startFrontEnds(t testing.TB, n int) *frontEnds {
 	t.Helper()
 	f := &frontEnds{db: testutil.StartMariaDB(t), objects: testutil.StartObjectStore(t)}
 	f.objects.SetEnv(t)
-	f.dsn = f.db.CreateDatabase(t, "tlog")
+	f.dsn = createLogDatabases(t, f.db)
 	f.storage = awsStorage(f.dsn, f.objects)
 	f.start(t, n)
 	return f
@@ -65,8 +67,17 @@ func (f *frontEnds) start(t testing.TB, n int) {
 		t.Fatal(err)
 	}
 	var hosts []string
-	for range n {
-		p := testutil.StartServerProcess(t, "log", serveEnv+"="+f.dir, "TLOG_TEST_STORAGE="+f.storage)
+	for i := range n {
+		// Each front-end has its own copy of the log directory (keys, config, and its own v1
+		// search index, which one process holds locked), as each machine would.
+		dir := f.dir
+		if n > 1 {
+			dir = filepath.Join(testutil.StorageDir(t), fmt.Sprint("fe", i))
+			if err := os.CopyFS(dir, os.DirFS(f.dir)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir, "TLOG_TEST_STORAGE="+f.storage)
 		t.Cleanup(func() {
 			p.Kill()
 			if strings.Contains(p.Stderr.String(), "panic") {

@@ -32,6 +32,12 @@ const (
 	TrustedRootFile = "trusted_root.json"
 	// DataDir holds the POSIX tile storage.
 	DataDir = "data"
+	// V1PrivateKeyFile and V1PublicKeyFile hold the Rekor v1 tree's ECDSA P-256 key; V1DataDir
+	// its POSIX tile storage and V1IndexFile its search index and integrated times.
+	V1PrivateKeyFile = "log-v1.key"
+	V1PublicKeyFile  = "log-v1.pub"
+	V1DataDir        = "data-v1"
+	V1IndexFile      = "v1index.db"
 )
 
 // ErrNotInitialized reports a log directory without the files Init writes.
@@ -45,6 +51,11 @@ type LogConfig struct {
 	Origin string `json:"origin"`
 	// LogID is the base64 checkpoint key ID (SHA-256 of the origin and Ed25519 key).
 	LogID string `json:"logId"`
+	// TreeID is the Rekor v1 tree's ID, a random nonzero int64: its checkpoint origin is
+	// "<Origin> - <TreeID>" and its entry UUIDs begin with it (16 hex digits).
+	TreeID int64 `json:"treeId,omitempty"`
+	// V1LogID is the Rekor v1 log ID: hex SHA-256 of the v1 key's PKIX DER.
+	V1LogID string `json:"v1LogId,omitempty"`
 }
 
 // InitOptions configure Init.
@@ -55,9 +66,10 @@ type InitOptions struct {
 	Start time.Time
 }
 
-// Init creates a log in dir: an Ed25519 checkpoint key (log.key, mode 0600; log.pub), the config,
-// and trusted_root.json listing this log (baseUrl, logId, key, validFor from opts.Start). It
-// refuses to overwrite an existing key. LoadConfig reads back what it wrote.
+// Init creates a log in dir: an Ed25519 checkpoint key (log.key, mode 0600; log.pub), the Rekor v1
+// tree's ECDSA P-256 key (log-v1.key, mode 0600; log-v1.pub) and tree ID, the config, and
+// trusted_root.json listing both (baseUrl, logId, key, validFor from opts.Start). It refuses to
+// overwrite an existing key. LoadConfig reads back what it wrote.
 func Init(_ context.Context, dir string, opts InitOptions) error {
 	_, err := initLog(dir, opts.URL, opts.Start)
 	return err
@@ -99,6 +111,11 @@ func initLog(dir, baseURL string, now time.Time) (*LogConfig, error) {
 	}
 	id := tlog.Ed25519KeyID(origin, pub)
 	cfg := &LogConfig{URL: strings.TrimSuffix(baseURL, "/"), Origin: origin, LogID: base64.StdEncoding.EncodeToString(id[:])}
+	v1, err := newV1Key(now)
+	if err != nil {
+		return nil, err
+	}
+	cfg.TreeID, cfg.V1LogID = v1.treeID, v1.logID
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding config: %w", err)
@@ -114,7 +131,7 @@ func initLog(dir, baseURL string, now time.Time) (*LogConfig, error) {
 				ValidFor:   &commonv1.TimeRange{Start: timestamppb.New(now.UTC().Truncate(time.Second))},
 			},
 			LogId: &commonv1.LogId{KeyId: id[:]},
-		}},
+		}, v1.tlog(cfg.URL)},
 	}
 	trJSON, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(tr)
 	if err != nil {
@@ -127,6 +144,8 @@ func initLog(dir, baseURL string, now time.Time) (*LogConfig, error) {
 	}{
 		{PrivateKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}), 0o600},
 		{PublicKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644},
+		{V1PrivateKeyFile, v1.privPEM, 0o600},
+		{V1PublicKeyFile, v1.pubPEM, 0o644},
 		{ConfigFile, append(cfgJSON, '\n'), 0o644},
 		{TrustedRootFile, append(trJSON, '\n'), 0o644},
 	}

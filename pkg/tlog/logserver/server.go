@@ -29,6 +29,7 @@ import (
 
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
 )
 
 // Defaults of Options.
@@ -39,7 +40,7 @@ const (
 	DefaultCheckpointInterval = time.Second
 	DefaultDedupWarmEntries   = 1 << 18
 	DefaultPushback           = 1 << 14
-	DefaultWitnessTimeout     = tessera.DefaultWitnessTimeout
+	DefaultWitnessTimeout     = cosigning.DefaultTimeout
 )
 
 // Options configure a log server. Zero values take the defaults named on each field.
@@ -50,6 +51,11 @@ type Options struct {
 	// Tessera's AWS driver (MySQL/MariaDB sequencing, tiles and bundles in an S3-compatible bucket),
 	// on which several servers can serve one log.
 	Storage string
+	// V1Storage selects the storage of the Rekor v1 tree, in the same forms; default derived
+	// from Storage: the log directory's data-v1/ for "", posix:<path>-v1 for posix:<path>, and
+	// the database <database>_v1 on the same server for MySQL (create it first). Its search
+	// index and integrated times are kept in the log directory's v1index.db whatever the storage.
+	V1Storage string
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
 	// MaxBodySize bounds request bodies (413 beyond); default DefaultMaxBodySize.
@@ -114,6 +120,8 @@ type Server struct {
 	warm     map[[32]byte]uint64
 	metrics  *serverMetrics
 	closeDB  func() error
+	// v1 is the Rekor v1 tree, opened by Open (nil for New).
+	v1 *v1Log
 
 	headMu sync.Mutex
 	head   *treeHead
@@ -171,6 +179,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cancel, s.closeDB = cancel, closeDB
+	if s.v1, err = openV1(sctx, dir, logCfg, &s.cfg); err != nil {
+		_ = s.Close(ctx)
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -230,18 +242,7 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 		metrics: metrics,
 		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
-	// A driver that several servers share brings an antispam index they share too.
-	var shared tessera.Antispam
-	extras, _ := c.Driver.(storageExtras)
-	if extras != nil {
-		shared = extras.extraAntispam()
-	}
-	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(signer).
-		WithBatching(s.cfg.BatchMaxSize, s.cfg.BatchMaxAge).
-		WithCheckpointInterval(s.cfg.CheckpointInterval).
-		WithPushback(DefaultPushback).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
+	opts := appendOptions(signer, &s.cfg, c.Driver)
 	if len(cfg.WitnessPolicy) > 0 {
 		if err := s.withWitnesses(opts); err != nil {
 			return nil, err
@@ -253,10 +254,7 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	}
 	s.group = newGroupCommitter(appender.Add, s.metrics.observeGroup)
 	s.add, s.shutdown = s.group.Add, shutdown
-	if extras != nil {
-		reader = extras.wrapReader(reader)
-	}
-	s.reader = trimmedReader{reader}
+	s.reader = storageReader(c.Driver, reader)
 	s.tiles = newTileCache(s.reader.ReadTile, 1024)
 	if err := s.warmDedup(ctx); err != nil {
 		_ = s.Close(ctx)
@@ -269,13 +267,41 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	return s, nil
 }
 
+// appendOptions are Tessera's options for a tree on driver whose checkpoints signer signs. A
+// driver that several servers share brings an antispam index they share too.
+func appendOptions(signer note.Signer, cfg *Options, driver tessera.Driver) *tessera.AppendOptions {
+	var shared tessera.Antispam
+	if extras, ok := driver.(storageExtras); ok {
+		shared = extras.extraAntispam()
+	}
+	return tessera.NewAppendOptions().
+		WithCheckpointSigner(signer).
+		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
+		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithPushback(DefaultPushback).
+		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
+}
+
+// storageReader is the reader of a tree on driver: Tessera's, or what the driver puts in its
+// place; trimmed to exact widths.
+func storageReader(driver tessera.Driver, r tessera.LogReader) tessera.LogReader {
+	if extras, ok := driver.(storageExtras); ok {
+		r = extras.wrapReader(r)
+	}
+	return trimmedReader{r}
+}
+
 // openDriver returns the Tessera storage driver that opts.Storage selects for the log in dir,
 // and a function that closes what it was built on (nil for files).
 func openDriver(ctx context.Context, dir string, opts *Options) (tessera.Driver, func() error, error) {
-	spec := opts.Storage
+	return openStorage(ctx, filepath.Join(dir, DataDir), opts.Storage, opts)
+}
+
+// openStorage opens the storage spec names (see Options.Storage), with data as the POSIX
+// directory of the empty spec.
+func openStorage(ctx context.Context, data, spec string, opts *Options) (tessera.Driver, func() error, error) {
 	switch {
 	case spec == "" || strings.HasPrefix(spec, "posix:"):
-		data := filepath.Join(dir, DataDir)
 		if p := strings.TrimPrefix(spec, "posix:"); p != "" {
 			data = p
 		}
@@ -348,6 +374,11 @@ func (s *Server) close(ctx context.Context) error {
 	if s.group != nil {
 		s.group.close()
 	}
+	if s.v1 != nil {
+		if verr := s.v1.close(ctx); err == nil {
+			err = verr
+		}
+	}
 	if s.closeDB != nil {
 		_ = s.closeDB()
 	}
@@ -384,9 +415,16 @@ func (s *Server) warmDedup(ctx context.Context) error {
 
 // forEachEntry calls f on each entry in [from, to) of a log whose tree has at least to entries.
 func forEachEntry(ctx context.Context, readBundle client.EntryBundleFetcherFunc, from, to uint64, f func(uint64, []byte) error) error {
+	return forEachEntryIn(ctx, readBundle, from, to, to, f)
+}
+
+// forEachEntryIn calls f on each entry in [from, to) of a log whose tree has size entries
+// (at least to): the bundles read are those of that tree (a partial bundle of a smaller tree
+// may be gone).
+func forEachEntryIn(ctx context.Context, readBundle client.EntryBundleFetcherFunc, from, to, size uint64, f func(uint64, []byte) error) error {
 	for i := from; i < to; {
 		bundleIdx := i / layout.EntryBundleWidth
-		b, err := client.GetEntryBundle(ctx, readBundle, bundleIdx, to)
+		b, err := client.GetEntryBundle(ctx, readBundle, bundleIdx, size)
 		if err != nil {
 			return fmt.Errorf("reading entry bundle %d: %w", bundleIdx, err)
 		}
@@ -432,20 +470,9 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	if err != nil {
 		return nil, err
 	}
-	root := rfc6962.DefaultHasher.EmptyRoot()
-	if size > 0 {
-		nodes, err := client.FetchRangeNodes(ctx, size, s.tiles.read)
-		if err != nil {
-			return nil, fmt.Errorf("reading tree of size %d: %w", size, err)
-		}
-		rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-		r, err := rf.NewRange(0, size, nodes)
-		if err != nil {
-			return nil, fmt.Errorf("building tree of size %d: %w", size, err)
-		}
-		if root, err = r.GetRootHash(nil); err != nil {
-			return nil, fmt.Errorf("hashing tree of size %d: %w", size, err)
-		}
+	root, err := treeRoot(ctx, size, s.tiles.read)
+	if err != nil {
+		return nil, err
 	}
 	n, err := tlog.SignCheckpoint(s.signer, size, root)
 	if err != nil {
@@ -465,9 +492,14 @@ const IntegrationTimeout = 30 * time.Second
 // awaitIntegration returns the integrated tree size once it is at least want, polling the
 // storage, or fails after IntegrationTimeout.
 func (s *Server) awaitIntegration(ctx context.Context, want uint64) (uint64, error) {
+	return awaitIntegration(ctx, s.reader, want)
+}
+
+// awaitIntegration returns reader's integrated tree size once it is at least want.
+func awaitIntegration(ctx context.Context, reader tessera.LogReader, want uint64) (uint64, error) {
 	deadline := time.Now().Add(IntegrationTimeout)
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		size, err := s.reader.IntegratedSize(ctx)
+		size, err := reader.IntegratedSize(ctx)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return 0, fmt.Errorf("reading tree size: %w", err)
 		}
@@ -485,8 +517,29 @@ func (s *Server) awaitIntegration(ctx context.Context, want uint64) (uint64, err
 	}
 }
 
+// treeRoot computes the root hash of the tree of the given size from its tiles.
+func treeRoot(ctx context.Context, size uint64, tiles client.TileFetcherFunc) ([]byte, error) {
+	if size == 0 {
+		return rfc6962.DefaultHasher.EmptyRoot(), nil
+	}
+	nodes, err := client.FetchRangeNodes(ctx, size, tiles)
+	if err != nil {
+		return nil, fmt.Errorf("reading tree of size %d: %w", size, err)
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	r, err := rf.NewRange(0, size, nodes)
+	if err != nil {
+		return nil, fmt.Errorf("building tree of size %d: %w", size, err)
+	}
+	root, err := r.GetRootHash(nil)
+	if err != nil {
+		return nil, fmt.Errorf("hashing tree of size %d: %w", size, err)
+	}
+	return root, nil
+}
+
 // Handler returns the HTTP API: POST /api/v2/log/entries and the tlog-tiles read API under
-// /api/v2/, on the shared server setup (internal/httpserver): /healthz (503 when the storage
+// /api/v2/, the Rekor v1 API under /api/v1/ when the server was opened by Open, on the shared server setup (internal/httpserver): /healthz (503 when the storage
 // cannot be read), /metrics with the log's own metrics, request logs, panic recovery, and
 // request bodies bounded by Options.MaxBodySize.
 func (s *Server) Handler() http.Handler {
@@ -495,6 +548,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v2/checkpoint", s.handleCheckpoint)
 	mux.HandleFunc("GET /api/v2/tile/entries/{path...}", s.handleEntryBundle)
 	mux.HandleFunc("GET /api/v2/tile/{level}/{path...}", s.handleTile)
+	if s.v1 != nil {
+		s.routeV1(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

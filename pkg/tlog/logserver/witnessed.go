@@ -10,27 +10,22 @@ import (
 	"github.com/transparency-dev/tessera"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
 )
 
 // errNotWitnessed reports that no checkpoint published with the witnesses' cosignatures covers
 // the entries asked for yet.
 var errNotWitnessed = errors.New("no witnessed checkpoint covers the entry yet")
 
-// withWitnesses reads Options.WitnessPolicy and has the storage submit each checkpoint it
-// publishes to the policy's witnesses. The policy is read twice: by our parser, which checks
-// C2SP's rules and gives errors naming the line, and by Tessera's, which submits.
+// withWitnesses has the storage submit each checkpoint it publishes to the witnesses of
+// Options.WitnessPolicy (package cosigning).
 func (s *Server) withWitnesses(opts *tessera.AppendOptions) error {
-	if _, err := tlog.ParseWitnessPolicy(s.cfg.WitnessPolicy); err != nil {
-		return fmt.Errorf("witness policy: %w", err)
-	}
-	group, err := tessera.NewWitnessGroupFromPolicy(s.cfg.WitnessPolicy)
+	timeout, err := cosigning.Apply(opts, cosigning.Options{
+		Policy: s.cfg.WitnessPolicy, Timeout: s.cfg.WitnessTimeout, FailOpen: s.cfg.WitnessFailOpen})
 	if err != nil {
-		return fmt.Errorf("witness policy (as the log submits to it): %w", err)
+		return err
 	}
-	if s.cfg.WitnessTimeout <= 0 {
-		s.cfg.WitnessTimeout = DefaultWitnessTimeout
-	}
-	opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: s.cfg.WitnessTimeout, FailOpen: s.cfg.WitnessFailOpen})
+	s.cfg.WitnessTimeout = timeout
 	s.witnessed = true
 	return nil
 }

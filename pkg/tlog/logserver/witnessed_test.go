@@ -3,95 +3,45 @@ package logserver
 import (
 	"context"
 	"crypto"
-	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/internal/testutil/witnesstest"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
-	"github.com/cosign-like/cosign-like/pkg/witness"
 )
 
-// flakyWitness is our witness, answering 503 while down is set.
-type flakyWitness struct {
-	*witness.Server
-	down atomic.Bool
-}
-
-func (w *flakyWitness) Handler() http.Handler {
-	h := w.Server.Handler()
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if w.down.Load() {
-			http.Error(rw, "down", http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(rw, r)
-	})
-}
-
-// startWitness serves our witness, following the log in dir, and returns a policy requiring it
-// with the witness's URL (Tessera's form).
-func startWitness(t *testing.T, dir string) (*flakyWitness, *tlog.WitnessPolicy, []byte) {
-	t.Helper()
-	logKey, err := LoadLogKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, wpriv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := tlog.NewCosignatureSigner("witness.test/w1", wpriv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := witness.NewDirStore(filepath.Join(t.TempDir(), "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := testutil.StartServer(t, func(string) (*flakyWitness, error) {
-		s, err := witness.New(context.Background(), witness.Config{
-			Signer: signer, Logs: []tlog.LogKey{logKey}, Store: store,
-			Options: witness.Options{Logger: slog.New(slog.DiscardHandler)},
-		})
-		return &flakyWitness{Server: s}, err
-	})
-	text := []byte(fmt.Sprintf("witness w1 %s %s\nquorum w1\n", signer.Verifier().VerifierKey(), w.URL))
-	policy, err := tlog.ParseWitnessPolicy(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w.Server, policy, text
-}
-
 // newWitnessedLog serves a new log whose checkpoints our witness cosigns, under a policy
-// requiring it, with the witness timeout and fail-open setting given.
-func newWitnessedLog(t *testing.T, timeout time.Duration, failOpen bool) (*testLog, *flakyWitness, *tlog.WitnessPolicy) {
+// requiring it, with the witness timeout and fail-open setting given (a checkpoint interval of
+// 100 ms unless mutate changes the options further).
+func newWitnessedLog(t testing.TB, timeout time.Duration, failOpen bool, mutate ...func(*Options)) (*testLog, *witnesstest.Witness, *tlog.WitnessPolicy) {
 	t.Helper()
 	dir := testutil.StorageDir(t)
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	w, policy, text := startWitness(t, dir)
+	logKey, err := LoadLogKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := witnesstest.Start(t, logKey)
 	tl := startTestLog(t, dir, func(o *Options) {
-		o.WitnessPolicy = text
+		o.WitnessPolicy = w.PolicyText
 		o.WitnessFailOpen = failOpen
 		o.CheckpointInterval = 100 * time.Millisecond
 		o.WitnessTimeout = timeout
+		for _, m := range mutate {
+			m(o)
+		}
 	})
 	// The log's Close waits for a checkpoint covering every entry: the witness is back by then.
-	t.Cleanup(func() { w.down.Store(false) })
-	return tl, w, policy
+	t.Cleanup(func() { w.Down.Store(false) })
+	return tl, w.Witness, w.Policy
 }
 
 func TestWitnessedCheckpoints(t *testing.T) {
@@ -139,7 +89,7 @@ func TestWitnessedCheckpoints(t *testing.T) {
 func TestWitnessedFailClosed(t *testing.T) {
 	tl, w, policy := newWitnessedLog(t, 200*time.Millisecond, false)
 	ctx := context.Background()
-	w.down.Store(true)
+	w.Down.Store(true)
 	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	_, err := tl.client.Submit(ctx, s.request(t, []byte("not witnessed")))
 	if !errors.Is(err, logclient.ErrLogRequest) || !strings.Contains(err.Error(), "503") {
@@ -158,7 +108,7 @@ func TestWitnessedFailClosed(t *testing.T) {
 func TestWitnessedFailOpen(t *testing.T) {
 	tl, w, policy := newWitnessedLog(t, 200*time.Millisecond, true)
 	ctx := context.Background()
-	w.down.Store(true)
+	w.Down.Store(true)
 	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
 	req := s.request(t, []byte("published unwitnessed"))
 	tle, err := tl.client.Submit(ctx, req)

@@ -1,0 +1,300 @@
+package logserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/rekortypes"
+)
+
+// Buckets of the v1 index.
+var (
+	// bucketEntries maps a log index (8 bytes, big endian) to its leaf hash and integrated
+	// time (32 bytes, then 8 bytes of Unix seconds, big endian).
+	bucketEntries = []byte("entries")
+	// bucketLeaves maps a leaf hash to its log index.
+	bucketLeaves = []byte("leaves")
+	// bucketSearch holds one key per search index key and entry: the index key, 0x00, the log
+	// index (8 bytes); the value is empty.
+	bucketSearch = []byte("search")
+	// bucketMeta holds metaIndexed: the tree size through which every entry is recorded.
+	bucketMeta  = []byte("meta")
+	metaIndexed = []byte("indexed")
+)
+
+// maxSearchResults bounds the entries one index key yields to a search.
+const maxSearchResults = 1 << 16
+
+// v1Index is the Rekor v1 tree's search index and per-entry integrated times, in a bbolt file
+// beside the tree. It is written only after an entry is integrated, so it never names an entry
+// that is not in the tree; what a crash left unwritten is filled in from the tree by reconcile.
+type v1Index struct {
+	db *bolt.DB
+}
+
+func openV1Index(path string) (*v1Index, error) {
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("the v1 index %s is locked by another process (is the log being served?)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the v1 index %s: %w", path, err)
+	}
+	// Entries integrated together arrive together: a short delay gathers them into one
+	// transaction without holding a lone entry back (bbolt's default is 10 ms).
+	db.MaxBatchDelay = time.Millisecond
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEntries, bucketLeaves, bucketSearch, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("preparing the v1 index %s: %w", path, err)
+	}
+	return &v1Index{db: db}, nil
+}
+
+func (x *v1Index) close() error { return x.db.Close() }
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func searchKey(key string, idx uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(key), 0), idx)
+}
+
+// record stores an integrated entry: its leaf hash, integrated time and search keys. Concurrent
+// calls share one transaction (and one fsync).
+func (x *v1Index) record(idx uint64, leaf []byte, integrated int64, keys []string) error {
+	return x.db.Batch(func(tx *bolt.Tx) error { return putEntry(tx, idx, leaf, integrated, keys) })
+}
+
+func putEntry(tx *bolt.Tx, idx uint64, leaf []byte, integrated int64, keys []string) error {
+	v := binary.BigEndian.AppendUint64(append([]byte(nil), leaf...), uint64(integrated))
+	if err := tx.Bucket(bucketEntries).Put(be64(idx), v); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketLeaves).Put(leaf, be64(idx)); err != nil {
+		return err
+	}
+	search := tx.Bucket(bucketSearch)
+	for _, k := range keys {
+		if err := search.Put(searchKey(k, idx), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupLeaf returns the log index of the entry with this leaf hash; ok is false when the index
+// holds none.
+func (x *v1Index) lookupLeaf(leaf []byte) (idx uint64, ok bool, err error) {
+	err = x.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketLeaves).Get(leaf); len(v) == 8 {
+			idx, ok = binary.BigEndian.Uint64(v), true
+		}
+		return nil
+	})
+	return idx, ok, err
+}
+
+// entry returns the leaf hash and integrated time recorded for idx; ok is false when none is.
+func (x *v1Index) entry(idx uint64) (leaf []byte, integrated int64, ok bool, err error) {
+	err = x.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketEntries).Get(be64(idx)); len(v) == 40 {
+			leaf, integrated, ok = append([]byte(nil), v[:32]...), int64(binary.BigEndian.Uint64(v[32:])), true
+		}
+		return nil
+	})
+	return leaf, integrated, ok, err
+}
+
+// leafHashes returns the leaf hashes recorded for idxs (in one read), leaving out indexes with
+// no record.
+func (x *v1Index) leafHashes(idxs []uint64) ([][]byte, error) {
+	out := make([][]byte, 0, len(idxs))
+	err := x.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEntries)
+		for _, i := range idxs {
+			if v := b.Get(be64(i)); len(v) == 40 {
+				out = append(out, append([]byte(nil), v[:32]...))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// search returns the log indexes of the entries under an index key, in log order.
+func (x *v1Index) search(key string) ([]uint64, error) {
+	prefix := append([]byte(key), 0)
+	var out []uint64
+	err := x.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketSearch).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Next() {
+			if len(out) == maxSearchResults {
+				break
+			}
+			out = append(out, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// entryReader reads entries [from, to) of the tree, calling f on each.
+type entryReader func(ctx context.Context, from, to uint64, f func(uint64, []byte) error) error
+
+// reconcile makes the index match a tree of size entries: records past the tree (which a
+// storage that lost its last writes could leave) are removed, and entries of the tree that a
+// crash left unrecorded are recorded from the tree with now as their integrated time (no client
+// was answered for them). It returns how many entries it recorded.
+func (x *v1Index) reconcile(ctx context.Context, size uint64, read entryReader, now time.Time) (int, error) {
+	var from uint64
+	var missing []uint64
+	err := x.db.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(metaIndexed); len(v) == 8 {
+			from = min(binary.BigEndian.Uint64(v), size)
+		}
+		entries := tx.Bucket(bucketEntries)
+		c := entries.Cursor()
+		for k, v := c.Seek(be64(size)); k != nil; k, v = c.Seek(be64(size)) {
+			if err := dropEntry(tx, binary.BigEndian.Uint64(k), v); err != nil {
+				return err
+			}
+		}
+		next := from
+		for k, _ := c.Seek(be64(from)); k != nil; k, _ = c.Next() {
+			i := binary.BigEndian.Uint64(k)
+			for ; next < i; next++ {
+				missing = append(missing, next)
+			}
+			next = i + 1
+		}
+		for ; next < size; next++ {
+			missing = append(missing, next)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reconciling the v1 index: %w", err)
+	}
+	if n, err := x.fill(ctx, missing, read, now); err != nil {
+		return n, err
+	}
+	err = x.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaIndexed, be64(size)) })
+	return len(missing), err
+}
+
+// dropEntry removes the record of idx (whose entries value is v) and its search keys.
+func dropEntry(tx *bolt.Tx, idx uint64, v []byte) error {
+	if err := tx.Bucket(bucketEntries).Delete(be64(idx)); err != nil {
+		return err
+	}
+	if len(v) >= 32 {
+		if err := tx.Bucket(bucketLeaves).Delete(v[:32]); err != nil {
+			return err
+		}
+	}
+	// Search keys end with the index: a scan finds them without knowing the keys.
+	c := tx.Bucket(bucketSearch).Cursor()
+	suffix := be64(idx)
+	var drop [][]byte
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if bytes.HasSuffix(k, suffix) && len(k) > 8 && k[len(k)-9] == 0 {
+			drop = append(drop, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range drop {
+		if err := tx.Bucket(bucketSearch).Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill records the entries at the given indexes (ascending) from the tree.
+func (x *v1Index) fill(ctx context.Context, idxs []uint64, read entryReader, now time.Time) (int, error) {
+	done := 0
+	for len(idxs) > 0 {
+		// Contiguous runs are read together.
+		n := 1
+		for n < len(idxs) && idxs[n] == idxs[n-1]+1 && n < 4096 {
+			n++
+		}
+		run := idxs[:n]
+		idxs = idxs[n:]
+		err := x.db.Update(func(tx *bolt.Tx) error {
+			return read(ctx, run[0], run[0]+uint64(len(run)), func(i uint64, body []byte) error {
+				return recordFromTree(tx, i, body, now.Unix())
+			})
+		})
+		if err != nil {
+			return done, fmt.Errorf("recording entries %d to %d in the v1 index: %w", run[0], run[len(run)-1], err)
+		}
+		done += len(run)
+	}
+	return done, nil
+}
+
+// recordFromTree records entry i, read from the tree, keeping an integrated time already
+// recorded for it.
+func recordFromTree(tx *bolt.Tx, i uint64, body []byte, integrated int64) error {
+	e, err := rekortypes.Parse(body)
+	var keys []string
+	if err != nil {
+		// The log only appends what Canonicalize accepted; an entry this version cannot read
+		// is still found by UUID and index, not by search.
+		keys = nil
+	} else {
+		keys = e.IndexKeys
+	}
+	if v := tx.Bucket(bucketEntries).Get(be64(i)); len(v) == 40 {
+		integrated = int64(binary.BigEndian.Uint64(v[32:]))
+	}
+	return putEntry(tx, i, tlog.LeafHash(body), integrated, keys)
+}
+
+// rebuild replaces the search and leaf buckets with what the tree of size entries yields,
+// keeping the integrated times recorded (entries without one get now). It returns the number of
+// entries indexed.
+func (x *v1Index) rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error) {
+	err := x.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLeaves, bucketSearch} {
+			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(metaIndexed, be64(0))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("clearing the v1 index: %w", err)
+	}
+	const chunk = 1 << 14
+	for from := uint64(0); from < size; from += chunk {
+		to := min(from+chunk, size)
+		err := x.db.Update(func(tx *bolt.Tx) error {
+			return read(ctx, from, to, func(i uint64, body []byte) error { return recordFromTree(tx, i, body, now.Unix()) })
+		})
+		if err != nil {
+			return from, fmt.Errorf("indexing entries %d to %d: %w", from, to, err)
+		}
+	}
+	if _, err := x.reconcile(ctx, size, read, now); err != nil {
+		return size, err
+	}
+	return size, nil
+}

@@ -1,0 +1,40 @@
+package rekortypes
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// ProposeRekord builds a rekord 0.0.1 proposed entry as rekor-cli's upload does, with the
+// artifact, the detached signature and the public key inline. format is x509, pgp, minisign or
+// ssh. Nothing is verified here: the log does that.
+func ProposeRekord(format string, artifact, signature, publicKey []byte) ([]byte, error) {
+	if _, ok := pkis[format]; !ok {
+		return nil, fmt.Errorf("%w: rekord signature format %q is not accepted (accepted: %s)", ErrInvalid, format, mapKeys(pkis))
+	}
+	return canonicalJSON(obj{"apiVersion": "0.0.1", "kind": "rekord", "spec": obj{
+		"data": obj{"content": b64(artifact)},
+		"signature": obj{
+			"format":    format,
+			"content":   b64(signature),
+			"publicKey": obj{"content": b64(publicKey)},
+		},
+	}})
+}
+
+// ProposeHashedRekord builds a hashedrekord 0.0.1 proposed entry as rekor-cli's upload does:
+// the SHA-256 digest of the artifact, the signature over it, and the PEM public key or
+// certificate (or chain, leaf first) that verifies it.
+func ProposeHashedRekord(digest []byte, signature, publicKeyOrCertPEM []byte) ([]byte, error) {
+	if len(digest) != sha256.Size {
+		return nil, fmt.Errorf("%w: a SHA-256 digest is %d bytes, got %d", ErrInvalid, sha256.Size, len(digest))
+	}
+	return canonicalJSON(obj{"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": obj{
+		"data": obj{"hash": obj{"algorithm": "sha256", "value": hex.EncodeToString(digest)}},
+		"signature": obj{
+			"content":   b64(signature),
+			"publicKey": obj{"content": b64(publicKeyOrCertPEM)},
+		},
+	}})
+}

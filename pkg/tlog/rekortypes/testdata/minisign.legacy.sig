@@ -1,0 +1,4 @@
+untrusted comment: signature from minisign secret key
+RWTPBb2IvJmy37Od43u1BVjw+mZKUAZLYRn8ZHcKVN/ssOGRoO/D3G0aDNx0gMYg0dryJUH4qSYlrrALc6aj03G+ivh8EhAqKgQ=
+trusted comment: timestamp:1796318048	file:artifact.txt
+7ZAep+vX3MRzeMCiQmQQZOFGqjbV54nSjunwErMmtsKNEFA/BFbwVwcd7dm5A/8kh1K87m5kT+6qD9XWqVMvAQ==

@@ -1,0 +1,4 @@
+untrusted comment: signature from minisign secret key
+RUTPBb2IvJmy3+gk7gK7fv+PJOKyXPcogwUO66uOOLQ64q1Tzm2SDCMR75TOYRaCEnN9C01Lz955ltzQ1A6YC2bK1ynhKT6ZcwE=
+trusted comment: timestamp:1796318048	file:artifact.txt	hashed
+Gj+YDq9R47VBSvG3QxypWBT3GWhLU97GXIDX4eBE+k2uaynn0ZKxFeX5JPpVcKnCd/60Zz/Hwt1eTbCcmdG1DA==
