@@ -37,6 +37,15 @@ go test -run '^$' -bench 'WitnessedAppend' -benchtime 20x -timeout 10m ./pkg/tlo
   | grep -E 'p50-ms|^(ok|FAIL|---)' || true
 fi
 
+if [ -z "${SKIP_SCALE_BENCH:-}" ]; then
+section "Log appends through haproxy, 64 clients, 2,000 entries: one POSIX front-end; 1, 2, 3 front-ends on MariaDB + S3 (versitygw)"
+go test -run '^$' -bench BenchmarkFrontEnds -benchtime 1x -timeout 20m ./pkg/tlog/logserver 2>/dev/null \
+  | grep -E 'appends/s|^(ok|FAIL|---)' || true
+section "CA through haproxy, 64 clients, 2,000 certificates: 1 and 3 replicas of one CA directory"
+go test -run '^$' -bench BenchmarkCAReplicas -benchtime 1x -timeout 10m ./pkg/ca 2>/dev/null \
+  | grep -E 'certs/s|^(ok|FAIL|---)' || true
+fi
+
 section "CLI start-up"
 echo "cosign-like version: peak RSS $(peak_rss_mib "$BIN" version) MiB (target <= 25 MiB)"
 

@@ -51,5 +51,6 @@ npm_peer() {
 go_peer cosign github.com/sigstore/cosign/v3/cmd/cosign v3.1.3
 go_peer rekor-cli github.com/sigstore/rekor/cmd/rekor-cli v1.5.4
 go_peer omniwitness github.com/transparency-dev/witness/cmd/omniwitness v0.0.0-20260720115447-2e1c6971d19e
+go_peer versitygw github.com/versity/versitygw/cmd/versitygw v1.8.0
 go_peer rekor-tiles github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix v2.3.0
 npm_peer test/sigstore-js

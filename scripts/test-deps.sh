@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose programs the tests run as real processes:
-# docker-registry (distribution 2.8), mariadb-server, softhsm2, openssl, chromium (headless),
+# docker-registry (distribution 2.8), mariadb-server, haproxy (the log's front-ends), softhsm2,
+# openssl, chromium (headless),
 # GNU time (peak memory of the binary's processes), and the signing tools whose signatures the
 # Rekor v1 entry types are checked on (minisign, gpg, ssh-keygen).
 # Does nothing when they are already present; needs root (or sudo) otherwise.
@@ -8,6 +9,7 @@ set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

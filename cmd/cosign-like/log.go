@@ -172,7 +172,7 @@ func newLogServeCmd() *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&o.dir, "dir", "", "log directory (from log init)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3003", "listen address")
-	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, or mysql://user:pw@tcp(host:port)/db")
+	fs.StringVar(&o.storage, "storage", "", "storage: empty for POSIX files under --dir, mysql://user:pw@tcp(host:port)/db, or aws://?db=<DSN>&bucket=<bucket>[&endpoint=URL&region=R&path-style=true] (MariaDB + S3, several front-ends)")
 	fs.StringVar(&o.v1Storage, "v1-storage", "", "storage of the Rekor v1 tree, in the same forms (default: data-v1 under --dir, <path>-v1, or database <db>_v1)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")

@@ -68,6 +68,13 @@ func (s *Started[S]) Stop() error {
 	return s.stopErr
 }
 
+// Kill cuts every open connection (requests in flight get no answer, as from a killed process)
+// and then stops the server as Stop does.
+func (s *Started[S]) Kill() error {
+	s.http.CloseClientConnections()
+	return s.Stop()
+}
+
 // StorageDir is a temporary directory, like tb.TempDir, for storage that background goroutines
 // may still write to for a moment after its server closed (Tessera's): its removal when the test
 // ends is retried for up to five seconds.

@@ -37,15 +37,7 @@ func TestMain(m *testing.M) {
 func requireAll() bool { return testutil.RequireAll() }
 
 // peerDir is where scripts/peers.sh builds the peer binaries and installs the npm peers.
-func peerDir() string {
-	if d := os.Getenv("COSIGN_LIKE_PEERS"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "cosign-like", "peers")
-	}
-	return filepath.Join(os.TempDir(), "cosign-like-peers")
-}
+func peerDir() string { return testutil.PeerDir() }
 
 // peer returns the path of a peer program, built by scripts/peers.sh as <peerDir>/<name>, or
 // skips the test (fails it in CI) when it is missing.

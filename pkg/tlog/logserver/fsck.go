@@ -22,7 +22,7 @@ type FsckResult struct {
 }
 
 // Fsck checks the storage of the log in dir (POSIX files under dir when storage is empty, else a
-// mysql:// address as Options.Storage takes): the stored checkpoint verifies with the log
+// mysql:// or aws:// spec as Options.Storage takes): the stored checkpoint verifies with the log
 // key, every entry bundle re-hashes to the level-0 tiles, every tile re-hashes from the level
 // below, and the tree rebuilt from the entries has the checkpoint's root.
 func Fsck(ctx context.Context, dir, storage string) (*FsckResult, error) {
@@ -51,6 +51,12 @@ func Fsck(ctx context.Context, dir, storage string) (*FsckResult, error) {
 		}
 		defer db.Close()
 		fetcher = trimmedReader{d}
+	case strings.HasPrefix(storage, awsScheme):
+		objs, err := openS3Objects(ctx, storage)
+		if err != nil {
+			return nil, err
+		}
+		fetcher = objs
 	default:
 		return nil, fmt.Errorf("unknown storage %q", storage)
 	}

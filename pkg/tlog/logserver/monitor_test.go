@@ -52,8 +52,13 @@ func fulcioSigner(t *testing.T, email, issuer string) *testSigner {
 	return &testSigner{priv: k, hash: crypto.SHA256, der: der, cert: true}
 }
 
+// TestMonitor finds identities' and keys' entries in a log on each backend.
 func TestMonitor(t *testing.T) {
-	tl := newTestLog(t, nil)
+	forEachBackend(t, testMonitor)
+}
+
+func testMonitor(t *testing.T, storage string) {
+	tl := newTestLog(t, withStorage(storage))
 	ctx := context.Background()
 	alice := fulcioSigner(t, "alice@example.com", "https://issuer.example")
 	mallory := fulcioSigner(t, "alice@example.com", "https://evil.example")

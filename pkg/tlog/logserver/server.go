@@ -46,7 +46,10 @@ const (
 // Options configure a log server. Zero values take the defaults named on each field.
 type Options struct {
 	// Storage selects the storage Open opens: "" for POSIX files under the log directory's data/,
-	// posix:/path, or "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB.
+	// posix:/path, "mysql://user:password@tcp(host:port)/database" for MySQL/MariaDB, or
+	// "aws://?db=<DSN>&bucket=B[&prefix=P][&endpoint=URL][&region=R][&path-style=true]" for
+	// Tessera's AWS driver (MySQL/MariaDB sequencing, tiles and bundles in an S3-compatible bucket),
+	// on which several servers can serve one log.
 	Storage string
 	// V1Storage selects the storage of the Rekor v1 tree, in the same forms; default derived
 	// from Storage: the log directory's data-v1/ for "", posix:<path>-v1 for posix:<path>, and
@@ -239,7 +242,7 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 		metrics: metrics,
 		cpu:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
-	opts := appendOptions(signer, &s.cfg)
+	opts := appendOptions(signer, &s.cfg, c.Driver)
 	if len(cfg.WitnessPolicy) > 0 {
 		if err := s.withWitnesses(opts); err != nil {
 			return nil, err
@@ -251,7 +254,7 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	}
 	s.group = newGroupCommitter(appender.Add, s.metrics.observeGroup)
 	s.add, s.shutdown = s.group.Add, shutdown
-	s.reader = trimmedReader{reader}
+	s.reader = storageReader(c.Driver, reader)
 	s.tiles = newTileCache(s.reader.ReadTile, 1024)
 	if err := s.warmDedup(ctx); err != nil {
 		_ = s.Close(ctx)
@@ -264,14 +267,28 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	return s, nil
 }
 
-// appendOptions are Tessera's options for a tree whose checkpoints signer signs.
-func appendOptions(signer note.Signer, cfg *Options) *tessera.AppendOptions {
+// appendOptions are Tessera's options for a tree on driver whose checkpoints signer signs. A
+// driver that several servers share brings an antispam index they share too.
+func appendOptions(signer note.Signer, cfg *Options, driver tessera.Driver) *tessera.AppendOptions {
+	var shared tessera.Antispam
+	if extras, ok := driver.(storageExtras); ok {
+		shared = extras.extraAntispam()
+	}
 	return tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithPushback(DefaultPushback).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
+}
+
+// storageReader is the reader of a tree on driver: Tessera's, or what the driver puts in its
+// place; trimmed to exact widths.
+func storageReader(driver tessera.Driver, r tessera.LogReader) tessera.LogReader {
+	if extras, ok := driver.(storageExtras); ok {
+		r = extras.wrapReader(r)
+	}
+	return trimmedReader{r}
 }
 
 // openDriver returns the Tessera storage driver that opts.Storage selects for the log in dir,
@@ -304,8 +321,16 @@ func openStorage(ctx context.Context, data, spec string, opts *Options) (tessera
 		// Tessera's MySQL driver publishes checkpoints at most once a second.
 		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
 		return d, db.Close, nil
+	case strings.HasPrefix(spec, awsScheme):
+		d, err := openAWS(ctx, spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		// Tessera's AWS driver publishes checkpoints at most once a second.
+		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
+		return d, nil, nil
 	}
-	return nil, nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path or mysql://user:password@tcp(host:port)/db", spec)
+	return nil, nil, fmt.Errorf("unknown storage %q: want empty (POSIX files), posix:/path, mysql://user:password@tcp(host:port)/db or aws://?db=<DSN>&bucket=<bucket>", spec)
 }
 
 // openMySQL connects to the MySQL/MariaDB storage at spec (mysql://user:pw@tcp(host:port)/db),
@@ -441,12 +466,9 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	if s.head != nil && s.head.size >= min {
 		return s.head, nil
 	}
-	size, err := s.reader.IntegratedSize(ctx)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading tree size: %w", err)
-	}
-	if size < min {
-		return nil, fmt.Errorf("integrated tree size %d is below %d", size, min)
+	size, err := s.awaitIntegration(ctx, min)
+	if err != nil {
+		return nil, err
 	}
 	root, err := treeRoot(ctx, size, s.tiles.read)
 	if err != nil {
@@ -459,6 +481,40 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	s.head = &treeHead{size: size, root: root, note: n}
 	s.metrics.treeSize.Set(float64(size))
 	return s.head, nil
+}
+
+// IntegrationTimeout bounds how long an append waits for its entry to be integrated into the
+// tree. POSIX and MySQL storage integrate an entry before its index is returned; Tessera's AWS
+// driver assigns the index in the database and integrates about once a second in whichever
+// front-end takes the integration lock, so the answer waits for that.
+const IntegrationTimeout = 30 * time.Second
+
+// awaitIntegration returns the integrated tree size once it is at least want, polling the
+// storage, or fails after IntegrationTimeout.
+func (s *Server) awaitIntegration(ctx context.Context, want uint64) (uint64, error) {
+	return awaitIntegration(ctx, s.reader, want)
+}
+
+// awaitIntegration returns reader's integrated tree size once it is at least want.
+func awaitIntegration(ctx context.Context, reader tessera.LogReader, want uint64) (uint64, error) {
+	deadline := time.Now().Add(IntegrationTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		size, err := reader.IntegratedSize(ctx)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("reading tree size: %w", err)
+		}
+		if size >= want {
+			return size, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("integrated tree size %d is below %d after %s", size, want, IntegrationTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("integrated tree size %d is below %d: %w", size, want, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // treeRoot computes the root hash of the tree of the given size from its tiles.

@@ -90,6 +90,13 @@ func (s *Server) add1(w http.ResponseWriter, r *http.Request) (int, string) {
 		writeError(w, http.StatusInternalServerError, "appending entry failed")
 		return http.StatusInternalServerError, "error"
 	case idx.IsDup:
+		// The first copy may be sequenced and not yet integrated (Tessera's AWS driver): the
+		// client reads it back at this index next.
+		if _, err := s.awaitIntegration(ctx, idx.Index+1); err != nil {
+			s.log.ErrorContext(ctx, "duplicate entry not integrated", "index", idx.Index, "error", err.Error())
+			writeError(w, http.StatusServiceUnavailable, "an equivalent entry has index "+strconv.FormatUint(idx.Index, 10)+" but is not integrated yet, retry later")
+			return http.StatusServiceUnavailable, "error"
+		}
 		return s.duplicate(w, idx.Index), "duplicate"
 	}
 	release, err = s.acquireCPU(ctx)

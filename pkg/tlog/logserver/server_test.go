@@ -80,8 +80,13 @@ func TestAppendAllAlgorithms(t *testing.T) {
 	}
 }
 
+// TestDuplicateEntry resubmits an entry, before and after a restart, on each backend.
 func TestDuplicateEntry(t *testing.T) {
-	tl := newTestLog(t, nil)
+	forEachBackend(t, testDuplicateEntry)
+}
+
+func testDuplicateEntry(t *testing.T, storage string) {
+	tl := newTestLog(t, withStorage(storage))
 	ctx := context.Background()
 	req := newECDSASigner(t, elliptic.P256(), crypto.SHA256).request(t, []byte("same"))
 	first, err := tl.client.Submit(ctx, req)
@@ -116,7 +121,7 @@ func TestDuplicateEntry(t *testing.T) {
 	if err := tl.stop(); err != nil {
 		t.Fatal(err)
 	}
-	tl2 := startTestLog(t, tl.dir, nil)
+	tl2 := startTestLog(t, tl.dir, withStorage(storage))
 	again, err = tl2.client.Submit(ctx, req)
 	if err != nil || again.LogIndex != first.LogIndex {
 		t.Fatalf("after restart: %v, index %d want %d", err, again.GetLogIndex(), first.LogIndex)

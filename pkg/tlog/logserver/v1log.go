@@ -56,6 +56,8 @@ func v1StorageSpec(opts *Options) (string, error) {
 		}
 		mc.DBName += "_v1"
 		return "mysql://" + mc.FormatDSN(), nil
+	case strings.HasPrefix(spec, awsScheme):
+		return v1AWSSpec(spec)
 	}
 	return opts.Storage, nil // openStorage names what is wrong with it
 }
@@ -82,14 +84,14 @@ func openV1(ctx context.Context, dir string, cfg *LogConfig, opts *Options) (*v1
 		return nil, fmt.Errorf("v1 tree: %w", err)
 	}
 	l := &v1Log{key: key, origin: fmt.Sprintf("%s - %d", cfg.Origin, key.treeID), signer: newV1NoteSigner(cfg.Origin, key), closeDB: closeDB, index: index}
-	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, appendOptions(l.signer, &v1opts))
+	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, appendOptions(l.signer, &v1opts, driver))
 	if err != nil {
 		l.close(ctx)
 		return nil, fmt.Errorf("starting the v1 tree's storage: %w", err)
 	}
 	l.group = newGroupCommitter(appender.Add, func(int, time.Duration) {})
 	l.add, l.shutdown = l.group.Add, shutdown
-	l.reader = trimmedReader{reader}
+	l.reader = storageReader(driver, reader)
 	l.tiles = newTileCache(l.reader.ReadTile, 1024)
 	size, err := l.size(ctx)
 	if err != nil {
@@ -157,12 +159,9 @@ func (l *v1Log) headAtLeast(ctx context.Context, min uint64) (*treeHead, error) 
 	if l.head != nil && l.head.size >= min {
 		return l.head, nil
 	}
-	size, err := l.size(ctx)
+	size, err := awaitIntegration(ctx, l.reader, min)
 	if err != nil {
-		return nil, err
-	}
-	if size < min {
-		return nil, fmt.Errorf("integrated v1 tree size %d is below %d", size, min)
+		return nil, fmt.Errorf("v1 tree: %w", err)
 	}
 	root, err := treeRoot(ctx, size, l.tiles.read)
 	if err != nil {
