@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logserver"
 )
 
@@ -214,5 +215,42 @@ func TestSignBlobWithV1Log(t *testing.T) {
 	}
 	if out, err := runLogCmd(t, append(verifyAtt, other)...); err == nil || !strings.Contains(out+err.Error(), "artifact does not match: the statement's subjects are") {
 		t.Fatalf("verify-blob-attestation of another file: %v\n%s", err, out)
+	}
+}
+
+// TestAttestImageWithV1Log: attest logs an image's attestation to the Rekor v1 API in both
+// layouts; in the legacy layout the entry's SET travels in the dev.sigstore.cosign/bundle
+// annotation, so verify-attestation, which here demands a log entry, accepts it under the
+// trusted root and refuses it under another key.
+func TestAttestImageWithV1Log(t *testing.T) {
+	dir, url := startLogServer(t)
+	tr := filepath.Join(dir, logserver.TrustedRootFile)
+	work := t.TempDir()
+	t.Setenv(passwordEnv, "pw")
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	key, pub := keyPair(t, work)
+	_, otherPub := keyPair(t, t.TempDir())
+	host, _ := testutil.NewRegistry(t)
+	for _, layout := range []string{"false", "true"} {
+		img := testutil.PushRandomImage(t, host, "v1/attest-"+layout).String()
+		if out, err := runLogCmd(t, "attest", "--key", key, "--rekor-url", url, "--rekor-api-version", "1", "--trusted-root", tr,
+			"--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), "--new-bundle-format="+layout, img); err != nil {
+			t.Fatalf("attest --new-bundle-format=%s: %v\n%s", layout, err, out)
+		}
+		verify := []string{"verify-attestation", "--trusted-root", tr, "--witness-policy=", "--type", "cyclonedx"}
+		if out, err := runLogCmd(t, append(verify, "--key", pub, img)...); err != nil {
+			t.Fatalf("verify-attestation (--new-bundle-format=%s): %v\n%s", layout, err, out)
+		}
+		if out, err := runLogCmd(t, append(verify, "--key", otherPub, img)...); err == nil {
+			t.Fatalf("verify-attestation under another key (--new-bundle-format=%s) passed:\n%s", layout, out)
+		}
+	}
+	// The same verification refuses a legacy attestation that was never logged.
+	img := testutil.PushRandomImage(t, host, "v1/attest-unlogged").String()
+	if out, err := runLogCmd(t, "attest", "--key", key, "--tlog-upload=false", "--type", "cyclonedx", "--predicate", attestTestdata("sbom.cdx.json"), "--new-bundle-format=false", img); err != nil {
+		t.Fatalf("attest --tlog-upload=false: %v\n%s", err, out)
+	}
+	if out, err := runLogCmd(t, "verify-attestation", "--trusted-root", tr, "--witness-policy=", "--type", "cyclonedx", "--key", pub, img); err == nil {
+		t.Fatalf("verify-attestation of an attestation with no log entry passed:\n%s", out)
 	}
 }
