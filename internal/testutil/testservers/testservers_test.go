@@ -67,8 +67,9 @@ func TestLog(t *testing.T) {
 	l := testservers.StartLog(t)
 	checkHealthy(t, l.URL)
 	keys, err := testservers.TrustedRoot(t, l.TrustedRootPart).LogKeys(l.URL)
-	if err != nil || len(keys) != 1 || !bytes.Equal(keys[0].KeyID, l.Key.KeyID) {
-		t.Fatalf("trusted root part's log keys %v (%v), want the log's key %x", keys, err, l.Key.KeyID)
+	// Two keys under the log's URL: its Rekor v2 tree's and its Rekor v1 tree's.
+	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0].KeyID, l.Key.KeyID) || bytes.Equal(keys[1].KeyID, l.Key.KeyID) {
+		t.Fatalf("trusted root part's log keys %v (%v), want the log's key %x and its v1 tree's", keys, err, l.Key.KeyID)
 	}
 	s, err := signer.GenerateEphemeral()
 	if err != nil {
@@ -210,8 +211,8 @@ func TestStack(t *testing.T) {
 		checkHealthy(t, u)
 	}
 	tr := st.TrustedRoot
-	if len(tr.CertificateAuthorities()) != 1 || len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 1 || len(tr.TimestampAuthorities()) != 1 {
-		t.Fatalf("trusted root: %d CAs, %d CT logs, %d logs, %d TSAs; want one each",
+	if len(tr.CertificateAuthorities()) != 1 || len(tr.CTLogs()) != 1 || len(tr.Tlogs()) != 2 || len(tr.TimestampAuthorities()) != 1 {
+		t.Fatalf("trusted root: %d CAs, %d CT logs, %d logs, %d TSAs; want one each, and the log's two trees (Rekor v2 and v1)",
 			len(tr.CertificateAuthorities()), len(tr.CTLogs()), len(tr.Tlogs()), len(tr.TimestampAuthorities()))
 	}
 	keys, err := tr.LogKeys(sc.RekorURL)
