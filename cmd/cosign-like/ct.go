@@ -54,7 +54,7 @@ func newCTInitCmd() *cobra.Command {
 
 func newCTServeCmd() *cobra.Command {
 	var o serverOptions
-	var roots string
+	var roots, storage string
 	var wo witnessingOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -71,7 +71,7 @@ func newCTServeCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("ct serve: %w", err)
 			}
-			opts := ctlog.Options{Logger: logger, WitnessPolicy: w.Policy, WitnessTimeout: w.Timeout, WitnessFailOpen: w.FailOpen}
+			opts := ctlog.Options{Logger: logger, Storage: storage, WitnessPolicy: w.Policy, WitnessTimeout: w.Timeout, WitnessFailOpen: w.FailOpen}
 			if roots != "" {
 				if opts.RootsPEM, err = os.ReadFile(roots); err != nil {
 					return fmt.Errorf("ct serve: --roots: %w", err)
@@ -85,6 +85,7 @@ func newCTServeCmd() *cobra.Command {
 		},
 	}
 	o.bind(cmd, "127.0.0.1:6962")
+	cmd.Flags().StringVar(&storage, "storage", "", "storage: empty for POSIX files under --dir, or aws://?db=<DSN>&bucket=<bucket>[&endpoint=URL&region=R&path-style=true] (MariaDB + S3)")
 	cmd.Flags().StringVar(&roots, "roots", "", "PEM file of the roots the log accepts (overrides the state directory's)")
 	wo.addFlags(cmd.Flags())
 	return cmd

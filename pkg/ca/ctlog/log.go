@@ -31,6 +31,7 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
+	"github.com/cosign-like/cosign-like/pkg/tlog/storage"
 )
 
 // Paths of the RFC 6962 write API.
@@ -94,6 +95,11 @@ type Options struct {
 	// WitnessTimeout bounds each attempt to gather the policy's cosignatures; default
 	// cosigning.DefaultTimeout.
 	WitnessTimeout time.Duration
+	// Storage selects the storage Open opens: "" for POSIX files under the state directory's
+	// log/, or aws://?db=<MySQL DSN, URL-escaped>&bucket=B[&prefix=P][&endpoint=URL][&region=R][&path-style=true]
+	// for Tessera's AWS driver (MariaDB/MySQL sequencing, tiles and checkpoint in an
+	// S3-compatible bucket, served from there), the form the transparency log takes.
+	Storage string
 	// WitnessFailOpen publishes a checkpoint whose cosignatures do not meet the policy's quorum
 	// (without the missing ones) instead of holding it back; default false: fail closed.
 	WitnessFailOpen bool
@@ -113,8 +119,8 @@ type Config struct {
 	Options
 }
 
-// Open starts the CT log stored in dir (written by Init), on POSIX files under dir/log. Close it
-// to flush and stop.
+// Open starts the CT log stored in dir (written by Init), on the storage opts.Storage selects
+// (POSIX files under dir/log by default). Close it to flush and stop.
 func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
 	key, err := pki.ReadPrivateKey(filepath.Join(dir, KeyFile))
 	if err != nil {
@@ -133,12 +139,34 @@ func Open(ctx context.Context, dir string, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("reading accepted roots: %w", err)
 		}
 	}
-	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, LogDir)})
+	driver, tiles, err := openStorage(ctx, dir, opts.Storage)
 	if err != nil {
-		return nil, fmt.Errorf("opening log storage: %w", err)
+		return nil, err
 	}
 	return New(ctx, Config{Key: key, Origin: strings.TrimSpace(string(origin)), Storage: driver,
-		Tiles: http.Dir(filepath.Join(dir, LogDir)), Options: opts})
+		Tiles: tiles, Options: opts})
+}
+
+// openStorage opens the storage spec names (see Options.Storage) for the log in dir, and the
+// files it publishes.
+func openStorage(ctx context.Context, dir, spec string) (tessera.Driver, http.FileSystem, error) {
+	switch {
+	case spec == "":
+		driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, LogDir)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening log storage: %w", err)
+		}
+		return driver, http.Dir(filepath.Join(dir, LogDir)), nil
+	case strings.HasPrefix(spec, storage.AWSScheme):
+		// The SCT is signed once the entry is sequenced in the database: the leaf index it
+		// carries is final then, and the tiles follow as the driver integrates.
+		driver, err := storage.OpenAWS(ctx, spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return driver, driver.Objects, nil
+	}
+	return nil, nil, fmt.Errorf("unknown storage %q: want empty (POSIX files under the state directory) or aws://?db=<DSN>&bucket=<bucket>", spec)
 }
 
 // New starts a CT log on the key and storage of cfg. Close it to flush and stop.

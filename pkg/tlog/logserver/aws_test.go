@@ -5,18 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestParseAWSSpec(t *testing.T) {
-	s, err := parseAWSSpec("aws://?db=root%40tcp%28127.0.0.1%3A3306%29%2Ftlog&bucket=b&prefix=p&endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=r&path-style=true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := awsSpec{dsn: "root@tcp(127.0.0.1:3306)/tlog", bucket: "b", prefix: "p", endpoint: "http://127.0.0.1:9000", region: "r", pathStyle: true}
-	if s != want {
-		t.Fatalf("parsed %+v, want %+v", s, want)
-	}
-}
+	"github.com/cosign-like/cosign-like/pkg/tlog/storage"
+)
 
 // TestAWSSpecErrors: each malformed aws:// storage is refused, naming what is wrong, before
 // anything is dialled.
@@ -36,7 +27,7 @@ func TestAWSSpecErrors(t *testing.T) {
 		{"aws://?" + db + "&bucket=b&colour=blue", `unknown parameter "colour"`},
 		{"aws://?" + db + "&bucket=b&%zz", "invalid URL escape"},
 	} {
-		_, err := parseAWSSpec(tc.spec)
+		_, err := storage.ParseAWS(tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.spec, err, tc.want)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/elliptic"
 	"fmt"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/storage"
 )
 
 // backend is a storage a test log can live on.
@@ -75,8 +75,7 @@ func startMariaDBS3(t *testing.T) string {
 
 // awsStorage is the aws:// storage spec of database dsn and o's bucket.
 func awsStorage(dsn string, o *testutil.ObjectStore) string {
-	return awsScheme + "?" + url.Values{"db": {dsn}, "bucket": {o.Bucket}, "endpoint": {o.Endpoint},
-		"region": {o.Region}, "path-style": {"true"}}.Encode()
+	return storage.AWSSpec{DSN: dsn, Bucket: o.Bucket, Endpoint: o.Endpoint, Region: o.Region, PathStyle: true}.String()
 }
 
 // TestStorageBackends appends, proves, restarts, de-duplicates and fscks a log on each backend.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	tstorage "github.com/cosign-like/cosign-like/pkg/tlog/storage"
 )
 
 // FsckResult describes a successful check of a log's storage.
@@ -51,8 +52,8 @@ func Fsck(ctx context.Context, dir, storage string) (*FsckResult, error) {
 		}
 		defer db.Close()
 		fetcher = trimmedReader{d}
-	case strings.HasPrefix(storage, awsScheme):
-		objs, err := openS3Objects(ctx, storage)
+	case strings.HasPrefix(storage, tstorage.AWSScheme):
+		objs, err := tstorage.OpenS3Objects(ctx, storage)
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,7 @@ import (
 	"github.com/cosign-like/cosign-like/internal/httpserver"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/cosigning"
+	"github.com/cosign-like/cosign-like/pkg/tlog/storage"
 )
 
 // Defaults of Options.
@@ -267,12 +268,19 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	return s, nil
 }
 
+// storageExtras is what a driver opened by openDriver may add to the appender and its reader
+// (storage.AWS does).
+type storageExtras interface {
+	Antispam() tessera.Antispam
+	WrapReader(tessera.LogReader) tessera.LogReader
+}
+
 // appendOptions are Tessera's options for a tree on driver whose checkpoints signer signs. A
 // driver that several servers share brings an antispam index they share too.
 func appendOptions(signer note.Signer, cfg *Options, driver tessera.Driver) *tessera.AppendOptions {
 	var shared tessera.Antispam
 	if extras, ok := driver.(storageExtras); ok {
-		shared = extras.extraAntispam()
+		shared = extras.Antispam()
 	}
 	return tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
@@ -286,7 +294,7 @@ func appendOptions(signer note.Signer, cfg *Options, driver tessera.Driver) *tes
 // place; trimmed to exact widths.
 func storageReader(driver tessera.Driver, r tessera.LogReader) tessera.LogReader {
 	if extras, ok := driver.(storageExtras); ok {
-		r = extras.wrapReader(r)
+		r = extras.WrapReader(r)
 	}
 	return trimmedReader{r}
 }
@@ -321,8 +329,8 @@ func openStorage(ctx context.Context, data, spec string, opts *Options) (tessera
 		// Tessera's MySQL driver publishes checkpoints at most once a second.
 		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
 		return d, db.Close, nil
-	case strings.HasPrefix(spec, awsScheme):
-		d, err := openAWS(ctx, spec)
+	case strings.HasPrefix(spec, storage.AWSScheme):
+		d, err := storage.OpenAWS(ctx, spec)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/storage"
 )
 
 // v1Log is the Rekor v1 tree: a Tessera log of its own, signed by the v1 ECDSA key, with the
@@ -56,7 +57,7 @@ func v1StorageSpec(opts *Options) (string, error) {
 		}
 		mc.DBName += "_v1"
 		return "mysql://" + mc.FormatDSN(), nil
-	case strings.HasPrefix(spec, awsScheme):
+	case strings.HasPrefix(spec, storage.AWSScheme):
 		return v1AWSSpec(spec)
 	}
 	return opts.Storage, nil // openStorage names what is wrong with it
