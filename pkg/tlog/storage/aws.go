@@ -1,6 +1,3 @@
-// Package storage opens Tessera's AWS driver from an aws:// storage spec: MySQL/MariaDB
-// sequencing and an S3-compatible object store for checkpoints, tiles and entry bundles. The
-// transparency log and the CT log both run on it.
 package storage
 
 import (
