@@ -319,13 +319,9 @@ func checkpointKey(ctx context.Context, url string, keys []tlog.LogKey) ([]tlog.
 	if err != nil {
 		return nil, err
 	}
-	raw, err := c.ReadCheckpoint(ctx)
-	if err != nil {
-		return nil, err
-	}
-	_, k, err := tlog.OpenCheckpoint(raw, keys)
+	_, k, err := c.SignedCheckpoint(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("the trusted root lists %d keys for %s: %w", len(keys), url, err)
 	}
-	return []tlog.LogKey{*k}, nil
+	return []tlog.LogKey{k}, nil
 }

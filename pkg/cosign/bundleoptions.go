@@ -129,7 +129,7 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 			return nil, fmt.Errorf("the transparency log at %s returned an entry that does not verify: %w", w.RekorURL, err)
 		}
 		if w.StateDir != "" {
-			if err := checkConsistency(ctx, w.RekorURL, w.LogKeys, w.StateDir); err != nil {
+			if _, _, err := logclient.CheckConsistencyAny(ctx, w.RekorURL, w.LogKeys, w.StateDir); err != nil {
 				return nil, fmt.Errorf("transparency log at %s: %w", w.RekorURL, err)
 			}
 		}

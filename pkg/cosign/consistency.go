@@ -2,11 +2,9 @@ package cosign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/cosign-like/cosign-like/pkg/root"
-	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
 	"github.com/cosign-like/cosign-like/pkg/verify"
 )
@@ -26,21 +24,9 @@ func CheckLogConsistency(ctx context.Context, trusted *root.TrustedRoot, stateDi
 		if err != nil {
 			return err
 		}
-		if err := checkConsistency(ctx, e.BaseURL, keys, stateDir); err != nil {
+		if _, _, err := logclient.CheckConsistencyAny(ctx, e.BaseURL, keys, stateDir); err != nil {
 			return fmt.Errorf("transparency log %s: %w", e.BaseURL, err)
 		}
 	}
 	return nil
-}
-
-// checkConsistency checks the log at baseURL with the one of keys that signs its checkpoint: a
-// log serving both Rekor APIs is listed with two keys (v2 and v1) under the same URL.
-func checkConsistency(ctx context.Context, baseURL string, keys []tlog.LogKey, stateDir string) error {
-	err := fmt.Errorf("%w: none given for %s", tlog.ErrUnknownKey, baseURL)
-	for _, k := range keys {
-		if _, err = logclient.CheckConsistency(ctx, baseURL, k, stateDir); !errors.Is(err, tlog.ErrUnknownKey) {
-			return err
-		}
-	}
-	return err
 }

@@ -153,15 +153,26 @@ func (c *Client) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]
 
 // Checkpoint fetches the current checkpoint and verifies its signature with one of keys.
 func (c *Client) Checkpoint(ctx context.Context, keys []tlog.LogKey) (*tlog.Checkpoint, error) {
+	cp, _, err := c.SignedCheckpoint(ctx, keys)
+	return cp, err
+}
+
+// SignedCheckpoint fetches the current checkpoint and returns it with the one of keys that signs
+// it: a trusted root may list several keys under one URL (a log serving both Rekor APIs is listed
+// with its v2 and its v1 key).
+func (c *Client) SignedCheckpoint(ctx context.Context, keys []tlog.LogKey) (*tlog.Checkpoint, tlog.LogKey, error) {
+	if len(keys) == 0 {
+		return nil, tlog.LogKey{}, fmt.Errorf("%w: none given for %s", tlog.ErrUnknownKey, c.base)
+	}
 	raw, err := c.ReadCheckpoint(ctx)
 	if err != nil {
-		return nil, err
+		return nil, tlog.LogKey{}, err
 	}
-	cp, _, err := tlog.OpenCheckpoint(raw, keys)
+	cp, k, err := tlog.OpenCheckpoint(raw, keys)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint of %s: %w", c.base, err)
+		return nil, tlog.LogKey{}, fmt.Errorf("checkpoint of %s: %w", c.base, err)
 	}
-	return cp, nil
+	return cp, *k, nil
 }
 
 // ConsistencyProof computes, from the tiles of the tree of size2, the proof that the tree of

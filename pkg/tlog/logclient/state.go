@@ -59,18 +59,25 @@ func stateFile(stateDir string, k tlog.LogKey) (string, error) {
 // against the last checkpoint kept for that log under stateDir (see RecordCheckpoint). It returns
 // the new checkpoint.
 func CheckConsistency(ctx context.Context, baseURL string, key tlog.LogKey, stateDir string, opts ...ClientOption) (*tlog.Checkpoint, error) {
+	cp, _, err := CheckConsistencyAny(ctx, baseURL, []tlog.LogKey{key}, stateDir, opts...)
+	return cp, err
+}
+
+// CheckConsistencyAny is CheckConsistency for a log listed with several keys: the one that signs
+// its checkpoint is used, and returned.
+func CheckConsistencyAny(ctx context.Context, baseURL string, keys []tlog.LogKey, stateDir string, opts ...ClientOption) (*tlog.Checkpoint, tlog.LogKey, error) {
 	c, err := NewClient(baseURL, opts...)
 	if err != nil {
-		return nil, err
+		return nil, tlog.LogKey{}, err
 	}
-	cp, err := c.Checkpoint(ctx, []tlog.LogKey{key})
+	cp, key, err := c.SignedCheckpoint(ctx, keys)
 	if err != nil {
-		return nil, err
+		return nil, tlog.LogKey{}, err
 	}
 	if err := RecordCheckpoint(ctx, c, key, stateDir, cp); err != nil {
-		return nil, err
+		return nil, tlog.LogKey{}, err
 	}
-	return cp, nil
+	return cp, key, nil
 }
 
 // RecordCheckpoint checks a checkpoint of the log (already verified with key) against the one
