@@ -180,7 +180,12 @@ func attestLegacy(ctx context.Context, subject name.Digest, o AttestOptions, out
 	if err != nil {
 		return out, err
 	}
-	ann, err := o.BundleOptions.legacyAnnotations(ctx, o.Signer, sig, o.Signer.HashFunc(), digest)
+	// A Rekor v1 log records the envelope itself (an intoto entry), which is then held whole.
+	var envelope []byte
+	if o.BundleOptions != nil && o.BundleOptions.RekorURL != "" {
+		envelope = out.document.bytes()
+	}
+	ann, err := o.BundleOptions.legacyAnnotations(ctx, o.Signer, sig, o.Signer.HashFunc(), digest, envelope)
 	if err != nil {
 		return out, err
 	}

@@ -139,26 +139,53 @@ func (w *BundleOptions) logSignature(ctx context.Context, s signer.Signer, sig [
 
 // logSignatureV1 writes the signature to the log's Rekor v1 API as a hashedrekord 0.0.1 entry
 // (the PEM certificate or public key, the SHA-256 digest), as cosign does, and checks the entry
-// the log returns: its body, and with LogKeys its SET and inclusion proof, and the consistency of
-// its checkpoint with the one kept in StateDir.
+// the log returns (see uploadV1).
 func (w *BundleOptions) logSignatureV1(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (*logclient.V1Entry, *tlog.V1EntryCheck, error) {
 	if h != crypto.SHA256 {
 		return nil, nil, fmt.Errorf("a Rekor v1 hashedrekord entry names a SHA-256 digest; this signer signs %v", h)
 	}
-	var verifier []byte
-	if len(w.Chain) > 0 {
-		verifier = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.Chain[0].Raw})
-	} else {
-		der, err := x509.MarshalPKIXPublicKey(s.Public())
-		if err != nil {
-			return nil, nil, fmt.Errorf("encoding the public key for the log: %w", err)
-		}
-		verifier = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	verifier, err := w.verifierPEM(s)
+	if err != nil {
+		return nil, nil, err
 	}
 	proposed, err := rekortypes.ProposeHashedRekord(digest, sig, verifier)
 	if err != nil {
 		return nil, nil, fmt.Errorf("preparing the log entry: %w", err)
 	}
+	return w.uploadV1(ctx, proposed)
+}
+
+// logEnvelopeV1 writes a signed DSSE envelope (its JSON as stored) to the log's Rekor v1 API as
+// an intoto 0.0.2 entry, as cosign attest does, and checks the entry the log returns.
+func (w *BundleOptions) logEnvelopeV1(ctx context.Context, s signer.Signer, envelopeJSON []byte) (*logclient.V1Entry, *tlog.V1EntryCheck, error) {
+	verifier, err := w.verifierPEM(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	proposed, err := rekortypes.ProposeIntoto(envelopeJSON, verifier)
+	if err != nil {
+		return nil, nil, fmt.Errorf("preparing the log entry: %w", err)
+	}
+	return w.uploadV1(ctx, proposed)
+}
+
+// verifierPEM is what a Rekor v1 entry names as the signer: the PEM certificate when signing
+// keyless, else the PEM public key.
+func (w *BundleOptions) verifierPEM(s signer.Signer) ([]byte, error) {
+	if len(w.Chain) > 0 {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.Chain[0].Raw}), nil
+	}
+	der, err := x509.MarshalPKIXPublicKey(s.Public())
+	if err != nil {
+		return nil, fmt.Errorf("encoding the public key for the log: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// uploadV1 writes a proposed entry to the log's Rekor v1 API and checks the entry the log
+// returns: its body, and with LogKeys its SET and inclusion proof, and the consistency of its
+// checkpoint with the one kept in StateDir.
+func (w *BundleOptions) uploadV1(ctx context.Context, proposed []byte) (*logclient.V1Entry, *tlog.V1EntryCheck, error) {
 	c, err := logclient.NewV1Client(w.RekorURL)
 	if err != nil {
 		return nil, nil, err
@@ -180,7 +207,9 @@ func (w *BundleOptions) logSignatureV1(ctx context.Context, s signer.Signer, sig
 // legacyAnnotations returns the layer annotations of a legacy signature: the signature, the
 // certificate and chain for keyless signing, the timestamp, and the entry of a Rekor v1 log
 // (cosign's bundle annotation: the SET and the entry). digest is what sig signs, made with h.
-func (w *BundleOptions) legacyAnnotations(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest []byte) (map[string]string, error) {
+// envelope is the layer of an attestation (a DSSE envelope's JSON), which a v1 log records as
+// an intoto entry; nil for a signature, which it records as a hashedrekord entry.
+func (w *BundleOptions) legacyAnnotations(ctx context.Context, s signer.Signer, sig []byte, h crypto.Hash, digest, envelope []byte) (map[string]string, error) {
 	ann := map[string]string{oci.AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}
 	if w == nil {
 		return ann, nil
@@ -207,7 +236,13 @@ func (w *BundleOptions) legacyAnnotations(ctx context.Context, s signer.Signer, 
 		ann[oci.AnnotationRFC3161Timestamp] = fmt.Sprintf(`{"SignedRFC3161Timestamp":%q}`, base64.StdEncoding.EncodeToString(ts))
 	}
 	if w.RekorURL != "" {
-		e, _, err := w.logSignatureV1(ctx, s, sig, h, digest)
+		var e *logclient.V1Entry
+		var err error
+		if envelope != nil {
+			e, _, err = w.logEnvelopeV1(ctx, s, envelope)
+		} else {
+			e, _, err = w.logSignatureV1(ctx, s, sig, h, digest)
+		}
 		if err != nil {
 			return nil, err
 		}

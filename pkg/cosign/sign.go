@@ -152,7 +152,7 @@ func signLegacy(ctx context.Context, d name.Digest, o SignOptions) (Signed, erro
 	if err != nil {
 		return Signed{}, fmt.Errorf("signing the payload: %w", err)
 	}
-	ann, err := o.BundleOptions.legacyAnnotations(ctx, o.Signer, sig, o.Signer.HashFunc(), digest)
+	ann, err := o.BundleOptions.legacyAnnotations(ctx, o.Signer, sig, o.Signer.HashFunc(), digest, nil)
 	if err != nil {
 		return Signed{}, err
 	}

@@ -71,6 +71,21 @@ func TestKeylessLegacyWithV1Log(t *testing.T) {
 		}
 	}
 
+	t.Run("legacy attestation with the v1 log", func(t *testing.T) {
+		pred := writeText(t, t.TempDir(), "provenance.json", provenancePredicate)
+		att := []string{"verify-attestation", "--type", "slsaprovenance1"}
+		cosign.ok(t, "attest", "--use-signing-config=false", "--fulcio-url", ca.String(), "--rekor-url", server,
+			"--new-bundle-format=false", "--identity-token", aliceFile, "--type", "slsaprovenance1", "--predicate", pred, theirs)
+		us.ok(t, append(append(att, ourWho...), theirs)...)
+		us.ok(t, append(append([]string{"attest", "-y", "--identity-token", alice, "--new-bundle-format=false",
+			"--type", "slsaprovenance1", "--predicate", pred}, v1...), mine)...)
+		us.ok(t, append(append(att, ourWho...), mine)...)
+		out := cosign.ok(t, append(append(append(att, "--new-bundle-format=false", "--rekor-url", server), who...), mine)...)
+		if !strings.Contains(out.stdout, "payload") {
+			t.Fatalf("cosign verify-attestation printed no attestation: %v", out)
+		}
+	})
+
 	t.Run("bundle from the v1 log", func(t *testing.T) {
 		blob := writeText(t, us.work, "v1-blob.txt", "signed keyless, logged through the Rekor v1 API\n")
 		us.ok(t, append(append([]string{"sign-blob", "-y", "--identity-token", alice}, v1...), "--bundle", "v1.sigstore.json", blob)...)

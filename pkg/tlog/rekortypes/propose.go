@@ -3,6 +3,7 @@ package rekortypes
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 )
 
@@ -37,4 +38,32 @@ func ProposeHashedRekord(digest []byte, signature, publicKeyOrCertPEM []byte) ([
 			"publicKey": obj{"content": b64(publicKeyOrCertPEM)},
 		},
 	}})
+}
+
+// ProposeIntoto builds an intoto 0.0.2 proposed entry for a DSSE envelope (its JSON, as stored:
+// the hash of these bytes is the entry's content hash, what cosign matches a legacy attestation
+// layer against), each signature paired with the PEM public key or certificate that verifies it,
+// as cosign attest logs an attestation to a Rekor v1 log. The envelope's base64 payload and
+// signatures are base64-encoded once more, as the type stores them.
+func ProposeIntoto(envelopeJSON, publicKeyOrCertPEM []byte) ([]byte, error) {
+	var env envelope
+	if err := json.Unmarshal(envelopeJSON, &env); err != nil {
+		return nil, fmt.Errorf("%w: the DSSE envelope: %v", ErrInvalid, err)
+	}
+	if len(env.Signatures) == 0 {
+		return nil, fmt.Errorf("%w: the DSSE envelope has no signature", ErrInvalid)
+	}
+	sigs := make([]any, len(env.Signatures))
+	for i, s := range env.Signatures {
+		o := obj{"sig": b64([]byte(s.Sig)), "publicKey": b64(publicKeyOrCertPEM)}
+		if s.KeyID != "" {
+			o["keyid"] = s.KeyID
+		}
+		sigs[i] = o
+	}
+	sum := sha256.Sum256(envelopeJSON)
+	return canonicalJSON(obj{"apiVersion": "0.0.2", "kind": "intoto", "spec": obj{"content": obj{
+		"envelope": obj{"payloadType": env.PayloadType, "payload": b64([]byte(env.Payload)), "signatures": sigs},
+		"hash":     obj{"algorithm": "sha256", "value": hex.EncodeToString(sum[:])},
+	}}})
 }
