@@ -19,6 +19,7 @@
 // Open also serves the Rekor v1 API under /api/v1/ (v1http.go) on a second Tessera tree with its
 // own ECDSA P-256 key and tree ID (v1key.go, v1log.go): entries canonicalized and verified by
 // package rekortypes, signed entry timestamps, retrieval by UUID, index or proposed entry, and an
-// index search backed by a bbolt file beside the tree (v1index.go) that is written only after an
-// entry is integrated, reconciled with the tree on open, and rebuilt by Reindex.
+// index search (v1index.go) backed by a bbolt file beside a tree on files, or by tables in the
+// database of a tree on one (v1index_sql.go), shared by every front-end; it is written only after
+// an entry is integrated, reconciled with the tree on open, and rebuilt by Reindex.
 package logserver

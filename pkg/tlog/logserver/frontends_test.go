@@ -68,8 +68,8 @@ func (f *frontEnds) start(t testing.TB, n int) {
 	}
 	var hosts []string
 	for i := range n {
-		// Each front-end has its own copy of the log directory (keys, config, and its own v1
-		// search index, which one process holds locked), as each machine would.
+		// Each front-end has its own copy of the log directory (keys and config), as each
+		// machine would.
 		dir := f.dir
 		if n > 1 {
 			dir = filepath.Join(testutil.StorageDir(t), fmt.Sprint("fe", i))

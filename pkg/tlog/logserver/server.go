@@ -55,7 +55,8 @@ type Options struct {
 	// V1Storage selects the storage of the Rekor v1 tree, in the same forms; default derived
 	// from Storage: the log directory's data-v1/ for "", posix:<path>-v1 for posix:<path>, and
 	// the database <database>_v1 on the same server for MySQL (create it first). Its search
-	// index and integrated times are kept in the log directory's v1index.db whatever the storage.
+	// index and integrated times are kept in the log directory's v1index.db for files, and in
+	// the v1 tree's database for mysql:// and aws:// storage.
 	V1Storage string
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger

@@ -397,24 +397,12 @@ func TestV1UpgradeOfOlderLogDir(t *testing.T) {
 // log reindex rebuilds the index from the tree: integrated times recorded are kept; with the
 // index file gone, entries are found by UUID and search again.
 func TestV1Reindex(t *testing.T) {
-	dir := testutil.StorageDir(t)
-	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003"}); err != nil {
-		t.Fatal(err)
-	}
-	f := v1FixtureOf(t, startTestLog(t, dir, nil))
-	s := certSigner(t, "reindex@example.com")
-	var entries []*logclient.V1Entry
-	for i := range 3 {
-		entries = append(entries, f.upload(t, s.hashedRekord(t, fmt.Appendf(nil, "reindex %d", i))))
-	}
-	if err := f.stop(); err != nil {
-		t.Fatal(err)
-	}
+	dir, entries := v1EntriesThenStop(t, "", "reindex@example.com", 3)
 	ctx := context.Background()
 	if n, err := Reindex(ctx, dir, Options{}); err != nil || n != 3 {
 		t.Fatalf("Reindex: %d, %v; want 3 entries", n, err)
 	}
-	f = v1FixtureOf(t, startTestLog(t, dir, nil))
+	f := v1FixtureOf(t, startTestLog(t, dir, nil))
 	for _, e := range entries {
 		got, err := f.v1.GetByUUID(ctx, e.UUID)
 		if err != nil || got.Entry.IntegratedTime != e.Entry.IntegratedTime {
@@ -448,6 +436,26 @@ func TestV1Reindex(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// v1EntriesThenStop serves a new log on storage, uploads n entries signed for email, stops the
+// log and returns its directory and the entries.
+func v1EntriesThenStop(t *testing.T, storage, email string, n int) (string, []*logclient.V1Entry) {
+	t.Helper()
+	dir := testutil.StorageDir(t)
+	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003"}); err != nil {
+		t.Fatal(err)
+	}
+	f := v1FixtureOf(t, startTestLog(t, dir, withStorage(storage)))
+	s := certSigner(t, email)
+	var entries []*logclient.V1Entry
+	for i := range n {
+		entries = append(entries, f.upload(t, s.hashedRekord(t, fmt.Appendf(nil, "%s %d", email, i))))
+	}
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, entries
 }
 
 // Every way a v1 entry can fail verification, each on a real entry with one thing changed.

@@ -107,7 +107,7 @@ func bulkV1(tb testing.TB, l *v1Log, n int) {
 				if err == nil {
 					var idx tessera.Index
 					if idx, err = l.add(ctx, tessera.NewEntry(e.Body))(); err == nil {
-						err = l.index.record(idx.Index, tlog.LeafHash(e.Body), time.Now().Unix(), e.IndexKeys)
+						err = l.index.record(context.Background(), idx.Index, tlog.LeafHash(e.Body), time.Now().Unix(), e.IndexKeys)
 					}
 				}
 				if err != nil {

@@ -105,7 +105,7 @@ func (s *Server) v1Add(w http.ResponseWriter, r *http.Request) {
 	}
 	l := s.v1
 	leaf := tlog.LeafHash(e.Body)
-	if idx, err := l.lookup(leaf); err == nil {
+	if idx, err := l.lookup(ctx, leaf); err == nil {
 		s.v1Duplicate(w, idx, leaf)
 		return
 	} else if !errors.Is(err, errV1NotFound) {
@@ -122,11 +122,17 @@ func (s *Server) v1Add(w http.ResponseWriter, r *http.Request) {
 		s.v1Internal(w, r, "appending the entry", err)
 		return
 	case idx.IsDup:
+		// The entry's first submission may have been integrated by a front-end that stopped
+		// before recording it: recording it now lets the client find it by UUID.
+		if _, _, err := l.recorded(ctx, idx.Index, e.Body); err != nil {
+			s.v1Internal(w, r, fmt.Sprintf("duplicate of entry %d but recording it", idx.Index), err)
+			return
+		}
 		s.v1Duplicate(w, idx.Index, leaf)
 		return
 	}
 	// Recorded only now that the entry is in the tree: the index never names one that is not.
-	if err := l.index.record(idx.Index, leaf, time.Now().Unix(), e.IndexKeys); err != nil {
+	if err := l.index.record(ctx, idx.Index, leaf, time.Now().Unix(), e.IndexKeys); err != nil {
 		s.v1Internal(w, r, fmt.Sprintf("entry appended at index %d but indexing it", idx.Index), err)
 		return
 	}
@@ -182,7 +188,7 @@ func (s *Server) v1GetByIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 // v1IndexOfUUID resolves an entry UUID (64 or 80 hex digits) to a log index.
-func (s *Server) v1IndexOfUUID(uuid string) (uint64, int, error) {
+func (s *Server) v1IndexOfUUID(ctx context.Context, uuid string) (uint64, int, error) {
 	treeID, leaf, err := tlog.ParseV1EntryUUID(uuid)
 	if err != nil {
 		return 0, http.StatusBadRequest, err
@@ -190,7 +196,7 @@ func (s *Server) v1IndexOfUUID(uuid string) (uint64, int, error) {
 	if treeID != 0 && treeID != s.v1.key.treeID {
 		return 0, http.StatusNotFound, fmt.Errorf("%w: tree ID %d is not this log's (%d)", errV1NotFound, treeID, s.v1.key.treeID)
 	}
-	idx, err := s.v1.lookup(leaf)
+	idx, err := s.v1.lookup(ctx, leaf)
 	if errors.Is(err, errV1NotFound) {
 		return 0, http.StatusNotFound, err
 	}
@@ -201,7 +207,7 @@ func (s *Server) v1IndexOfUUID(uuid string) (uint64, int, error) {
 }
 
 func (s *Server) v1GetByUUID(w http.ResponseWriter, r *http.Request) {
-	idx, status, err := s.v1IndexOfUUID(r.PathValue("entryUUID"))
+	idx, status, err := s.v1IndexOfUUID(r.Context(), r.PathValue("entryUUID"))
 	if status == http.StatusInternalServerError {
 		s.v1Internal(w, r, "reading the v1 index", err)
 		return
@@ -229,7 +235,7 @@ func (s *Server) v1Retrieve(w http.ResponseWriter, r *http.Request) {
 	}
 	var idxs []uint64
 	for _, u := range q.EntryUUIDs {
-		idx, status, err := s.v1IndexOfUUID(u)
+		idx, status, err := s.v1IndexOfUUID(r.Context(), u)
 		switch status {
 		case 0:
 			idxs = append(idxs, idx)
@@ -248,7 +254,7 @@ func (s *Server) v1Retrieve(w http.ResponseWriter, r *http.Request) {
 			v1Error(w, http.StatusBadRequest, "entries[%d]: %v", i, err)
 			return
 		}
-		idx, err := s.v1.lookup(tlog.LeafHash(e.Body))
+		idx, err := s.v1.lookup(r.Context(), tlog.LeafHash(e.Body))
 		if err == nil {
 			idxs = append(idxs, idx)
 		} else if !errors.Is(err, errV1NotFound) {
@@ -408,7 +414,7 @@ func (s *Server) v1SearchIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	var result []uint64
 	for i, k := range keys {
-		idxs, err := s.v1.index.search(k)
+		idxs, err := s.v1.index.search(r.Context(), k)
 		if err != nil {
 			s.v1Internal(w, r, "searching the index", err)
 			return
@@ -421,7 +427,7 @@ func (s *Server) v1SearchIndex(w http.ResponseWriter, r *http.Request) {
 			result = union(result, idxs)
 		}
 	}
-	leaves, err := s.v1.index.leafHashes(result)
+	leaves, err := s.v1.index.leafHashes(r.Context(), result)
 	if err != nil {
 		s.v1Internal(w, r, "reading the index", err)
 		return

@@ -32,14 +32,46 @@ var (
 // maxSearchResults bounds the entries one index key yields to a search.
 const maxSearchResults = 1 << 16
 
-// v1Index is the Rekor v1 tree's search index and per-entry integrated times, in a bbolt file
-// beside the tree. It is written only after an entry is integrated, so it never names an entry
-// that is not in the tree; what a crash left unwritten is filled in from the tree by reconcile.
-type v1Index struct {
+// v1Index is the Rekor v1 tree's search index and per-entry integrated times. It is written
+// only after an entry is integrated, so it never names an entry that is not in the tree; what a
+// crash left unwritten is filled in from the tree by reconcile (on open) and fill (on read).
+// A log on files keeps it in a bbolt file beside the tree (boltV1Index); a log on a database
+// keeps it in that database (sqlV1Index), where every front-end shares it.
+type v1Index interface {
+	// record stores an integrated entry: its leaf hash, integrated time and search keys. An
+	// entry already recorded keeps its integrated time.
+	record(ctx context.Context, idx uint64, leaf []byte, integrated int64, keys []string) error
+	// lookupLeaf returns the log index of the entry with this leaf hash; ok is false when the
+	// index holds none.
+	lookupLeaf(ctx context.Context, leaf []byte) (idx uint64, ok bool, err error)
+	// entry returns the leaf hash and integrated time recorded for idx; ok is false when none is.
+	entry(ctx context.Context, idx uint64) (leaf []byte, integrated int64, ok bool, err error)
+	// leafHashes returns the leaf hashes recorded for idxs (ascending), leaving out indexes with
+	// no record.
+	leafHashes(ctx context.Context, idxs []uint64) ([][]byte, error)
+	// search returns the log indexes of the entries under an index key, in log order, at most
+	// maxSearchResults of them.
+	search(ctx context.Context, key string) ([]uint64, error)
+	// reconcile makes the index hold every entry of a tree of size entries, recording those a
+	// crash left unrecorded with now as their integrated time (no client was answered for
+	// them). It returns how many entries it recorded.
+	reconcile(ctx context.Context, size uint64, read entryReader, now time.Time) (int, error)
+	// fill records the entries at the given indexes (ascending) from the tree, keeping an
+	// integrated time already recorded.
+	fill(ctx context.Context, idxs []uint64, read entryReader, now time.Time) (int, error)
+	// rebuild replaces the search keys and leaf hashes with what the tree of size entries
+	// yields, keeping the integrated times recorded (entries without one get now). It returns
+	// the number of entries indexed.
+	rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error)
+	close() error
+}
+
+// boltV1Index is the v1 index in a bbolt file, which one process at a time holds open.
+type boltV1Index struct {
 	db *bolt.DB
 }
 
-func openV1Index(path string) (*v1Index, error) {
+func openBoltV1Index(path string) (*boltV1Index, error) {
 	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("the v1 index %s is locked by another process (is the log being served?)", path)
@@ -62,10 +94,10 @@ func openV1Index(path string) (*v1Index, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("preparing the v1 index %s: %w", path, err)
 	}
-	return &v1Index{db: db}, nil
+	return &boltV1Index{db: db}, nil
 }
 
-func (x *v1Index) close() error { return x.db.Close() }
+func (x *boltV1Index) close() error { return x.db.Close() }
 
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
@@ -73,10 +105,14 @@ func searchKey(key string, idx uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(key), 0), idx)
 }
 
-// record stores an integrated entry: its leaf hash, integrated time and search keys. Concurrent
-// calls share one transaction (and one fsync).
-func (x *v1Index) record(idx uint64, leaf []byte, integrated int64, keys []string) error {
-	return x.db.Batch(func(tx *bolt.Tx) error { return putEntry(tx, idx, leaf, integrated, keys) })
+// record stores an integrated entry. Concurrent calls share one transaction (and one fsync).
+func (x *boltV1Index) record(_ context.Context, idx uint64, leaf []byte, integrated int64, keys []string) error {
+	return x.db.Batch(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketEntries).Get(be64(idx)); len(v) == 40 {
+			integrated = int64(binary.BigEndian.Uint64(v[32:]))
+		}
+		return putEntry(tx, idx, leaf, integrated, keys)
+	})
 }
 
 func putEntry(tx *bolt.Tx, idx uint64, leaf []byte, integrated int64, keys []string) error {
@@ -96,9 +132,7 @@ func putEntry(tx *bolt.Tx, idx uint64, leaf []byte, integrated int64, keys []str
 	return nil
 }
 
-// lookupLeaf returns the log index of the entry with this leaf hash; ok is false when the index
-// holds none.
-func (x *v1Index) lookupLeaf(leaf []byte) (idx uint64, ok bool, err error) {
+func (x *boltV1Index) lookupLeaf(_ context.Context, leaf []byte) (idx uint64, ok bool, err error) {
 	err = x.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketLeaves).Get(leaf); len(v) == 8 {
 			idx, ok = binary.BigEndian.Uint64(v), true
@@ -108,8 +142,7 @@ func (x *v1Index) lookupLeaf(leaf []byte) (idx uint64, ok bool, err error) {
 	return idx, ok, err
 }
 
-// entry returns the leaf hash and integrated time recorded for idx; ok is false when none is.
-func (x *v1Index) entry(idx uint64) (leaf []byte, integrated int64, ok bool, err error) {
+func (x *boltV1Index) entry(_ context.Context, idx uint64) (leaf []byte, integrated int64, ok bool, err error) {
 	err = x.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketEntries).Get(be64(idx)); len(v) == 40 {
 			leaf, integrated, ok = append([]byte(nil), v[:32]...), int64(binary.BigEndian.Uint64(v[32:])), true
@@ -119,9 +152,8 @@ func (x *v1Index) entry(idx uint64) (leaf []byte, integrated int64, ok bool, err
 	return leaf, integrated, ok, err
 }
 
-// leafHashes returns the leaf hashes recorded for idxs (in one read), leaving out indexes with
-// no record.
-func (x *v1Index) leafHashes(idxs []uint64) ([][]byte, error) {
+// leafHashes reads the leaf hashes in one transaction.
+func (x *boltV1Index) leafHashes(_ context.Context, idxs []uint64) ([][]byte, error) {
 	out := make([][]byte, 0, len(idxs))
 	err := x.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEntries)
@@ -135,8 +167,7 @@ func (x *v1Index) leafHashes(idxs []uint64) ([][]byte, error) {
 	return out, err
 }
 
-// search returns the log indexes of the entries under an index key, in log order.
-func (x *v1Index) search(key string) ([]uint64, error) {
+func (x *boltV1Index) search(_ context.Context, key string) ([]uint64, error) {
 	prefix := append([]byte(key), 0)
 	var out []uint64
 	err := x.db.View(func(tx *bolt.Tx) error {
@@ -155,11 +186,9 @@ func (x *v1Index) search(key string) ([]uint64, error) {
 // entryReader reads entries [from, to) of the tree, calling f on each.
 type entryReader func(ctx context.Context, from, to uint64, f func(uint64, []byte) error) error
 
-// reconcile makes the index match a tree of size entries: records past the tree (which a
-// storage that lost its last writes could leave) are removed, and entries of the tree that a
-// crash left unrecorded are recorded from the tree with now as their integrated time (no client
-// was answered for them). It returns how many entries it recorded.
-func (x *v1Index) reconcile(ctx context.Context, size uint64, read entryReader, now time.Time) (int, error) {
+// reconcile also removes records past the tree, which a storage that lost its last writes could
+// leave: one process alone writes this index, and reconcile runs before it serves.
+func (x *boltV1Index) reconcile(ctx context.Context, size uint64, read entryReader, now time.Time) (int, error) {
 	var from uint64
 	var missing []uint64
 	err := x.db.Update(func(tx *bolt.Tx) error {
@@ -223,8 +252,7 @@ func dropEntry(tx *bolt.Tx, idx uint64, v []byte) error {
 	return nil
 }
 
-// fill records the entries at the given indexes (ascending) from the tree.
-func (x *v1Index) fill(ctx context.Context, idxs []uint64, read entryReader, now time.Time) (int, error) {
+func (x *boltV1Index) fill(ctx context.Context, idxs []uint64, read entryReader, now time.Time) (int, error) {
 	done := 0
 	for len(idxs) > 0 {
 		// Contiguous runs are read together.
@@ -250,25 +278,24 @@ func (x *v1Index) fill(ctx context.Context, idxs []uint64, read entryReader, now
 // recordFromTree records entry i, read from the tree, keeping an integrated time already
 // recorded for it.
 func recordFromTree(tx *bolt.Tx, i uint64, body []byte, integrated int64) error {
-	e, err := rekortypes.Parse(body)
-	var keys []string
-	if err != nil {
-		// The log only appends what Canonicalize accepted; an entry this version cannot read
-		// is still found by UUID and index, not by search.
-		keys = nil
-	} else {
-		keys = e.IndexKeys
-	}
 	if v := tx.Bucket(bucketEntries).Get(be64(i)); len(v) == 40 {
 		integrated = int64(binary.BigEndian.Uint64(v[32:]))
 	}
-	return putEntry(tx, i, tlog.LeafHash(body), integrated, keys)
+	return putEntry(tx, i, tlog.LeafHash(body), integrated, treeIndexKeys(body))
 }
 
-// rebuild replaces the search and leaf buckets with what the tree of size entries yields,
-// keeping the integrated times recorded (entries without one get now). It returns the number of
-// entries indexed.
-func (x *v1Index) rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error) {
+// treeIndexKeys are the search keys of an entry read from the tree. The log only appends what
+// Canonicalize accepted; an entry this version cannot read is still found by UUID and index,
+// not by search.
+func treeIndexKeys(body []byte) []string {
+	e, err := rekortypes.Parse(body)
+	if err != nil {
+		return nil
+	}
+	return e.IndexKeys
+}
+
+func (x *boltV1Index) rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error) {
 	err := x.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketLeaves, bucketSearch} {
 			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {

@@ -34,8 +34,12 @@ type v1Log struct {
 	shutdown func(context.Context) error
 	reader   tessera.LogReader
 	tiles    *tileCache
-	index    *v1Index
+	index    v1Index
 	closeDB  func() error
+	// stopFill ends the loop that records entries a crashed front-end left unrecorded (nil
+	// unless the index is shared), and fillDone is closed when it has.
+	stopFill context.CancelFunc
+	fillDone chan struct{}
 
 	headMu sync.Mutex
 	head   *treeHead
@@ -73,8 +77,8 @@ func openV1(ctx context.Context, dir string, cfg *LogConfig, opts *Options) (*v1
 	if err != nil {
 		return nil, err
 	}
-	// The index first: its file lock keeps a second process (log reindex) off a served log.
-	index, err := openV1Index(filepath.Join(dir, V1IndexFile))
+	// The index first: a bbolt file's lock keeps a second process (log reindex) off a served log.
+	index, shared, err := openV1IndexFor(ctx, dir, spec, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +115,80 @@ func openV1(ctx context.Context, dir string, cfg *LogConfig, opts *Options) (*v1
 		l.close(ctx)
 		return nil, err
 	}
+	if shared {
+		fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		l.stopFill, l.fillDone = stop, make(chan struct{})
+		go l.fillOrphans(fctx, opts.Logger, size)
+	}
 	return l, nil
+}
+
+// openV1IndexFor opens the v1 index of the log in dir whose v1 tree is on storage spec: in the
+// tree's database when it has one (shared is then true), importing the v1index.db an earlier
+// version kept there; else the bbolt file in dir.
+func openV1IndexFor(ctx context.Context, dir, spec string, opts *Options) (index v1Index, shared bool, err error) {
+	dsn, shared, err := sqlV1IndexDSN(spec)
+	if err != nil {
+		return nil, false, err
+	}
+	path := filepath.Join(dir, V1IndexFile)
+	if !shared {
+		b, err := openBoltV1Index(path)
+		return b, false, err
+	}
+	x, err := openSQLV1Index(ctx, dsn)
+	if err != nil {
+		return nil, false, err
+	}
+	n, err := x.importBolt(ctx, path)
+	if err != nil {
+		_ = x.close()
+		return nil, false, err
+	}
+	if n > 0 {
+		opts.Logger.InfoContext(ctx, "v1 index: imported the entries of the log directory's index into the database", "entries", n, "file", path)
+	}
+	return x, true, nil
+}
+
+// orphanAge is how long an integrated entry may stay unrecorded before another front-end
+// records it: longer than any front-end takes from integrating an entry to recording it, so
+// that only entries whose front-end died in between are recorded this way.
+var orphanAge = 30 * time.Second
+
+// fillOrphans records, every orphanAge, the entries integrated at least orphanAge ago that no
+// front-end recorded (their front-end died between the two): until then they are found by
+// index, not by UUID or search.
+func (l *v1Log) fillOrphans(ctx context.Context, logger *slog.Logger, size uint64) {
+	defer close(l.fillDone)
+	t := time.NewTicker(orphanAge)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := l.index.reconcile(ctx, size, l.readEntries, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.WarnContext(ctx, "v1 index: recording entries no front-end recorded", "error", err.Error())
+			continue
+		case n > 0:
+			logger.InfoContext(ctx, "v1 index: recorded entries no front-end recorded", "entries", n, "tree_size", size)
+		}
+		if next, err := l.size(ctx); err == nil {
+			size = next
+		}
+	}
 }
 
 func (l *v1Log) close(ctx context.Context) error {
 	var err error
+	if l.stopFill != nil {
+		l.stopFill()
+		<-l.fillDone
+	}
 	if l.shutdown != nil {
 		err = l.shutdown(ctx)
 	}
@@ -209,12 +282,9 @@ func (l *v1Log) entryAt(ctx context.Context, idx uint64) (string, *tlog.V1LogEnt
 // entryWithProof builds the log entry of body at idx with a proof in head's tree.
 func (l *v1Log) entryWithProof(ctx context.Context, head *treeHead, idx uint64, body []byte) (string, *tlog.V1LogEntry, error) {
 	leaf := tlog.LeafHash(body)
-	recorded, integrated, ok, err := l.index.entry(idx)
+	recorded, integrated, err := l.recorded(ctx, idx, body)
 	if err != nil {
-		return "", nil, fmt.Errorf("reading the v1 index: %w", err)
-	}
-	if !ok {
-		return "", nil, fmt.Errorf("the v1 index holds no record of entry %d (run log reindex)", idx)
+		return "", nil, err
 	}
 	if !bytes.Equal(recorded, leaf) {
 		return "", nil, fmt.Errorf("the v1 index records leaf hash %x for entry %d, the tree holds %x (run log reindex)", recorded, idx, leaf)
@@ -250,9 +320,31 @@ func (l *v1Log) entryWithProof(ctx context.Context, head *treeHead, idx uint64, 
 	return tlog.V1EntryUUID(l.key.treeID, leaf), e, nil
 }
 
+// recorded returns the leaf hash and integrated time the index records for the entry at idx,
+// whose body the tree holds, first recording it if no front-end has (its front-end stopped
+// between integrating and recording it): from then on every front-end answers the same time.
+func (l *v1Log) recorded(ctx context.Context, idx uint64, body []byte) ([]byte, int64, error) {
+	leaf, integrated, ok, err := l.index.entry(ctx, idx)
+	if err == nil && !ok {
+		_, err = l.index.fill(ctx, []uint64{idx}, func(ctx context.Context, _, _ uint64, f func(uint64, []byte) error) error {
+			return f(idx, body)
+		}, time.Now())
+		if err == nil {
+			leaf, integrated, ok, err = l.index.entry(ctx, idx)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the v1 index: %w", err)
+	}
+	if !ok {
+		return nil, 0, fmt.Errorf("the v1 index holds no record of entry %d (run log reindex)", idx)
+	}
+	return leaf, integrated, nil
+}
+
 // lookup returns the log index of the entry with this leaf hash.
-func (l *v1Log) lookup(leaf []byte) (uint64, error) {
-	idx, ok, err := l.index.lookupLeaf(leaf)
+func (l *v1Log) lookup(ctx context.Context, leaf []byte) (uint64, error) {
+	idx, ok, err := l.index.lookupLeaf(ctx, leaf)
 	if err != nil {
 		return 0, fmt.Errorf("reading the v1 index: %w", err)
 	}
@@ -290,7 +382,8 @@ func (l *v1Log) consistency(ctx context.Context, first, last uint64) ([][]byte, 
 
 // Reindex rebuilds the search index of the Rekor v1 tree of the log in dir from the tree
 // (integrated times recorded before are kept; entries without one get the present time). The
-// log must not be served meanwhile. It returns the number of entries indexed.
+// log must not be served meanwhile: a served bbolt index is locked, but no front-end on a
+// database is stopped by it. It returns the number of entries indexed.
 func Reindex(ctx context.Context, dir string, opts Options) (uint64, error) {
 	cfg, _, err := loadLog(dir)
 	if err != nil {

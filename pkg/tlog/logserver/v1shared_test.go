@@ -1,0 +1,269 @@
+package logserver
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/cosign-like/cosign-like/pkg/tlog"
+	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+)
+
+// openDB opens the database at dsn for the test.
+func openDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// forgetV1Entry deletes the index's record of the entry at idx, as a front-end that died between
+// integrating the entry and recording it leaves the index.
+func forgetV1Entry(t testing.TB, db *sql.DB, idx int64) {
+	t.Helper()
+	for _, q := range []string{"DELETE FROM V1Entries WHERE idx = ?", "DELETE FROM V1Search WHERE idx = ?"} {
+		if _, err := db.Exec(q, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestV1IndexSharedByFrontEnds appends v1 entries through one of three front-ends on one
+// database and bucket and reads them through the others: by index and UUID with the same
+// integrated time, by search, and as duplicates; an entry its front-end left unrecorded is
+// recorded by the first front-end asked for it, with one integrated time from then on.
+func TestV1IndexSharedByFrontEnds(t *testing.T) {
+	f := startFrontEnds(t, 3)
+	key, _, err := LoadV1LogKey(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var clients []*logclient.V1Client
+	for _, p := range f.procs {
+		c, err := logclient.NewV1Client(p.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	s := certSigner(t, "shared-index@example.com")
+	var entries []*logclient.V1Entry
+	var proposed [][]byte
+	for i := range 12 {
+		p := s.hashedRekord(t, fmt.Appendf(nil, "shared index %d", i))
+		e, err := clients[0].Upload(ctx, p)
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		entries, proposed = append(entries, e), append(proposed, p)
+	}
+	for i, c := range clients[1:] {
+		for _, e := range entries {
+			byUUID, err := c.GetByUUID(ctx, e.UUID)
+			if err != nil {
+				t.Fatalf("front-end %d: entry %s by UUID: %v", i+1, e.UUID, err)
+			}
+			byIndex, err := c.GetByIndex(ctx, e.Entry.LogIndex)
+			if err != nil {
+				t.Fatalf("front-end %d: entry %d by index: %v", i+1, e.Entry.LogIndex, err)
+			}
+			for _, got := range []*logclient.V1Entry{byUUID, byIndex} {
+				if got.UUID != e.UUID || got.Entry.IntegratedTime != e.Entry.IntegratedTime {
+					t.Fatalf("front-end %d answers %s integrated at %d; the appending one answered %s at %d", i+1, got.UUID, got.Entry.IntegratedTime, e.UUID, e.Entry.IntegratedTime)
+				}
+				if _, err := logclient.VerifyV1Entry(got, []tlog.LogKey{key}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		found, err := c.SearchIndex(ctx, tlog.V1SearchIndex{Email: "shared-index@example.com"})
+		if err != nil || len(found) != len(entries) {
+			t.Fatalf("front-end %d: search: %v, %v; want %d entries", i+1, found, err, len(entries))
+		}
+		// A resubmission to another front-end is a conflict at once: the index is shared.
+		_, err = c.Upload(ctx, proposed[i])
+		var ce *logclient.V1ConflictError
+		if !errors.As(err, &ce) || ce.UUID != entries[i].UUID {
+			t.Fatalf("front-end %d: resubmission: %v; want a conflict naming %s", i+1, err, entries[i].UUID)
+		}
+	}
+
+	db := openDB(t, v1DSN(t, f.dsn))
+	orphan := entries[3]
+	forgetV1Entry(t, db, orphan.Entry.LogIndex)
+	if _, err := clients[1].GetByUUID(ctx, orphan.UUID); err == nil {
+		t.Fatal("an unrecorded entry was found by UUID")
+	}
+	byIndex, err := clients[1].GetByIndex(ctx, orphan.Entry.LogIndex)
+	if err != nil {
+		t.Fatalf("an unrecorded entry by index: %v", err)
+	}
+	if _, err := logclient.VerifyV1Entry(byIndex, []tlog.LogKey{key}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clients {
+		got, err := c.GetByUUID(ctx, orphan.UUID)
+		if err != nil || got.Entry.IntegratedTime != byIndex.Entry.IntegratedTime {
+			t.Fatalf("recorded entry by UUID: %v, %v; want integrated time %d", got, err, byIndex.Entry.IntegratedTime)
+		}
+	}
+	// An unrecorded entry resubmitted is recorded too, so that its UUID resolves.
+	forgetV1Entry(t, db, entries[5].Entry.LogIndex)
+	awaitAntispam(t, v1DSN(t, f.dsn), uint64(entries[len(entries)-1].Entry.LogIndex)+1)
+	if _, err := clients[2].Upload(ctx, proposed[5]); !errors.Is(err, logclient.ErrV1Conflict) {
+		t.Fatalf("resubmission of an unrecorded entry: %v; want a conflict", err)
+	}
+	if _, err := clients[0].GetByUUID(ctx, entries[5].UUID); err != nil {
+		t.Fatalf("resubmitted entry by UUID: %v", err)
+	}
+}
+
+// v1DSN is the DSN of the v1 tree's database beside the log database dsn.
+func v1DSN(t testing.TB, dsn string) string {
+	t.Helper()
+	mc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.DBName += "_v1"
+	return mc.FormatDSN()
+}
+
+// An entry its front-end left unrecorded is recorded by the others within two orphan periods,
+// without anyone asking for it.
+func TestV1IndexRecordsOrphans(t *testing.T) {
+	defer func(d time.Duration) { orphanAge = d }(orphanAge)
+	orphanAge = 500 * time.Millisecond
+	storage := startMariaDB(t)
+	f := newV1Fixture(t, withStorage(storage))
+	s := certSigner(t, "orphan@example.com")
+	e := f.upload(t, s.hashedRekord(t, []byte("orphan")))
+	db := openDB(t, mustV1Spec(t, storage))
+	forgetV1Entry(t, db, e.Entry.LogIndex)
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := f.v1.GetByUUID(ctx, e.UUID)
+		if err == nil {
+			if _, err := logclient.VerifyV1Entry(got, []tlog.LogKey{f.key}); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an unrecorded entry is still not found by UUID after 10 s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// mustV1Spec is the DSN of the v1 tree's database of a mysql:// storage.
+func mustV1Spec(t testing.TB, storage string) string {
+	t.Helper()
+	spec, err := v1StorageSpec(&Options{Storage: storage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn, ok, err := sqlV1IndexDSN(spec)
+	if err != nil || !ok {
+		t.Fatalf("v1 storage %s has no database: %v", spec, err)
+	}
+	return dsn
+}
+
+// A log on a database whose v1 index an earlier version kept in v1index.db imports it once,
+// integrated times and search keys, into the database.
+func TestV1IndexImportsBoltFile(t *testing.T) {
+	storage := startMariaDB(t)
+	dir, entries := v1EntriesThenStop(t, storage, "import@example.com", 3)
+	// What the earlier version kept: the same entries, integrated a day earlier, in the file;
+	// the database has no index yet.
+	ctx := context.Background()
+	b, err := openBoltV1Index(filepath.Join(dir, V1IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		leaf := mustLeaf(t, e.UUID)
+		if err := b.record(ctx, uint64(e.Entry.LogIndex), leaf, e.Entry.IntegratedTime-86400, []string{"import@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.close(); err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, mustV1Spec(t, storage))
+	for _, q := range []string{"DROP TABLE V1Entries", "DROP TABLE V1Search", "DROP TABLE V1IndexMeta"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := v1FixtureOf(t, startTestLog(t, dir, withStorage(storage)))
+	for _, e := range entries {
+		got, err := f.v1.GetByUUID(ctx, e.UUID)
+		if err != nil || got.Entry.IntegratedTime != e.Entry.IntegratedTime-86400 {
+			t.Fatalf("after import: %v, %v; want the file's integrated time %d", got, err, e.Entry.IntegratedTime-86400)
+		}
+	}
+	found, err := f.v1.SearchIndex(ctx, tlog.V1SearchIndex{Email: "import@example.com"})
+	if err != nil || len(found) != 3 {
+		t.Fatalf("search after import: %v, %v; want 3 entries", found, err)
+	}
+	var imported uint64
+	if err := db.QueryRow("SELECT value FROM V1IndexMeta WHERE name = 'imported'").Scan(&imported); err != nil || imported != 1 {
+		t.Fatalf("import watermark: %d, %v", imported, err)
+	}
+}
+
+// mustLeaf is the leaf hash of an entry UUID.
+func mustLeaf(t testing.TB, uuid string) []byte {
+	t.Helper()
+	_, leaf, err := tlog.ParseV1EntryUUID(uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf) != 32 {
+		t.Fatalf("UUID %s: leaf hash %s", uuid, hex.EncodeToString(leaf))
+	}
+	return leaf
+}
+
+// log reindex rebuilds an index in the database from the tree, keeping integrated times.
+func TestV1ReindexInDatabase(t *testing.T) {
+	storage := startMariaDB(t)
+	dir, entries := v1EntriesThenStop(t, storage, "reindex-db@example.com", 3)
+	db := openDB(t, mustV1Spec(t, storage))
+	// A lost search key and a wrong leaf hash are both mended from the tree.
+	if _, err := db.Exec("DELETE FROM V1Search"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE V1Entries SET leaf = ? WHERE idx = ?", make([]byte, 32), entries[1].Entry.LogIndex); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if n, err := Reindex(ctx, dir, Options{Storage: storage}); err != nil || n != 3 {
+		t.Fatalf("Reindex: %d, %v; want 3 entries", n, err)
+	}
+	f := v1FixtureOf(t, startTestLog(t, dir, withStorage(storage)))
+	found, err := f.v1.SearchIndex(ctx, tlog.V1SearchIndex{Email: "reindex-db@example.com"})
+	if err != nil || len(found) != 3 {
+		t.Fatalf("search after reindex: %v, %v; want 3 entries", found, err)
+	}
+	for _, e := range entries {
+		got, err := f.v1.GetByUUID(ctx, e.UUID)
+		if err != nil || got.Entry.IntegratedTime != e.Entry.IntegratedTime {
+			t.Fatalf("after reindex: %v, %v; want %s with its integrated time %d", got, err, e.UUID, e.Entry.IntegratedTime)
+		}
+	}
+}
