@@ -25,13 +25,21 @@ type v1Ack struct {
 	artifact [32]byte
 }
 
-// SIGKILL of the server process during concurrent v1 appends: every entry it acknowledged with
-// a 201 is found after restart by UUID, by index and by search, with the integrated time it was
+// SIGKILL of the server process during concurrent v1 appends, on each backend (the index in
+// bbolt on POSIX, in the database on the others): every entry it acknowledged with a 201 is
+// found after restart by UUID, by index and by search, with the integrated time it was
 // acknowledged with, and its SET and inclusion proof verify.
 func TestV1CrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs server processes; skipped with -short")
 	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { v1CrashRounds(t, b.open(t), min(12, b.crashRounds), b.crashUptime) })
+	}
+}
+
+func v1CrashRounds(t *testing.T, storage string, rounds int, uptime time.Duration) {
+	env := "TLOG_TEST_STORAGE=" + storage
 	dir := testutil.StorageDir(t)
 	if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003", Start: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -51,9 +59,9 @@ func TestV1CrashSafety(t *testing.T) {
 		seq++
 		return fmt.Appendf(nil, "v1 crash artifact %d", seq)
 	}
-	const rounds, writers = 12, 8
+	const writers = 8
 	for round := range rounds {
-		p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir)
+		p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir, env)
 		c, err := logclient.NewV1Client(p.URL, logclient.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +88,7 @@ func TestV1CrashSafety(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+		time.Sleep(max(uptime, 100*time.Millisecond) + time.Duration(rand.IntN(400))*time.Millisecond)
 		p.Kill()
 		cancel()
 		wg.Wait()
@@ -93,7 +101,7 @@ func TestV1CrashSafety(t *testing.T) {
 	}
 	t.Logf("%d rounds with SIGKILL; %d v1 entries acknowledged", rounds, len(acked))
 
-	p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir)
+	p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir, env)
 	defer p.Stop(t)
 	c, err := logclient.NewV1Client(p.URL)
 	if err != nil {
