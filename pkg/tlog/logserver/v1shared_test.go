@@ -2,11 +2,18 @@ package logserver
 
 import (
 	"context"
+	"crypto"
+	"crypto/elliptic"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,6 +271,100 @@ func TestV1ReindexInDatabase(t *testing.T) {
 		got, err := f.v1.GetByUUID(ctx, e.UUID)
 		if err != nil || got.Entry.IntegratedTime != e.Entry.IntegratedTime {
 			t.Fatalf("after reindex: %v, %v; want %s with its integrated time %d", got, err, e.UUID, e.Entry.IntegratedTime)
+		}
+	}
+}
+
+// One of three front-ends is SIGKILLed while 32 clients upload 1,500 v1 entries through the
+// balancer, retrying what fails: every acknowledged entry is then found through each surviving
+// front-end by UUID (its first copy, if a retry logged it twice), by index with the integrated
+// time it was acknowledged with, and by search; its SET and proof verify.
+func TestV1FrontEndKilledUnderLoad(t *testing.T) {
+	f := startFrontEnds(t, 3)
+	key, _, err := LoadV1LogKey(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []tlog.LogKey{key}
+	c, err := logclient.NewV1Client(f.url, logclient.WithHTTPClient(&http.Client{Timeout: 70 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const clients, total, killAt = 32, 1500, 500
+	s := newECDSASigner(t, elliptic.P256(), crypto.SHA256)
+	var mu sync.Mutex
+	acked := map[int64]*logclient.V1Entry{}
+	artifacts := map[int64][32]byte{}
+	retries := 0
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	for range clients {
+		wg.Go(func() {
+			for n := next.Add(1); n <= total; n = next.Add(1) {
+				artifact := fmt.Appendf(nil, "v1 load %d", n)
+				p := s.hashedRekord(t, artifact)
+				deadline := time.Now().Add(2 * time.Minute)
+				var e *logclient.V1Entry
+				for {
+					e, err = c.Upload(ctx, p)
+					var ce *logclient.V1ConflictError
+					if errors.As(err, &ce) {
+						// A retry of an upload its front-end logged before it died.
+						e, err = c.GetByUUID(ctx, ce.UUID)
+					}
+					if err == nil {
+						break
+					}
+					mu.Lock()
+					retries++
+					mu.Unlock()
+					if time.Now().After(deadline) {
+						t.Errorf("v1 entry %d not acknowledged after two minutes: %v", n, err)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if _, err := logclient.VerifyV1Entry(e, keys); err != nil {
+					t.Errorf("acknowledged v1 entry does not verify: %v", err)
+					return
+				}
+				mu.Lock()
+				acked[e.Entry.LogIndex], artifacts[e.Entry.LogIndex] = e, sha256.Sum256(artifact)
+				mu.Unlock()
+				if done.Add(1) == killAt {
+					f.procs[1].Kill()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(acked) != total {
+		t.Fatalf("%d v1 entries acknowledged at distinct indexes, want %d", len(acked), total)
+	}
+	t.Logf("%d v1 entries acknowledged, %d failed requests retried; front-end 2 killed at %d", len(acked), retries, killAt)
+	for _, i := range []int{0, 2} {
+		fc, err := logclient.NewV1Client(f.procs[i].URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for idx, want := range acked {
+			got, err := fc.GetByIndex(ctx, idx)
+			if err != nil || got.UUID != want.UUID || got.Entry.IntegratedTime != want.Entry.IntegratedTime {
+				t.Fatalf("front-end %d: entry %d: %v, %v; acknowledged %s at %d", i, idx, got, err, want.UUID, want.Entry.IntegratedTime)
+			}
+			if _, err := logclient.VerifyV1Entry(got, keys); err != nil {
+				t.Fatal(err)
+			}
+			byUUID, err := fc.GetByUUID(ctx, want.UUID)
+			if err != nil || byUUID.Entry.Body != want.Entry.Body {
+				t.Fatalf("front-end %d: entry %s by UUID: %v, %v", i, want.UUID, byUUID, err)
+			}
+			a := artifacts[idx]
+			found, err := fc.SearchIndex(ctx, tlog.V1SearchIndex{Hash: "sha256:" + hex.EncodeToString(a[:])})
+			if err != nil || !slices.Contains(found, want.UUID) {
+				t.Fatalf("front-end %d: search for the artifact of %s: %v, %v", i, want.UUID, found, err)
+			}
 		}
 	}
 }
