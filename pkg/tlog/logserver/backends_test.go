@@ -21,7 +21,7 @@ type backend struct {
 	// open returns the Options.Storage of a fresh, empty storage on this backend, starting the
 	// servers it needs (skipping the test when they are not installed, failing it under
 	// COSIGN_LIKE_REQUIRE_ALL); a POSIX log lives in its directory, so "".
-	open func(t *testing.T) string
+	open func(t testing.TB) string
 	// crashRounds is how many SIGKILLs TestCrashSafety deals this backend, each at least
 	// crashUptime plus up to 400 ms after the server started.
 	crashRounds int
@@ -30,7 +30,7 @@ type backend struct {
 
 // backends are the storages every test of the log's durability runs on.
 var backends = []backend{
-	{name: "posix", open: func(*testing.T) string { return "" }, crashRounds: 22, crashUptime: 50 * time.Millisecond},
+	{name: "posix", open: func(testing.TB) string { return "" }, crashRounds: 22, crashUptime: 50 * time.Millisecond},
 	{name: "mariadb", open: startMariaDB, crashRounds: 20, crashUptime: 50 * time.Millisecond},
 	// Tessera's AWS driver integrates once a second: a server killed sooner has acknowledged nothing.
 	{name: "mariadb+s3", open: startMariaDBS3, crashRounds: 12, crashUptime: 1500 * time.Millisecond},
@@ -50,7 +50,7 @@ func withStorage(storage string) func(*Options) {
 }
 
 // startMariaDB starts a MariaDB server and returns the mysql:// storage of a new empty database.
-func startMariaDB(t *testing.T) string {
+func startMariaDB(t testing.TB) string {
 	t.Helper()
 	return "mysql://" + createLogDatabases(t, testutil.StartMariaDB(t))
 }
@@ -65,7 +65,7 @@ func createLogDatabases(t testing.TB, m *testutil.MariaDB) string {
 
 // startMariaDBS3 starts a MariaDB server and an S3-compatible object store, sets the AWS SDK's
 // environment to the store's credentials, and returns the aws:// storage on both.
-func startMariaDBS3(t *testing.T) string {
+func startMariaDBS3(t testing.TB) string {
 	t.Helper()
 	m := testutil.StartMariaDB(t)
 	o := testutil.StartObjectStore(t)
