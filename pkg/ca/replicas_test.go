@@ -3,7 +3,6 @@ package ca_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,8 +171,7 @@ func pool(certs []*x509.Certificate) *x509.CertPool {
 	return p
 }
 
-// sctLeafIndex is the CT log entry index that the SCT embedded in a certificate names (the
-// static-ct-api leaf_index extension: type 0, length 5, a 40-bit big-endian index).
+// sctLeafIndex is the CT log entry index that the SCT embedded in a certificate names.
 func sctLeafIndex(der []byte) (uint64, error) {
 	leaf, err := ctx509.ParseCertificate(der)
 	if err != nil && ctx509.IsFatal(err) {
@@ -186,13 +184,7 @@ func sctLeafIndex(der []byte) (uint64, error) {
 	if _, err := cttls.Unmarshal(leaf.SCTList.SCTList[0].Val, &sct); err != nil {
 		return 0, err
 	}
-	e := sct.Extensions
-	if len(e) != 8 || e[0] != 0 || binary.BigEndian.Uint16(e[1:3]) != 5 {
-		return 0, fmt.Errorf("SCT extensions %x are not one leaf_index", e)
-	}
-	var b [8]byte
-	copy(b[3:], e[3:])
-	return binary.BigEndian.Uint64(b[:]), nil
+	return testservers.CTLeafIndex(&sct)
 }
 
 // ctTreeSize reads the size of the CT log's checkpoint (its second line).
