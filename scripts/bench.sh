@@ -41,7 +41,7 @@ if [ -z "${SKIP_SCALE_BENCH:-}" ]; then
 section "Log appends through haproxy, 64 clients, 2,000 entries: one POSIX front-end; 1, 2, 3 front-ends on MariaDB + S3 (versitygw)"
 go test -run '^$' -bench BenchmarkFrontEnds -benchtime 1x -timeout 20m ./pkg/tlog/logserver 2>/dev/null \
   | grep -E 'appends/s|^(ok|FAIL|---)' || true
-section "CA through haproxy, 64 clients, 2,000 certificates: 1 and 3 replicas of one CA directory"
+section "CA through haproxy, 64 clients, 2,000 certificates: 1 and 3 ca serve processes of one CA directory, CT log 2 ct serve front-ends on MariaDB + S3"
 go test -run '^$' -bench BenchmarkCAReplicas -benchtime 1x -timeout 10m ./pkg/ca 2>/dev/null \
   | grep -E 'certs/s|^(ok|FAIL|---)' || true
 fi

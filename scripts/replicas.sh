@@ -2,7 +2,9 @@
 # Starts a scaled-out set of servers on loopback, each behind its own haproxy:
 #   N `log serve` front-ends on one aws:// storage (a MariaDB database and a versitygw bucket),
 #   N `tsa serve` replicas of one TSA directory, and, with ISSUER set (an OIDC issuer URL the CA
-#   trusts, e.g. dev up's), a CT log and N `ca serve` replicas of one CA directory.
+#   trusts, e.g. dev up's COSIGN_LIKE_OIDC_ISSUER), N `ct serve` front-ends of one CT log on its
+#   own aws:// storage (database and bucket ctlog, on the same MariaDB and versitygw) and N
+#   `ca serve` replicas of one CA directory submitting to them.
 # Usage: scripts/replicas.sh [N]   (default 3; Ctrl-C stops everything)
 # Needs bin/cosign-like (make build), mariadb-server and haproxy (scripts/test-deps.sh), and
 # versitygw (scripts/peers.sh). State lives in $WORK (default: a new temporary directory).
@@ -39,12 +41,14 @@ mariadb-install-db --no-defaults --datadir="$WORK/mariadb" --auth-root-authentic
 mariadbd --no-defaults --datadir="$WORK/mariadb" --socket="$WORK/mysqld.sock" --port=$db --bind-address=127.0.0.1 \
   --skip-grant-tables --max-connections=1000 --log-error="$WORK/mariadb.log" $([ "$(id -u)" -eq 0 ] && echo --user=root) & started
 wait_port $db
-mariadb --no-defaults -h 127.0.0.1 -P $db -u root -e 'CREATE DATABASE IF NOT EXISTS tlog; CREATE DATABASE IF NOT EXISTS tlog_v1'
+mariadb --no-defaults -h 127.0.0.1 -P $db -u root -e 'CREATE DATABASE IF NOT EXISTS tlog; CREATE DATABASE IF NOT EXISTS tlog_v1; CREATE DATABASE IF NOT EXISTS ctlog'
 export AWS_ACCESS_KEY_ID=replicas AWS_SECRET_ACCESS_KEY=replicas-secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-mkdir -p "$WORK/s3/tlog"
+mkdir -p "$WORK/s3/tlog" "$WORK/s3/ctlog" # versitygw's POSIX backend: a bucket is a directory
 "$peers/versitygw" --port 127.0.0.1:$s3 --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" posix "$WORK/s3" > "$WORK/versitygw.log" 2>&1 & started
 wait_port $s3
-storage="aws://?db=root%40tcp%28127.0.0.1%3A$db%29%2Ftlog&bucket=tlog&endpoint=http%3A%2F%2F127.0.0.1%3A$s3&region=us-east-1&path-style=true"
+# aws_storage DB BUCKET: the aws:// storage spec of a database and a bucket on these two servers.
+aws_storage() { echo "aws://?db=root%40tcp%28127.0.0.1%3A$db%29%2F$1&bucket=$2&endpoint=http%3A%2F%2F127.0.0.1%3A$s3&region=us-east-1&path-style=true"; }
+storage=$(aws_storage tlog tlog)
 
 # Log front-ends.
 [ -d "$WORK/log" ] || "$BIN" log init --dir "$WORK/log" --url "http://127.0.0.1:$BASE" >/dev/null
@@ -68,11 +72,19 @@ done
 for p in "${ports[@]}"; do wait_port "$p"; done
 balance $((BASE + 1)) tsa "${ports[@]}"
 
-# CT log and CA replicas.
+# CT log front-ends and CA replicas.
 if [ -n "${ISSUER:-}" ]; then
+  ct_storage=$(aws_storage ctlog ctlog)
   [ -d "$WORK/ct" ] || "$BIN" ct init --dir "$WORK/ct" --url "http://127.0.0.1:$((BASE + 3))" >/dev/null
-  "$BIN" ct serve --dir "$WORK/ct" --addr "127.0.0.1:$((BASE + 3))" > "$WORK/ct.log" 2>&1 & started
-  wait_port $((BASE + 3))
+  ports=()
+  for i in $(seq "$N"); do
+    p=$((BASE + 40 + i)); ports+=("$p")
+    # each front-end its own copy of the CT log directory (its key and origin)
+    [ -d "$WORK/ct-$i" ] || cp -r "$WORK/ct" "$WORK/ct-$i"
+    "$BIN" ct serve --dir "$WORK/ct-$i" --addr "127.0.0.1:$p" --storage "$ct_storage" > "$WORK/ct-$i.log" 2>&1 & started
+  done
+  for p in "${ports[@]}"; do wait_port "$p"; done
+  balance $((BASE + 3)) ct "${ports[@]}"
   [ -d "$WORK/ca" ] || "$BIN" ca init --dir "$WORK/ca" --url "http://127.0.0.1:$((BASE + 2))" >/dev/null
   ports=()
   for i in $(seq "$N"); do
@@ -86,6 +98,9 @@ fi
 
 echo "log (Rekor v2 API): http://127.0.0.1:$BASE   ($N front-ends, storage $storage)"
 echo "TSA:                http://127.0.0.1:$((BASE + 1))   ($N replicas of $WORK/tsa)"
-[ -n "${ISSUER:-}" ] && echo "CA:                 http://127.0.0.1:$((BASE + 2))   ($N replicas of $WORK/ca, CT log http://127.0.0.1:$((BASE + 3)))"
+if [ -n "${ISSUER:-}" ]; then
+  echo "CA:                 http://127.0.0.1:$((BASE + 2))   ($N replicas of $WORK/ca)"
+  echo "CT log:             http://127.0.0.1:$((BASE + 3))   ($N front-ends, storage $ct_storage)"
+fi
 echo "state and logs in $WORK; Ctrl-C stops"
 wait

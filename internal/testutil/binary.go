@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
 )
 
 // BuildBinary builds the cosign-like command into dir, as the tests that run the binary the way
@@ -17,4 +18,19 @@ func BuildBinary(dir string) (string, error) {
 		return "", fmt.Errorf("building cosign-like: %w", err)
 	}
 	return bin, nil
+}
+
+// Binary builds the cosign-like command (BuildBinary) into a temporary directory of the test,
+// for a test that starts its servers as a user does; the build cache makes builds after the
+// first one a link. In -short mode the test is skipped.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: not building cosign-like")
+	}
+	bin, err := BuildBinary(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bin
 }

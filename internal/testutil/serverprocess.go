@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// ServerProcess is the test binary run again as a server process, for crash tests that SIGKILL
-// it: the test's TestMain serves when it sees the environment StartServerProcess adds.
+// ServerProcess is a server run as a process of its own, for tests that SIGKILL it: the test
+// binary run again (StartServerProcess; the test's TestMain serves when it sees the environment
+// added), or a command as a user runs it (StartServerCommand).
 type ServerProcess struct {
 	// URL is http://<addr>, from the server's announcement.
 	URL string
@@ -27,7 +28,15 @@ type ServerProcess struct {
 // announces on its standard output.
 func StartServerProcess(t testing.TB, name string, env ...string) *ServerProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	return StartServerCommand(t, name, env, os.Args[0], "-test.run=^$")
+}
+
+// StartServerCommand runs bin with args, env added to the environment, and waits up to 30 s
+// for the line "<name> listening on http://<addr>" that httpserver.Run announces on its
+// standard output (as the server commands of cosign-like do, with --addr 127.0.0.1:0 too).
+func StartServerCommand(t testing.TB, name string, env []string, bin string, args ...string) *ServerProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

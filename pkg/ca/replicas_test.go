@@ -3,12 +3,10 @@ package ca_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
-	"strings"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,26 +20,29 @@ import (
 	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
 	"github.com/cosign-like/cosign-like/pkg/ca"
 	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/oidc"
 	"github.com/cosign-like/cosign-like/pkg/signer"
 )
 
-// TestCAReplicasShareOneKey serves one CA directory from three replicas behind haproxy, and cuts
-// one replica off while 16 signers request 300 certificates, retrying through the balancer:
-// every certificate chains to the one root, and each embeds an SCT for its own entry in the CT
-// log's tree.
-func TestCAReplicasShareOneKey(t *testing.T) {
-	first, url, replicas := startCAReplicas(t, 3)
+// TestCAReplicaKilledUnderLoad serves one CA directory from three `ca serve` processes behind
+// haproxy, submitting to a CT log of two `ct serve` front-ends on MariaDB + S3, and SIGKILLs one
+// replica while 16 signers request 300 certificates, retrying through the balancer: every
+// certificate chains to the one root, and embeds an SCT whose entry is in the CT log's tree at
+// the index it names, with an inclusion proof (no certificate is missing from the CT log).
+func TestCAReplicaKilledUnderLoad(t *testing.T) {
+	set := startCAReplicas(t, 3)
 	ctx := context.Background()
 	roots := x509.NewCertPool()
-	roots.AddCert(first.Chain[len(first.Chain)-1])
+	roots.AddCert(set.root)
 
 	const total, signers = 300, 16
 	var next, done atomic.Int64
 	var mu sync.Mutex
-	indices := map[uint64]bool{}
+	entries := map[uint64][]byte{} // leaf hash of each certificate's CT log entry, by index
 	retries := 0
 	var wg sync.WaitGroup
+	start := time.Now()
 	for range signers {
 		wg.Go(func() {
 			for n := next.Add(1); n <= total; n = next.Add(1) {
@@ -50,10 +51,10 @@ func TestCAReplicasShareOneKey(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				tok := testservers.Token(t, first.Issuer, fmt.Sprintf("signer%d@example.com", n))
+				tok := testservers.Token(t, set.issuer, fmt.Sprintf("signer%d@example.com", n))
 				var chain []*x509.Certificate
 				for attempt := 0; ; attempt++ {
-					if chain, err = ca.RequestCertificate(ctx, url, tok, s); err == nil {
+					if chain, err = ca.RequestCertificate(ctx, set.url, tok, s); err == nil {
 						break
 					}
 					if attempt == 50 {
@@ -69,77 +70,94 @@ func TestCAReplicasShareOneKey(t *testing.T) {
 					KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
 					t.Errorf("certificate %d does not chain to the CA's root: %v", n, err)
 				}
-				if err := ctlog.VerifyEmbeddedSCT(chain[0].Raw, chain[1].Raw, first.CTLog.PublicKey); err != nil {
+				if err := ctlog.VerifyEmbeddedSCT(chain[0].Raw, chain[1].Raw, set.ct.PublicKey); err != nil {
 					t.Errorf("certificate %d: %v", n, err)
 				}
-				idx, err := sctLeafIndex(chain[0].Raw)
+				idx, hash, err := ctEntry(chain[0].Raw, chain[1].Raw)
 				if err != nil {
 					t.Errorf("certificate %d: %v", n, err)
+					return
 				}
 				mu.Lock()
-				if indices[idx] {
+				if _, ok := entries[idx]; ok {
 					t.Errorf("two certificates embed an SCT for CT log entry %d", idx)
 				}
-				indices[idx] = true
+				entries[idx] = hash
 				mu.Unlock()
 				if done.Add(1) == total/3 {
-					_ = replicas[1].Kill()
+					set.replicas.Procs[1].Kill()
 				}
 			}
 		})
 	}
 	wg.Wait()
+	elapsed := time.Since(start)
 	var highest uint64
-	for idx := range indices {
+	for idx := range entries {
 		highest = max(highest, idx)
 	}
-	// The CT log publishes its checkpoint about once a second.
-	size := ctTreeSize(t, first.CTLog.URL)
-	for deadline := time.Now().Add(10 * time.Second); size <= highest && time.Now().Before(deadline); size = ctTreeSize(t, first.CTLog.URL) {
-		time.Sleep(100 * time.Millisecond)
+	tree := set.ct.ReadTree(t, highest+1)
+	for idx, h := range entries {
+		tree.CheckIncluded(t, idx, h)
 	}
-	for idx := range indices {
-		if idx >= size {
-			t.Errorf("a certificate's SCT names CT log entry %d, beyond the tree size %d", idx, size)
-		}
-	}
-	t.Logf("%d certificates from 3 replicas (one cut off after %d), %d retries; CT log tree size %d", len(indices), total/3, retries, size)
-	if len(indices) != total {
-		t.Fatalf("%d certificates issued, want %d", len(indices), total)
+	t.Logf("%d certificates from 3 replicas (one SIGKILLed after %d) in %s, %d requests retried; CT log tree of %d entries",
+		len(entries), total/3, elapsed.Round(time.Millisecond), retries, tree.Size)
+	if len(entries) != total {
+		t.Fatalf("%d certificates issued, want %d", len(entries), total)
 	}
 }
 
-// startCAReplicas serves one CA directory (with its dev issuer and CT log) from n replicas
-// behind haproxy; it returns the first, the balancer's URL and the other replicas.
-func startCAReplicas(tb testing.TB, n int) (*testservers.CA, string, []*testutil.Started[*ca.Server]) {
+// caReplicas is one CA directory served by `ca serve` processes behind haproxy.
+type caReplicas struct {
+	url      string // the balancer
+	root     *x509.Certificate
+	issuer   *oidc.DevIssuer
+	ct       *testservers.CTFrontEnds
+	replicas *testutil.Balanced
+}
+
+// startCAReplicas runs `ca init` and n `ca serve` processes on its directory, as a user starts
+// them, behind haproxy; they trust a dev issuer (email identities) and submit to a CT log of two
+// `ct serve` front-ends on MariaDB + S3 that accepts chains to the CA's root.
+func startCAReplicas(tb testing.TB, n int) *caReplicas {
 	tb.Helper()
-	first := testservers.StartCA(tb)
-	opts := ca.Options{Issuers: []ca.IssuerConfig{{URL: first.Issuer.Issuer(), Type: ca.IssuerEmail}},
-		CTURL: first.CTLog.URL, CTPublicKey: first.CTLog.PublicKey}
-	hosts := []string{strings.TrimPrefix(first.URL, "http://")}
-	var replicas []*testutil.Started[*ca.Server]
-	for range n - 1 {
-		r := testutil.StartServer(tb, func(string) (*ca.Server, error) { return ca.Open(context.Background(), first.Dir, opts) })
-		replicas = append(replicas, r)
-		hosts = append(hosts, strings.TrimPrefix(r.URL, "http://"))
+	bin := testutil.Binary(tb)
+	dir := filepath.Join(testutil.StorageDir(tb), "ca")
+	if out, err := exec.Command(bin, "ca", "init", "--dir", dir, "--url", "http://ca.test").CombinedOutput(); err != nil {
+		tb.Fatalf("cosign-like ca init: %v\n%s", err, out)
 	}
-	return first, testutil.StartHAProxy(tb, hosts), replicas
+	chain, err := pki.ReadCertificates(filepath.Join(dir, ca.ChainFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &caReplicas{root: chain[len(chain)-1], issuer: testservers.StartIssuer(tb, oidc.DevIssuerOptions{})}
+	r.ct = testservers.StartCTFrontEnds(tb, bin, 2, pki.EncodeCertificates([]*x509.Certificate{r.root}))
+	r.replicas = testutil.StartBalanced(tb, n, func(int) *testutil.ServerProcess {
+		return testutil.StartServerCommand(tb, "CA", nil, bin, "ca", "serve", "--dir", dir, "--addr", "127.0.0.1:0",
+			"--log-level", "warn", "--ct-url", r.ct.URL, "--ct-public-key", r.ct.PublicKeyFile,
+			"--issuer", r.issuer.Issuer()+",type=email")
+	})
+	r.url = r.replicas.URL
+	return r
 }
 
 // BenchmarkCAReplicas issues 2,000 certificates to 64 clients through haproxy from 1 and from 3
-// replicas of one CA (all in this process, with the CT log and the issuer), reporting
-// certificates/s (make bench runs it once: -benchtime 1x).
+// `ca serve` processes of one CA (the CT log two front-ends on MariaDB + S3; the clients and the
+// issuer in this process), reporting certificates/s and the p50 and p99 request latency (make
+// bench runs it once: -benchtime 1x).
 func BenchmarkCAReplicas(b *testing.B) {
 	for _, n := range []int{1, 3} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			first, url, _ := startCAReplicas(b, n)
-			tok, err := first.Issuer.Token(oidc.TokenRequest{Email: "bench@example.com", Lifetime: time.Hour})
+			set := startCAReplicas(b, n)
+			tok, err := set.issuer.Token(oidc.TokenRequest{Email: "bench@example.com", Lifetime: time.Hour})
 			if err != nil {
 				b.Fatal(err)
 			}
 			const total, clients = 2000, 64
 			for b.Loop() {
 				var next atomic.Int64
+				var mu sync.Mutex
+				var latency []time.Duration
 				var wg sync.WaitGroup
 				start := time.Now()
 				for range clients {
@@ -150,15 +168,24 @@ func BenchmarkCAReplicas(b *testing.B) {
 							return
 						}
 						for next.Add(1) <= total {
-							if _, err := ca.RequestCertificate(context.Background(), url, tok, s); err != nil {
+							t0 := time.Now()
+							if _, err := ca.RequestCertificate(context.Background(), set.url, tok, s); err != nil {
 								b.Error(err)
 								return
 							}
+							mu.Lock()
+							latency = append(latency, time.Since(t0))
+							mu.Unlock()
 						}
 					})
 				}
 				wg.Wait()
 				b.ReportMetric(total/time.Since(start).Seconds(), "certs/s")
+				slices.Sort(latency)
+				if len(latency) > 0 {
+					b.ReportMetric(float64(latency[len(latency)/2].Milliseconds()), "p50-ms")
+					b.ReportMetric(float64(latency[len(latency)*99/100].Milliseconds()), "p99-ms")
+				}
 			}
 		})
 	}
@@ -172,45 +199,32 @@ func pool(certs []*x509.Certificate) *x509.CertPool {
 	return p
 }
 
-// sctLeafIndex is the CT log entry index that the SCT embedded in a certificate names (the
-// static-ct-api leaf_index extension: type 0, length 5, a 40-bit big-endian index).
-func sctLeafIndex(der []byte) (uint64, error) {
-	leaf, err := ctx509.ParseCertificate(der)
-	if err != nil && ctx509.IsFatal(err) {
-		return 0, err
+// ctEntry is the CT log entry that the SCT embedded in a certificate (DER, with its issuer's)
+// names: its index and the Merkle leaf hash of the precertificate entry the CA logged.
+func ctEntry(der, issuerDER []byte) (uint64, []byte, error) {
+	var chain []*ctx509.Certificate
+	for _, d := range [][]byte{der, issuerDER} {
+		c, err := ctx509.ParseCertificate(d)
+		if err != nil && ctx509.IsFatal(err) {
+			return 0, nil, err
+		}
+		chain = append(chain, c)
 	}
-	if len(leaf.SCTList.SCTList) != 1 {
-		return 0, fmt.Errorf("certificate embeds %d SCTs, want 1", len(leaf.SCTList.SCTList))
+	if n := len(chain[0].SCTList.SCTList); n != 1 {
+		return 0, nil, fmt.Errorf("certificate embeds %d SCTs, want 1", n)
 	}
 	var sct ct.SignedCertificateTimestamp
-	if _, err := cttls.Unmarshal(leaf.SCTList.SCTList[0].Val, &sct); err != nil {
-		return 0, err
+	if _, err := cttls.Unmarshal(chain[0].SCTList.SCTList[0].Val, &sct); err != nil {
+		return 0, nil, err
 	}
-	e := sct.Extensions
-	if len(e) != 8 || e[0] != 0 || binary.BigEndian.Uint16(e[1:3]) != 5 {
-		return 0, fmt.Errorf("SCT extensions %x are not one leaf_index", e)
-	}
-	var b [8]byte
-	copy(b[3:], e[3:])
-	return binary.BigEndian.Uint64(b[:]), nil
-}
-
-// ctTreeSize reads the size of the CT log's checkpoint (its second line).
-func ctTreeSize(t *testing.T, url string) uint64 {
-	t.Helper()
-	resp, err := http.Get(url + "/checkpoint")
+	idx, err := testservers.CTLeafIndex(&sct)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	lines := strings.Split(string(b), "\n")
-	if len(lines) < 2 {
-		t.Fatalf("CT log checkpoint %q", b)
-	}
-	n, err := strconv.ParseUint(lines[1], 10, 64)
+	leaf, err := ct.MerkleTreeLeafForEmbeddedSCT(chain, sct.Timestamp)
 	if err != nil {
-		t.Fatalf("CT log checkpoint size %q: %v", lines[1], err)
+		return 0, nil, err
 	}
-	return n
+	h, err := testservers.CTLeafHash(leaf, &sct)
+	return idx, h, err
 }

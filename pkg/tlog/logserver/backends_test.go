@@ -110,7 +110,7 @@ func testStorage(t *testing.T, storage string) {
 	}
 	// Partial tiles and bundles are served at their exact width.
 	for _, path := range []string{"tile/0/001.p/45", "tile/entries/001.p/45", "tile/0/000"} {
-		b, err := getRaw(ctx, tl.url+"/api/v2/"+path)
+		b, err := testutil.Get(ctx, tl.url+"/api/v2/"+path)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}

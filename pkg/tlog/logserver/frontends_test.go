@@ -8,8 +8,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -66,28 +64,16 @@ func (f *frontEnds) start(t testing.TB, n int) {
 	if f.key, err = LoadLogKey(f.dir); err != nil {
 		t.Fatal(err)
 	}
-	var hosts []string
-	for i := range n {
+	set := testutil.StartBalanced(t, n, func(i int) *testutil.ServerProcess {
 		// Each front-end has its own copy of the log directory (keys and config), as each
 		// machine would.
 		dir := f.dir
 		if n > 1 {
-			dir = filepath.Join(testutil.StorageDir(t), fmt.Sprint("fe", i))
-			if err := os.CopyFS(dir, os.DirFS(f.dir)); err != nil {
-				t.Fatal(err)
-			}
+			dir = testutil.ReplicaDir(t, f.dir)
 		}
-		p := testutil.StartServerProcess(t, "log", serveEnv+"="+dir, "TLOG_TEST_STORAGE="+f.storage)
-		t.Cleanup(func() {
-			p.Kill()
-			if strings.Contains(p.Stderr.String(), "panic") {
-				t.Errorf("front-end log mentions a panic:\n%s", p.Stderr.String())
-			}
-		})
-		f.procs = append(f.procs, p)
-		hosts = append(hosts, strings.TrimPrefix(p.URL, "http://"))
-	}
-	f.url = testutil.StartHAProxy(t, hosts)
+		return testutil.StartServerProcess(t, "log", serveEnv+"="+dir, "TLOG_TEST_STORAGE="+f.storage)
+	})
+	f.procs, f.url = set.Procs, set.URL
 }
 
 // loadLedger is what a load run saw: every acknowledged entry at its index, the bodies that

@@ -12,11 +12,8 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -171,25 +168,4 @@ func (s *testSigner) request(t testing.TB, artifact []byte) *tlog.HashedRekordRe
 		t.Fatalf("NewHashedRekordRequest: %v", err)
 	}
 	return req
-}
-
-// getRaw fetches url and returns its body, failing on any status but 200.
-func getRaw(ctx context.Context, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return b, nil
 }

@@ -67,7 +67,7 @@ func TestWitnessedCheckpoints(t *testing.T) {
 		last = cp
 	}
 	// The published checkpoint is the witnessed one, and consistent with what came before.
-	raw, err := getRaw(ctx, tl.url+"/api/v2/checkpoint")
+	raw, err := testutil.Get(ctx, tl.url+"/api/v2/checkpoint")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestWitnessedFailClosed(t *testing.T) {
 		t.Fatalf("Submit with the witness down: %v, want 503", err)
 	}
 	// What is published still meets the policy: the last witnessed checkpoint.
-	raw, err := getRaw(ctx, tl.url+"/api/v2/checkpoint")
+	raw, err := testutil.Get(ctx, tl.url+"/api/v2/checkpoint")
 	if err != nil {
 		t.Fatal(err)
 	}

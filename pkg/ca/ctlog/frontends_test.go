@@ -1,0 +1,176 @@
+package ctlog_test
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ct "github.com/google/certificate-transparency-go"
+	ctx509 "github.com/google/certificate-transparency-go/x509"
+
+	"github.com/cosign-like/cosign-like/internal/testutil"
+	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
+	"github.com/cosign-like/cosign-like/pkg/ca/ctlog"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
+)
+
+// submission is a chain (leaf first) submitted to add-chain, or to add-pre-chain when precert.
+type submission struct {
+	chain   [][]byte
+	precert bool
+}
+
+// ctLedger is what the CT log acknowledged: the leaf hash of each SCT's entry, by the leaf
+// index the SCT names.
+type ctLedger struct {
+	mu      sync.Mutex
+	acked   map[uint64][]byte
+	retries int
+	latency []time.Duration
+}
+
+// submit posts s to url until it is acknowledged (for up to a minute, 100 ms apart), checks
+// the SCT under the log's key and records its entry; it returns the leaf index, or false when
+// it failed the test. It may run on any goroutine.
+func (l *ctLedger) submit(t *testing.T, f *testservers.CTFrontEnds, url string, s submission) (uint64, bool) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	var sct *ct.SignedCertificateTimestamp
+	var err error
+	start := time.Now()
+	for deadline := start.Add(time.Minute); ; {
+		attempt := time.Now()
+		if sct, err = ctlog.Submit(context.Background(), client, url, s.chain, s.precert); err == nil {
+			l.mu.Lock()
+			l.latency = append(l.latency, time.Since(attempt))
+			l.mu.Unlock()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("submission not acknowledged in a minute: %v", err)
+			return 0, false
+		}
+		l.mu.Lock()
+		l.retries++
+		l.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+	}
+	leaf, err := entryLeaf(s, sct)
+	if err != nil {
+		t.Error(err)
+		return 0, false
+	}
+	v, err := ct.NewSignatureVerifier(f.PublicKey)
+	if err != nil {
+		t.Error(err)
+		return 0, false
+	}
+	if err := v.VerifySCTSignature(*sct, ct.LogEntry{Leaf: *leaf}); err != nil {
+		t.Errorf("an SCT does not verify under the CT log's key: %v", err)
+		return 0, false
+	}
+	idx, err := testservers.CTLeafIndex(sct)
+	if err != nil {
+		t.Error(err)
+		return 0, false
+	}
+	h, err := testservers.CTLeafHash(leaf, sct)
+	if err != nil {
+		t.Error(err)
+		return 0, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.acked[idx]; ok {
+		t.Errorf("two SCTs name CT log entry %d", idx)
+		return 0, false
+	}
+	l.acked[idx] = h
+	return idx, true
+}
+
+// entryLeaf is the Merkle tree leaf the log signs for s at the SCT's time.
+func entryLeaf(s submission, sct *ct.SignedCertificateTimestamp) (*ct.MerkleTreeLeaf, error) {
+	var chain []*ctx509.Certificate
+	for _, der := range s.chain {
+		c, err := ctx509.ParseCertificate(der)
+		if err != nil && ctx509.IsFatal(err) {
+			return nil, err
+		}
+		chain = append(chain, c)
+	}
+	typ := ct.X509LogEntryType
+	if s.precert {
+		typ = ct.PrecertLogEntryType
+	}
+	return ct.MerkleTreeLeafFromChain(chain, typ, sct.Timestamp)
+}
+
+// TestCTFrontEndsShareOneTree runs the CT log as three `ct serve` processes on one MariaDB
+// database and one versitygw bucket behind haproxy, and submits 3,200 chains from 16 clients
+// (add-pre-chain and add-chain alternately): every SCT verifies under the log's key and names
+// a leaf index given once; the tree read back through the read endpoints holds each
+// acknowledged entry at its index, with an inclusion proof, no gap and no entry beyond them.
+// The CT log does not de-duplicate: an identical chain submitted again, to the same front-end or
+// another, is a new entry at a new index, and each copy is in the tree.
+func TestCTFrontEndsShareOneTree(t *testing.T) {
+	p := ctlog.NewPKI(t)
+	f := testservers.StartCTFrontEnds(t, testutil.Binary(t), 3, pki.EncodeCertificates([]*x509.Certificate{p.Root()}))
+	l := &ctLedger{acked: map[uint64][]byte{}}
+	const clients, each = 16, 200
+	notBefore := time.Now().Add(-time.Minute)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for range each {
+				precert := next.Add(1)%2 == 0
+				chain := [][]byte{p.Leaf(t, precert, notBefore), p.Inter().Raw, p.Root().Raw}
+				if _, ok := l.submit(t, f, f.URL, submission{chain: chain, precert: precert}); !ok {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Resubmissions of one chain: to front-end 1, to it again, and to front-end 2.
+	again := submission{chain: [][]byte{p.Leaf(t, true, notBefore), p.Inter().Raw, p.Root().Raw}, precert: true}
+	var copies []uint64
+	for _, fe := range []int{0, 0, 1} {
+		idx, ok := l.submit(t, f, f.Procs[fe].URL, again)
+		if !ok {
+			t.FailNow()
+		}
+		copies = append(copies, idx)
+	}
+
+	want := uint64(clients*each + len(copies))
+	if uint64(len(l.acked)) != want {
+		t.Fatalf("%d entries acknowledged, want %d", len(l.acked), want)
+	}
+	tree := f.ReadTree(t, want)
+	for idx, h := range l.acked {
+		tree.CheckIncluded(t, idx, h)
+	}
+	// An entry beyond the acknowledged ones is one whose answer a client did not get.
+	if tree.Size > want+uint64(l.retries) {
+		t.Errorf("the tree holds %d entries: more than the %d acknowledged and %d retried", tree.Size, want, l.retries)
+	}
+	slices.Sort(l.latency)
+	q := func(x float64) time.Duration {
+		return l.latency[int(x*float64(len(l.latency)-1))].Round(time.Millisecond)
+	}
+	t.Logf("%d chains from %d clients through 3 front-ends in %s (%.0f/s), SCT p50 %s, p99 %s; %d retried; tree of %d; resubmitted chain at %v",
+		clients*each, clients, elapsed.Round(time.Millisecond), float64(clients*each)/elapsed.Seconds(), q(0.5), q(0.99), l.retries, tree.Size, copies)
+}
