@@ -18,9 +18,11 @@ build:
 	install -m 0755 $(BIN).linked $(BIN)
 	rm -f $(BIN).linked
 
-# deps installs the system packages the tests start as real processes (Debian).
+# deps installs the system packages the tests start as real processes (Debian), and builds the
+# peer programs (versitygw among them, which the log's storage tests run) into the peer cache.
 deps:
 	bash scripts/test-deps.sh
+	bash scripts/peers.sh
 
 # test runs the unit tests, then the integration tests against real server processes.
 test: deps lint build
