@@ -3,7 +3,9 @@ package ca_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -29,9 +31,31 @@ import (
 // haproxy, submitting to a CT log of two `ct serve` front-ends on MariaDB + S3, and SIGKILLs one
 // replica while 16 signers request 300 certificates, retrying through the balancer: every
 // certificate chains to the one root, and embeds an SCT whose entry is in the CT log's tree at
-// the index it names, with an inclusion proof (no certificate is missing from the CT log).
+// the index it names, with an inclusion proof (no certificate is missing from the CT log). The
+// intermediate key is in a file, or in one SoftHSM token that every replica opens.
 func TestCAReplicaKilledUnderLoad(t *testing.T) {
-	set := startCAReplicas(t, 3)
+	for _, key := range []string{"file", "pkcs11"} {
+		t.Run(key, func(t *testing.T) {
+			var k caKey
+			if key == "pkcs11" {
+				module := testutil.NewSoftHSMToken(t, "ca-replicas", "1234", nil)
+				k = caKey{init: []string{"--kms", "pkcs11:token=ca-replicas;object=ca-intermediate?module-path=" + module, "--pkcs11-pin", "1234"},
+					serve: []string{"--pkcs11-pin", "1234"}}
+			}
+			testCAReplicaKilled(t, k)
+		})
+	}
+}
+
+// caKey is where a CA's intermediate key is kept: the flags of ca init and ca serve (none for a
+// key file).
+type caKey struct{ init, serve []string }
+
+func testCAReplicaKilled(t *testing.T, key caKey) {
+	set := startCAReplicas(t, 3, key)
+	if _, err := os.Stat(filepath.Join(set.dir, ca.KeyFile)); key.init != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a key file was written for a token-held intermediate key: %v", err)
+	}
 	ctx := context.Background()
 	roots := x509.NewCertPool()
 	roots.AddCert(set.root)
@@ -109,6 +133,7 @@ func TestCAReplicaKilledUnderLoad(t *testing.T) {
 
 // caReplicas is one CA directory served by `ca serve` processes behind haproxy.
 type caReplicas struct {
+	dir      string
 	url      string // the balancer
 	root     *x509.Certificate
 	issuer   *oidc.DevIssuer
@@ -119,23 +144,23 @@ type caReplicas struct {
 // startCAReplicas runs `ca init` and n `ca serve` processes on its directory, as a user starts
 // them, behind haproxy; they trust a dev issuer (email identities) and submit to a CT log of two
 // `ct serve` front-ends on MariaDB + S3 that accepts chains to the CA's root.
-func startCAReplicas(tb testing.TB, n int) *caReplicas {
+func startCAReplicas(tb testing.TB, n int, key caKey) *caReplicas {
 	tb.Helper()
 	bin := testutil.Binary(tb)
 	dir := filepath.Join(testutil.StorageDir(tb), "ca")
-	if out, err := exec.Command(bin, "ca", "init", "--dir", dir, "--url", "http://ca.test").CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, append([]string{"ca", "init", "--dir", dir, "--url", "http://ca.test"}, key.init...)...).CombinedOutput(); err != nil {
 		tb.Fatalf("cosign-like ca init: %v\n%s", err, out)
 	}
 	chain, err := pki.ReadCertificates(filepath.Join(dir, ca.ChainFile))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &caReplicas{root: chain[len(chain)-1], issuer: testservers.StartIssuer(tb, oidc.DevIssuerOptions{})}
+	r := &caReplicas{dir: dir, root: chain[len(chain)-1], issuer: testservers.StartIssuer(tb, oidc.DevIssuerOptions{})}
 	r.ct = testservers.StartCTFrontEnds(tb, bin, 2, pki.EncodeCertificates([]*x509.Certificate{r.root}))
 	r.replicas = testutil.StartBalanced(tb, n, func(int) *testutil.ServerProcess {
-		return testutil.StartServerCommand(tb, "CA", nil, bin, "ca", "serve", "--dir", dir, "--addr", "127.0.0.1:0",
+		return testutil.StartServerCommand(tb, "CA", nil, bin, append([]string{"ca", "serve", "--dir", dir, "--addr", "127.0.0.1:0",
 			"--log-level", "warn", "--ct-url", r.ct.URL, "--ct-public-key", r.ct.PublicKeyFile,
-			"--issuer", r.issuer.Issuer()+",type=email")
+			"--issuer", r.issuer.Issuer() + ",type=email"}, key.serve...)...)
 	})
 	r.url = r.replicas.URL
 	return r
@@ -148,7 +173,7 @@ func startCAReplicas(tb testing.TB, n int) *caReplicas {
 func BenchmarkCAReplicas(b *testing.B) {
 	for _, n := range []int{1, 3} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			set := startCAReplicas(b, n)
+			set := startCAReplicas(b, n, caKey{})
 			tok, err := set.issuer.Token(oidc.TokenRequest{Email: "bench@example.com", Lifetime: time.Hour})
 			if err != nil {
 				b.Fatal(err)

@@ -3,8 +3,11 @@ package tsa_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
-	"strings"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,30 +16,51 @@ import (
 	"github.com/digitorus/timestamp"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
-	"github.com/cosign-like/cosign-like/internal/testutil/testservers"
+	"github.com/cosign-like/cosign-like/pkg/ca/pki"
 	"github.com/cosign-like/cosign-like/pkg/tsa"
 )
 
-// TestTSAReplicasShareOneKey serves one TSA directory from three replicas behind haproxy and
-// cuts one off while 16 clients ask for 600 timestamps, retrying through the balancer: every
-// timestamp is signed by the one TSA certificate, which chains to the one root.
-func TestTSAReplicasShareOneKey(t *testing.T) {
-	first := testservers.StartTSA(t)
-	ctx := context.Background()
-	base := strings.TrimSuffix(first.URL, tsa.TimestampPath)
-	hosts := []string{strings.TrimPrefix(base, "http://")}
-	var replicas []*testutil.Started[*tsa.Server]
-	for range 2 {
-		r := testutil.StartServer(t, func(string) (*tsa.Server, error) { return tsa.Open(ctx, first.Dir, tsa.Options{}) })
-		replicas = append(replicas, r)
-		hosts = append(hosts, strings.TrimPrefix(r.URL, "http://"))
+// TestTSAReplicaKilledUnderLoad serves one TSA directory from three `tsa serve` processes behind
+// haproxy, its signing key in a file or in one SoftHSM token that every replica opens, and
+// SIGKILLs one while 16 clients ask for 600 timestamps, retrying through the balancer: every
+// timestamp is granted, signed by the one TSA certificate, which chains to the one root.
+func TestTSAReplicaKilledUnderLoad(t *testing.T) {
+	for _, key := range []string{"file", "pkcs11"} {
+		t.Run(key, func(t *testing.T) {
+			var initArgs, serveArgs []string
+			if key == "pkcs11" {
+				module := testutil.NewSoftHSMToken(t, "tsa-replicas", "1234", nil)
+				initArgs = []string{"--kms", "pkcs11:token=tsa-replicas;object=tsa-signing?module-path=" + module, "--pkcs11-pin", "1234"}
+				serveArgs = []string{"--pkcs11-pin", "1234"}
+			}
+			testTSAReplicaKilled(t, initArgs, serveArgs)
+		})
 	}
-	url := testutil.StartHAProxy(t, hosts) + tsa.TimestampPath
+}
+
+func testTSAReplicaKilled(t *testing.T, initArgs, serveArgs []string) {
+	bin := testutil.Binary(t)
+	dir := filepath.Join(testutil.StorageDir(t), "tsa")
+	if out, err := exec.Command(bin, append([]string{"tsa", "init", "--dir", dir}, initArgs...)...).CombinedOutput(); err != nil {
+		t.Fatalf("cosign-like tsa init: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, tsa.KeyFile)); len(initArgs) > 0 && !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a key file was written for a token-held TSA key: %v", err)
+	}
+	chain, err := pki.ReadCertificates(filepath.Join(dir, tsa.ChainFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := testutil.StartBalanced(t, 3, func(int) *testutil.ServerProcess {
+		return testutil.StartServerCommand(t, "TSA", nil, bin, append([]string{"tsa", "serve", "--dir", dir, "--addr", "127.0.0.1:0", "--log-level", "warn"}, serveArgs...)...)
+	})
+	url := set.URL + tsa.TimestampPath
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(first.Chain[len(first.Chain)-1])
-	for _, c := range first.Chain[1 : len(first.Chain)-1] {
+	roots.AddCert(chain[len(chain)-1])
+	for _, c := range chain[1 : len(chain)-1] {
 		inter.AddCert(c)
 	}
+	ctx := context.Background()
 	const total = 600
 	var next, done, retries atomic.Int64
 	var wg sync.WaitGroup
@@ -61,7 +85,7 @@ func TestTSAReplicasShareOneKey(t *testing.T) {
 					t.Errorf("timestamp %d: %v", n, err)
 					continue
 				}
-				if len(ts.Certificates) == 0 || !ts.Certificates[0].Equal(first.Chain[0]) {
+				if len(ts.Certificates) == 0 || !ts.Certificates[0].Equal(chain[0]) {
 					t.Errorf("timestamp %d is not signed by the TSA's one certificate", n)
 					continue
 				}
@@ -70,13 +94,13 @@ func TestTSAReplicasShareOneKey(t *testing.T) {
 					t.Errorf("timestamp %d: the TSA certificate does not chain to the root: %v", n, err)
 				}
 				if done.Add(1) == total/3 {
-					_ = replicas[1].Kill()
+					set.Procs[1].Kill()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	t.Logf("%d timestamps from 3 replicas (one cut off after %d), %d retries", done.Load(), total/3, retries.Load())
+	t.Logf("%d timestamps from 3 replicas (one SIGKILLed after %d), %d requests retried", done.Load(), total/3, retries.Load())
 	if done.Load() != total {
 		t.Fatalf("%d timestamps granted, want %d", done.Load(), total)
 	}
