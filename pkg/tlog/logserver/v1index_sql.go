@@ -94,6 +94,25 @@ func (x *sqlV1Index) insert(ctx context.Context, rows []sqlV1Row, replaceLeaf bo
 	if len(rows) == 0 {
 		return nil
 	}
+	// Front-ends inserting search keys of one key at once can deadlock in InnoDB; the
+	// transaction it rolls back is tried again.
+	var err error
+	for range 3 {
+		if err = x.insertOnce(ctx, rows, replaceLeaf); !retryableSQL(err) {
+			break
+		}
+	}
+	return err
+}
+
+// retryableSQL reports a MySQL deadlock or lock wait timeout: the transaction was rolled back and
+// may be run again.
+func retryableSQL(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+func (x *sqlV1Index) insertOnce(ctx context.Context, rows []sqlV1Row, replaceLeaf bool) error {
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -366,5 +367,54 @@ func TestV1FrontEndKilledUnderLoad(t *testing.T) {
 				t.Fatalf("front-end %d: search for the artifact of %s: %v, %v", i, want.UUID, found, err)
 			}
 		}
+	}
+}
+
+// A real InnoDB deadlock is what insert retries; other errors are not retried.
+func TestRetryableSQL(t *testing.T) {
+	db := openDB(t, strings.TrimPrefix(startMariaDB(t), "mysql://"))
+	ctx := context.Background()
+	if _, err := db.Exec("CREATE TABLE locks (id INT PRIMARY KEY, v INT)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO locks VALUES (1, 0), (2, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO locks VALUES (1, 0)"); err == nil || retryableSQL(err) {
+		t.Fatalf("a duplicate key: %v; want an error not retried", err)
+	}
+	a, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Rollback()
+	b, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Rollback()
+	for _, step := range []struct {
+		tx *sql.Tx
+		id int
+	}{{a, 1}, {b, 2}} {
+		if _, err := step.tx.Exec("UPDATE locks SET v = v + 1 WHERE id = ?", step.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a waits for b's row while b asks for a's: InnoDB rolls one of them back.
+	errs := make(chan error, 2)
+	go func() { _, err := a.Exec("UPDATE locks SET v = v + 1 WHERE id = 2"); errs <- err }()
+	time.Sleep(200 * time.Millisecond)
+	go func() { _, err := b.Exec("UPDATE locks SET v = v + 1 WHERE id = 1"); errs <- err }()
+	var deadlock error
+	for range 2 {
+		if err := <-errs; err != nil && deadlock == nil {
+			deadlock = err
+			_ = a.Rollback()
+			_ = b.Rollback()
+		}
+	}
+	if !retryableSQL(deadlock) {
+		t.Fatalf("deadlock: %v; want it retried", deadlock)
 	}
 }
