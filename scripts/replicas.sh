@@ -55,7 +55,7 @@ storage=$(aws_storage tlog tlog)
 ports=()
 for i in $(seq "$N"); do
   p=$((BASE + 10 + i)); ports+=("$p")
-  # each front-end its own copy of the log directory (keys; its own v1 index), as each machine
+  # each front-end its own copy of the log directory (keys and config), as each machine
   [ -d "$WORK/log-$i" ] || cp -r "$WORK/log" "$WORK/log-$i"
   "$BIN" log serve --dir "$WORK/log-$i" --addr "127.0.0.1:$p" --storage "$storage" > "$WORK/log-$i.log" 2>&1 & started
 done

@@ -85,7 +85,8 @@ func (g *groupCommitter) loop() {
 				p.future <- f
 				last = f
 			}
-			// Wait for the group to be sequenced and integrated before the next one.
+			// Wait for the group to be sequenced (and, but for Tessera's AWS driver, integrated)
+			// before the next one.
 			_, _ = last()
 			g.observe(n, time.Since(start))
 		}

@@ -470,26 +470,47 @@ func (s *Server) headAtLeast(ctx context.Context, min uint64) (*treeHead, error)
 	if s.witnessed {
 		return s.witnessedHead(ctx, min)
 	}
-	s.headMu.Lock()
-	defer s.headMu.Unlock()
-	if s.head != nil && s.head.size >= min {
-		return s.head, nil
-	}
-	size, err := s.awaitIntegration(ctx, min)
+	h, err := newerHead(ctx, &s.headMu, &s.head, min, s.reader, s.tiles.read, func(size uint64, root []byte) ([]byte, error) {
+		return tlog.SignCheckpoint(s.signer, size, root)
+	})
 	if err != nil {
 		return nil, err
 	}
-	root, err := treeRoot(ctx, size, s.tiles.read)
+	s.metrics.treeSize.Set(float64(h.size))
+	return h, nil
+}
+
+// newerHead returns *head when it covers min entries. Else it waits for the tree to hold min
+// entries, without holding mu (a reader of the current head must not wait behind an append
+// waiting for integration), then, under mu, signs with sign the head of the integrated size
+// unless another caller stored one as new meanwhile.
+func newerHead(ctx context.Context, mu *sync.Mutex, head **treeHead, min uint64, reader tessera.LogReader,
+	tiles client.TileFetcherFunc, sign func(size uint64, root []byte) ([]byte, error)) (*treeHead, error) {
+	mu.Lock()
+	if h := *head; h != nil && h.size >= min {
+		mu.Unlock()
+		return h, nil
+	}
+	mu.Unlock()
+	size, err := awaitIntegration(ctx, reader, min)
 	if err != nil {
 		return nil, err
 	}
-	n, err := tlog.SignCheckpoint(s.signer, size, root)
+	mu.Lock()
+	defer mu.Unlock()
+	if h := *head; h != nil && h.size >= size {
+		return h, nil
+	}
+	root, err := treeRoot(ctx, size, tiles)
 	if err != nil {
 		return nil, err
 	}
-	s.head = &treeHead{size: size, root: root, note: n}
-	s.metrics.treeSize.Set(float64(size))
-	return s.head, nil
+	n, err := sign(size, root)
+	if err != nil {
+		return nil, err
+	}
+	*head = &treeHead{size: size, root: root, note: n}
+	return *head, nil
 }
 
 // IntegrationTimeout bounds how long an append waits for its entry to be integrated into the

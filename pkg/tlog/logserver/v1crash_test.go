@@ -118,7 +118,7 @@ func v1CrashRounds(t *testing.T, storage string, rounds int, uptime time.Duratio
 			if err != nil {
 				t.Fatalf("entry %s by %s after restart: %v\nserver log:\n%s", want.UUID, how, err, p.Stderr.String())
 			}
-			if got.UUID != want.UUID || got.Entry.IntegratedTime != want.Entry.IntegratedTime || got.Entry.Body != want.Entry.Body {
+			if got.UUID != want.UUID || got.Entry.LogIndex != want.Entry.LogIndex || got.Entry.IntegratedTime != want.Entry.IntegratedTime || got.Entry.Body != want.Entry.Body {
 				t.Fatalf("entry by %s: %s at %d, acknowledged %s at %d", how, got.UUID, got.Entry.IntegratedTime, want.UUID, want.Entry.IntegratedTime)
 			}
 			if _, err := logclient.VerifyV1Entry(got, keys); err != nil {

@@ -131,14 +131,15 @@ func (s *Server) v1Add(w http.ResponseWriter, r *http.Request) {
 		s.v1Duplicate(w, idx.Index, leaf)
 		return
 	}
-	// Recorded only now that the entry is in the tree: the index never names one that is not.
-	if err := l.index.record(ctx, idx.Index, leaf, time.Now().Unix(), e.IndexKeys); err != nil {
-		s.v1Internal(w, r, fmt.Sprintf("entry appended at index %d but indexing it", idx.Index), err)
-		return
-	}
+	// Tessera's AWS driver gives the index once the entry is sequenced; it is recorded only
+	// once the tree holds it, so the index never names an entry that is not in the tree.
 	head, err := l.headAtLeast(ctx, idx.Index+1)
 	if err != nil {
 		s.v1Internal(w, r, fmt.Sprintf("entry appended at index %d but signing a checkpoint", idx.Index), err)
+		return
+	}
+	if err := l.index.record(ctx, idx.Index, leaf, time.Now().Unix(), e.IndexKeys); err != nil {
+		s.v1Internal(w, r, fmt.Sprintf("entry appended at index %d but indexing it", idx.Index), err)
 		return
 	}
 	release, err = s.acquireCPU(ctx)

@@ -59,9 +59,11 @@ type v1Index interface {
 	// fill records the entries at the given indexes (ascending) from the tree, keeping an
 	// integrated time already recorded.
 	fill(ctx context.Context, idxs []uint64, read entryReader, now time.Time) (int, error)
-	// rebuild replaces the search keys and leaf hashes with what the tree of size entries
-	// yields, keeping the integrated times recorded (entries without one get now). It returns
-	// the number of entries indexed.
+	// rebuild mends the index from the tree of size entries: leaf hashes are the tree's, the
+	// search keys the tree yields are added (those recorded are kept: an in-toto statement's
+	// subjects come with the submitted entry and cannot be read back from the tree), records
+	// past the tree are dropped, and integrated times recorded are kept (entries without one
+	// get now). It returns the number of entries indexed.
 	rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error)
 	close() error
 }
@@ -120,8 +122,12 @@ func putEntry(tx *bolt.Tx, idx uint64, leaf []byte, integrated int64, keys []str
 	if err := tx.Bucket(bucketEntries).Put(be64(idx), v); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketLeaves).Put(leaf, be64(idx)); err != nil {
-		return err
+	// A leaf hash keeps naming the copy first recorded (a tree whose dedup failed may hold an
+	// entry twice): the one its UUID was first answered with.
+	if leaves := tx.Bucket(bucketLeaves); leaves.Get(leaf) == nil {
+		if err := leaves.Put(leaf, be64(idx)); err != nil {
+			return err
+		}
 	}
 	search := tx.Bucket(bucketSearch)
 	for _, k := range keys {
@@ -230,8 +236,8 @@ func dropEntry(tx *bolt.Tx, idx uint64, v []byte) error {
 	if err := tx.Bucket(bucketEntries).Delete(be64(idx)); err != nil {
 		return err
 	}
-	if len(v) >= 32 {
-		if err := tx.Bucket(bucketLeaves).Delete(v[:32]); err != nil {
+	if leaves := tx.Bucket(bucketLeaves); len(v) >= 32 && bytes.Equal(leaves.Get(v[:32]), be64(idx)) {
+		if err := leaves.Delete(v[:32]); err != nil {
 			return err
 		}
 	}
@@ -297,13 +303,13 @@ func treeIndexKeys(body []byte) []string {
 
 func (x *boltV1Index) rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error) {
 	err := x.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLeaves, bucketSearch} {
-			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
-			}
-			if _, err := tx.CreateBucket(b); err != nil {
-				return err
-			}
+		// Search keys are kept: those of an in-toto statement's subjects come with the
+		// submitted entry and cannot be read back from the tree.
+		if err := tx.DeleteBucket(bucketLeaves); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			return err
+		}
+		if _, err := tx.CreateBucket(bucketLeaves); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketMeta).Put(metaIndexed, be64(0))
 	})

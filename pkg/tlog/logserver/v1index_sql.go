@@ -18,24 +18,42 @@ import (
 	"github.com/cosign-like/cosign-like/pkg/tlog/storage"
 )
 
-// sqlV1Schema holds the v1 index in the v1 tree's database: one row per recorded entry, one per
-// search key and entry (by the SHA-256 of the key, so that a key of any length fits a primary
-// key), and named watermarks.
+// sqlV1Schema holds the v1 index in the v1 tree's database: one row per recorded entry; one per
+// leaf hash, naming the index of the entry first recorded with it (a tree whose dedup failed may
+// hold an entry twice, and its UUID keeps naming the copy first answered); one per search key
+// and entry (by the SHA-256 of the key, so that a key of any length fits a primary key); and
+// named watermarks.
 var sqlV1Schema = []string{
 	"CREATE TABLE IF NOT EXISTS `V1Entries` (`idx` BIGINT UNSIGNED NOT NULL, `leaf` BINARY(32) NOT NULL, `integrated` BIGINT NOT NULL, PRIMARY KEY (`idx`), KEY (`leaf`))",
+	"CREATE TABLE IF NOT EXISTS `V1Leaves` (`leaf` BINARY(32) NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`leaf`))",
 	"CREATE TABLE IF NOT EXISTS `V1Search` (`keyHash` BINARY(32) NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`keyHash`, `idx`), KEY (`idx`))",
 	"CREATE TABLE IF NOT EXISTS `V1IndexMeta` (`name` VARCHAR(32) NOT NULL, `value` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`name`))",
 }
 
 // Watermarks of V1IndexMeta: the tree size through which every entry is recorded, and whether
-// a v1index.db of the log directory has been imported.
+// V1Leaves has been filled from V1Entries (an index made before V1Leaves existed).
 const (
-	sqlMetaIndexed  = "indexed"
-	sqlMetaImported = "imported"
+	sqlMetaIndexed = "indexed"
+	sqlMetaLeaves  = "leaves"
+)
+
+// leavesFromEntries names, for each leaf hash without a row in V1Leaves, its first index.
+const leavesFromEntries = "INSERT IGNORE INTO `V1Leaves` (`leaf`, `idx`) SELECT `leaf`, MIN(`idx`) FROM `V1Entries` GROUP BY `leaf`"
+
+// How a row of V1Entries already there meets the same index inserted again: kept as recorded
+// (while served), its leaf hash replaced by the tree's (rebuild), or the earlier of the two
+// integrated times kept (import of v1index.db files).
+const (
+	keepRecorded = " ON DUPLICATE KEY UPDATE `idx` = `idx`"
+	replaceLeaf  = " ON DUPLICATE KEY UPDATE `leaf` = VALUES(`leaf`)"
+	earliestTime = " ON DUPLICATE KEY UPDATE `integrated` = LEAST(`integrated`, VALUES(`integrated`))"
 )
 
 // sqlChunk bounds the rows of one statement.
 const sqlChunk = 1024
+
+// sqlWindow bounds the log indexes reconcile reads at a time.
+const sqlWindow = 1 << 16
 
 // sqlV1Index is the v1 index in tables of the v1 tree's MySQL or MariaDB database, which every
 // front-end on that database reads and writes. While the log is served rows are only inserted,
@@ -69,13 +87,28 @@ func openSQLV1Index(ctx context.Context, dsn string) (*sqlV1Index, error) {
 	}
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
+	x := &sqlV1Index{db: db}
+	if err := x.prepare(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("preparing the v1 index in the database %s at %s: %w", mc.DBName, mc.Addr, err)
+	}
+	return x, nil
+}
+
+// prepare creates the tables, and fills V1Leaves once for an index made before it existed.
+func (x *sqlV1Index) prepare(ctx context.Context) error {
 	for _, stmt := range sqlV1Schema {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("creating the v1 index tables in the database %s at %s: %w", mc.DBName, mc.Addr, err)
+		if _, err := x.db.ExecContext(ctx, stmt); err != nil {
+			return err
 		}
 	}
-	return &sqlV1Index{db: db}, nil
+	if _, done, err := x.meta(ctx, sqlMetaLeaves); err != nil || done {
+		return err
+	}
+	if _, err := x.db.ExecContext(ctx, leavesFromEntries); err != nil {
+		return err
+	}
+	return x.raiseMeta(ctx, sqlMetaLeaves, 1)
 }
 
 func (x *sqlV1Index) close() error { return x.db.Close() }
@@ -88,9 +121,28 @@ type sqlV1Row struct {
 	keys       []string
 }
 
-// insert records rows in one transaction. A row already recorded is left as it is, unless
-// replaceLeaf (rebuild): then its leaf hash is replaced by the tree's, its integrated time kept.
-func (x *sqlV1Index) insert(ctx context.Context, rows []sqlV1Row, replaceLeaf bool) error {
+// execer is a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// execRows runs "head VALUES (?, ...), ... tail" over args, width values a row, at most sqlChunk
+// rows a statement.
+func execRows(ctx context.Context, db execer, head, tail string, width int, args []any) error {
+	for len(args) > 0 {
+		part := args[:min(len(args), width*sqlChunk)]
+		args = args[len(part):]
+		if _, err := db.ExecContext(ctx, head+" VALUES "+placeholders(len(part)/width, width)+tail, part...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insert records rows in one transaction, a row of V1Entries already there meeting its index
+// again as onEntry says (keepRecorded, replaceLeaf, earliestTime); the leaf hashes and search
+// keys of rows are only added.
+func (x *sqlV1Index) insert(ctx context.Context, rows []sqlV1Row, onEntry string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -98,7 +150,7 @@ func (x *sqlV1Index) insert(ctx context.Context, rows []sqlV1Row, replaceLeaf bo
 	// transaction it rolls back is tried again.
 	var err error
 	for range 3 {
-		if err = x.insertOnce(ctx, rows, replaceLeaf); !retryableSQL(err) {
+		if err = x.insertOnce(ctx, rows, onEntry); !retryableSQL(err) {
 			break
 		}
 	}
@@ -112,39 +164,31 @@ func retryableSQL(err error) bool {
 	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
-func (x *sqlV1Index) insertOnce(ctx context.Context, rows []sqlV1Row, replaceLeaf bool) error {
+func (x *sqlV1Index) insertOnce(ctx context.Context, rows []sqlV1Row, onEntry string) error {
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), sqlChunk)]
-		rows = rows[len(chunk):]
-		verb, tail := "INSERT IGNORE INTO", ""
-		if replaceLeaf {
-			verb, tail = "INSERT INTO", " ON DUPLICATE KEY UPDATE `leaf` = VALUES(`leaf`)"
+	entries := make([]any, 0, 3*len(rows))
+	leaves := make([]any, 0, 2*len(rows))
+	var keys []any
+	for _, r := range rows {
+		entries = append(entries, r.idx, r.leaf, r.integrated)
+		leaves = append(leaves, r.leaf, r.idx)
+		for _, k := range r.keys {
+			h := sha256.Sum256([]byte(k))
+			keys = append(keys, h[:], r.idx)
 		}
-		args := make([]any, 0, 3*len(chunk))
-		var keyArgs []any
-		for _, r := range chunk {
-			args = append(args, r.idx, r.leaf, r.integrated)
-			for _, k := range r.keys {
-				h := sha256.Sum256([]byte(k))
-				keyArgs = append(keyArgs, h[:], r.idx)
-			}
-		}
-		stmt := verb + " `V1Entries` (`idx`, `leaf`, `integrated`) VALUES " + placeholders(len(chunk), 3) + tail
-		if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
-			return err
-		}
-		for len(keyArgs) > 0 {
-			part := keyArgs[:min(len(keyArgs), 2*sqlChunk)]
-			keyArgs = keyArgs[len(part):]
-			if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO `V1Search` (`keyHash`, `idx`) VALUES "+placeholders(len(part)/2, 2), part...); err != nil {
-				return err
-			}
-		}
+	}
+	if err := execRows(ctx, tx, "INSERT INTO `V1Entries` (`idx`, `leaf`, `integrated`)", onEntry, 3, entries); err != nil {
+		return err
+	}
+	if err := execRows(ctx, tx, "INSERT INTO `V1Leaves` (`leaf`, `idx`)", keepRecorded, 2, leaves); err != nil {
+		return err
+	}
+	if err := execRows(ctx, tx, "INSERT INTO `V1Search` (`keyHash`, `idx`)", keepRecorded, 2, keys); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -156,14 +200,13 @@ func placeholders(rows, width int) string {
 }
 
 func (x *sqlV1Index) record(ctx context.Context, idx uint64, leaf []byte, integrated int64, keys []string) error {
-	return x.insert(ctx, []sqlV1Row{{idx: idx, leaf: leaf, integrated: integrated, keys: keys}}, false)
+	return x.insert(ctx, []sqlV1Row{{idx: idx, leaf: leaf, integrated: integrated, keys: keys}}, keepRecorded)
 }
 
-// lookupLeaf returns the first index with the leaf hash (a tree whose dedup failed may hold an
-// entry twice).
+// lookupLeaf returns the index V1Leaves names: the copy of the entry first recorded.
 func (x *sqlV1Index) lookupLeaf(ctx context.Context, leaf []byte) (uint64, bool, error) {
 	var idx uint64
-	err := x.db.QueryRowContext(ctx, "SELECT `idx` FROM `V1Entries` WHERE `leaf` = ? ORDER BY `idx` LIMIT 1", leaf).Scan(&idx)
+	err := x.db.QueryRowContext(ctx, "SELECT `idx` FROM `V1Leaves` WHERE `leaf` = ?", leaf).Scan(&idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -253,22 +296,24 @@ func (x *sqlV1Index) raiseMeta(ctx context.Context, name string, v uint64) error
 	return err
 }
 
-// reconcile records the entries from the watermark to size that no front-end recorded. Unlike
-// the bbolt file it removes nothing past size: another front-end may record an entry integrated
-// after this one read the size, and the database does not lose its last writes the way files
-// on a crashed machine may.
+// reconcile records the entries from the watermark to size that no front-end recorded, a window
+// of sqlWindow indexes at a time, raising the watermark after each. Unlike the bbolt file it
+// removes nothing past size: another front-end may record an entry integrated after this one
+// read the size, and the database does not lose its last writes the way files on a crashed
+// machine may.
 func (x *sqlV1Index) reconcile(ctx context.Context, size uint64, read entryReader, now time.Time) (int, error) {
 	from, _, err := x.meta(ctx, sqlMetaIndexed)
 	if err != nil {
 		return 0, fmt.Errorf("reconciling the v1 index: %w", err)
 	}
-	var missing []uint64
-	for lo := from; lo < size; lo += 1 << 16 {
-		hi := min(lo+1<<16, size)
+	done := 0
+	for lo := from; lo < size; lo += sqlWindow {
+		hi := min(lo+sqlWindow, size)
 		have, err := x.indexes(ctx, "SELECT `idx` FROM `V1Entries` WHERE `idx` >= ? AND `idx` < ? ORDER BY `idx`", lo, hi)
 		if err != nil {
-			return 0, fmt.Errorf("reconciling the v1 index: %w", err)
+			return done, fmt.Errorf("reconciling the v1 index: %w", err)
 		}
+		var missing []uint64
 		next := lo
 		for _, i := range have {
 			for ; next < i; next++ {
@@ -279,14 +324,16 @@ func (x *sqlV1Index) reconcile(ctx context.Context, size uint64, read entryReade
 		for ; next < hi; next++ {
 			missing = append(missing, next)
 		}
+		n, err := x.fill(ctx, missing, read, now)
+		done += n
+		if err != nil {
+			return done, err
+		}
+		if err := x.raiseMeta(ctx, sqlMetaIndexed, hi); err != nil {
+			return done, fmt.Errorf("reconciling the v1 index: %w", err)
+		}
 	}
-	if n, err := x.fill(ctx, missing, read, now); err != nil {
-		return n, err
-	}
-	if err := x.raiseMeta(ctx, sqlMetaIndexed, size); err != nil {
-		return len(missing), fmt.Errorf("reconciling the v1 index: %w", err)
-	}
-	return len(missing), nil
+	return done, nil
 }
 
 func (x *sqlV1Index) fill(ctx context.Context, idxs []uint64, read entryReader, now time.Time) (int, error) {
@@ -300,7 +347,7 @@ func (x *sqlV1Index) fill(ctx context.Context, idxs []uint64, read entryReader, 
 		idxs = idxs[n:]
 		rows, err := treeRows(ctx, read, run[0], run[0]+uint64(n), now)
 		if err == nil {
-			err = x.insert(ctx, rows, false)
+			err = x.insert(ctx, rows, keepRecorded)
 		}
 		if err != nil {
 			return done, fmt.Errorf("recording entries %d to %d in the v1 index: %w", run[0], run[n-1], err)
@@ -320,25 +367,31 @@ func treeRows(ctx context.Context, read entryReader, from, to uint64, now time.T
 	return rows, err
 }
 
-// rebuild replaces the search keys and leaf hashes with the tree's, and drops records past it.
+// rebuild mends the index from the tree: records and search keys past it are dropped, each
+// record's leaf hash is the tree's, each leaf hash names a copy the tree holds, and the search
+// keys the tree yields are added. Search keys already recorded are kept: those of an in-toto
+// statement's subjects come with the submitted entry and cannot be read back from the tree.
 // Every front-end must be stopped meanwhile.
 func (x *sqlV1Index) rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error) {
-	for _, stmt := range []string{"DELETE FROM `V1Search`", "DELETE FROM `V1IndexMeta` WHERE `name` = '" + sqlMetaIndexed + "'"} {
-		if _, err := x.db.ExecContext(ctx, stmt); err != nil {
-			return 0, fmt.Errorf("clearing the v1 index: %w", err)
+	for _, stmt := range []string{"DELETE FROM `V1Entries` WHERE `idx` >= ?", "DELETE FROM `V1Search` WHERE `idx` >= ?", "DELETE FROM `V1Leaves` WHERE `idx` >= ?"} {
+		if _, err := x.db.ExecContext(ctx, stmt, size); err != nil {
+			return 0, fmt.Errorf("clearing the v1 index past the tree: %w", err)
 		}
-	}
-	if _, err := x.db.ExecContext(ctx, "DELETE FROM `V1Entries` WHERE `idx` >= ?", size); err != nil {
-		return 0, fmt.Errorf("clearing the v1 index: %w", err)
 	}
 	for from := uint64(0); from < size; from += sqlChunk {
 		to := min(from+sqlChunk, size)
 		rows, err := treeRows(ctx, read, from, to, now)
 		if err == nil {
-			err = x.insert(ctx, rows, true)
+			err = x.insert(ctx, rows, replaceLeaf)
 		}
 		if err != nil {
 			return from, fmt.Errorf("indexing entries %d to %d: %w", from, to, err)
+		}
+	}
+	stale := "DELETE `l` FROM `V1Leaves` `l` JOIN `V1Entries` `e` ON `e`.`idx` = `l`.`idx` WHERE `e`.`leaf` <> `l`.`leaf`"
+	for _, stmt := range []string{stale, leavesFromEntries} {
+		if _, err := x.db.ExecContext(ctx, stmt); err != nil {
+			return size, fmt.Errorf("indexing leaf hashes: %w", err)
 		}
 	}
 	if err := x.raiseMeta(ctx, sqlMetaIndexed, size); err != nil {
@@ -347,61 +400,70 @@ func (x *sqlV1Index) rebuild(ctx context.Context, size uint64, read entryReader,
 	return size, nil
 }
 
-// importBolt copies the integrated times and search keys of a v1index.db at path, which a log
-// kept before its index moved into the database, once: integrated times are known only there.
-// It returns the number of entries imported (0 when there is no file or it was imported).
+// importBolt copies the integrated times, leaf hashes and search keys of the v1index.db at path,
+// which a front-end of a version before the index moved into the database kept (one per
+// front-end, each with the entries it appended and those it reconciled at its start), then
+// renames the file to path.imported. An entry in several files, or already in the database,
+// keeps the earliest integrated time: the one answered when it was appended, which any later
+// reconcile of another front-end follows. It returns the number of entries in the file (0 when
+// there is none).
 func (x *sqlV1Index) importBolt(ctx context.Context, path string) (int, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return 0, nil
-	}
-	if _, done, err := x.meta(ctx, sqlMetaImported); err != nil || done {
-		return 0, err
 	}
 	b, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second, ReadOnly: true})
 	if err != nil {
 		return 0, fmt.Errorf("opening %s to import it into the database: %w", path, err)
 	}
-	defer b.Close()
-	var rows []sqlV1Row
+	n := 0
 	err = b.View(func(tx *bolt.Tx) error {
 		entries, search := tx.Bucket(bucketEntries), tx.Bucket(bucketSearch)
 		if entries == nil || search == nil {
 			return nil
 		}
-		byIdx := map[uint64]int{}
-		err := entries.ForEach(func(k, v []byte) error {
-			if len(k) == 8 && len(v) == 40 {
-				byIdx[binary.BigEndian.Uint64(k)] = len(rows)
+		var rows []sqlV1Row
+		c := entries.Cursor()
+		for k, v := c.First(); ; k, v = c.Next() {
+			if k != nil && len(k) == 8 && len(v) == 40 {
 				rows = append(rows, sqlV1Row{idx: binary.BigEndian.Uint64(k), leaf: append([]byte(nil), v[:32]...), integrated: int64(binary.BigEndian.Uint64(v[32:]))})
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if len(rows) == sqlChunk || (k == nil && len(rows) > 0) {
+				if err := x.insert(ctx, rows, earliestTime); err != nil {
+					return err
+				}
+				n += len(rows)
+				rows = rows[:0]
+			}
+			if k == nil {
+				break
+			}
 		}
-		return search.ForEach(func(k, _ []byte) error {
-			if len(k) < 9 || k[len(k)-9] != 0 {
+		var keys []any
+		c = search.Cursor()
+		for k, _ := c.First(); ; k, _ = c.Next() {
+			if k != nil && len(k) >= 9 && k[len(k)-9] == 0 {
+				h := sha256.Sum256(k[:len(k)-9])
+				keys = append(keys, h[:], binary.BigEndian.Uint64(k[len(k)-8:]))
+			}
+			if len(keys) == 2*sqlChunk || (k == nil && len(keys) > 0) {
+				if err := execRows(ctx, x.db, "INSERT INTO `V1Search` (`keyHash`, `idx`)", keepRecorded, 2, keys); err != nil {
+					return err
+				}
+				keys = keys[:0]
+			}
+			if k == nil {
 				return nil
 			}
-			if i, ok := byIdx[binary.BigEndian.Uint64(k[len(k)-8:])]; ok {
-				rows[i].keys = append(rows[i].keys, string(k[:len(k)-9]))
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", path, err)
-	}
-	n := len(rows)
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), sqlChunk)]
-		rows = rows[len(chunk):]
-		if err := x.insert(ctx, chunk, false); err != nil {
-			return 0, fmt.Errorf("importing %s into the database: %w", path, err)
 		}
+	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
 	}
-	if err := x.raiseMeta(ctx, sqlMetaImported, 1); err != nil {
-		return 0, err
+	if err != nil {
+		return 0, fmt.Errorf("importing %s into the database: %w", path, err)
+	}
+	if err := os.Rename(path, path+".imported"); err != nil {
+		return n, fmt.Errorf("imported %s into the database, but renaming it: %w", path, err)
 	}
 	return n, nil
 }

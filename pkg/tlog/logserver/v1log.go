@@ -146,7 +146,7 @@ func openV1IndexFor(ctx context.Context, dir, spec string, opts *Options) (index
 		return nil, false, err
 	}
 	if n > 0 {
-		opts.Logger.InfoContext(ctx, "v1 index: imported the entries of the log directory's index into the database", "entries", n, "file", path)
+		opts.Logger.InfoContext(ctx, "v1 index: imported the entries of the log directory's index into the database", "entries", n, "file", path, "renamed_to", path+".imported")
 	}
 	return x, true, nil
 }
@@ -177,18 +177,29 @@ func (l *v1Log) fillOrphans(ctx context.Context, logger *slog.Logger, size uint6
 		case n > 0:
 			logger.InfoContext(ctx, "v1 index: recorded entries no front-end recorded", "entries", n, "tree_size", size)
 		}
-		if next, err := l.size(ctx); err == nil {
-			size = next
+		next, err := l.size(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.WarnContext(ctx, "v1 index: reading the tree size to record entries no front-end recorded", "error", err.Error())
+			}
+			continue
 		}
+		size = next
+	}
+}
+
+// stopFilling ends the loop of fillOrphans, if it runs.
+func (l *v1Log) stopFilling() {
+	if l.stopFill != nil {
+		l.stopFill()
+		<-l.fillDone
+		l.stopFill = nil
 	}
 }
 
 func (l *v1Log) close(ctx context.Context) error {
 	var err error
-	if l.stopFill != nil {
-		l.stopFill()
-		<-l.fillDone
-	}
+	l.stopFilling()
 	if l.shutdown != nil {
 		err = l.shutdown(ctx)
 	}
@@ -228,25 +239,17 @@ func (l *v1Log) readEntries(ctx context.Context, from, to uint64, f func(uint64,
 
 // headAtLeast returns a checkpoint, signed by the v1 key, of a tree of at least min entries.
 func (l *v1Log) headAtLeast(ctx context.Context, min uint64) (*treeHead, error) {
-	l.headMu.Lock()
-	defer l.headMu.Unlock()
-	if l.head != nil && l.head.size >= min {
-		return l.head, nil
-	}
-	size, err := awaitIntegration(ctx, l.reader, min)
+	h, err := newerHead(ctx, &l.headMu, &l.head, min, l.reader, l.tiles.read, func(size uint64, root []byte) ([]byte, error) {
+		n, err := note.Sign(&note.Note{Text: tlog.CheckpointBody(l.origin, size, root)}, l.signer)
+		if err != nil {
+			return nil, fmt.Errorf("signing the v1 checkpoint: %w", err)
+		}
+		return n, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("v1 tree: %w", err)
 	}
-	root, err := treeRoot(ctx, size, l.tiles.read)
-	if err != nil {
-		return nil, err
-	}
-	n, err := note.Sign(&note.Note{Text: tlog.CheckpointBody(l.origin, size, root)}, l.signer)
-	if err != nil {
-		return nil, fmt.Errorf("signing the v1 checkpoint: %w", err)
-	}
-	l.head = &treeHead{size: size, root: root, note: n}
-	return l.head, nil
+	return h, nil
 }
 
 // current is the checkpoint of the current integrated tree.
@@ -405,6 +408,7 @@ func Reindex(ctx context.Context, dir string, opts Options) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	l.stopFilling() // the rebuild alone writes the index
 	size, err := l.size(ctx)
 	if err == nil {
 		size, err = l.index.rebuild(ctx, size, l.readEntries, time.Now())

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,9 +21,12 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/cosign-like/cosign-like/internal/testutil"
 	"github.com/cosign-like/cosign-like/pkg/tlog"
 	"github.com/cosign-like/cosign-like/pkg/tlog/logclient"
+	"github.com/cosign-like/cosign-like/pkg/tlog/rekortypes"
 )
 
 // openDB opens the database at dsn for the test.
@@ -39,7 +44,7 @@ func openDB(t testing.TB, dsn string) *sql.DB {
 // integrating the entry and recording it leaves the index.
 func forgetV1Entry(t testing.TB, db *sql.DB, idx int64) {
 	t.Helper()
-	for _, q := range []string{"DELETE FROM V1Entries WHERE idx = ?", "DELETE FROM V1Search WHERE idx = ?"} {
+	for _, q := range []string{"DELETE FROM V1Entries WHERE idx = ?", "DELETE FROM V1Leaves WHERE idx = ?", "DELETE FROM V1Search WHERE idx = ?"} {
 		if _, err := db.Exec(q, idx); err != nil {
 			t.Fatal(err)
 		}
@@ -148,8 +153,8 @@ func v1DSN(t testing.TB, dsn string) string {
 	return mc.FormatDSN()
 }
 
-// An entry its front-end left unrecorded is recorded by the others within two orphan periods,
-// without anyone asking for it.
+// An entry its front-end left unrecorded is recorded by a front-end's sweep (here the only
+// one's) within a few orphan periods, without anyone asking for it.
 func TestV1IndexRecordsOrphans(t *testing.T) {
 	defer func(d time.Duration) { orphanAge = d }(orphanAge)
 	orphanAge = 500 * time.Millisecond
@@ -190,47 +195,78 @@ func mustV1Spec(t testing.TB, storage string) string {
 	return dsn
 }
 
-// A log on a database whose v1 index an earlier version kept in v1index.db imports it once,
-// integrated times and search keys, into the database.
-func TestV1IndexImportsBoltFile(t *testing.T) {
+// Front-ends on a database whose v1 index an earlier version kept in each front-end's own
+// v1index.db (the entries it appended, with the times it answered, and those it reconciled at
+// its start, with later times) each import their file on their first start, and rename it:
+// every entry keeps the earliest time, whichever front-end starts first, even one with no file.
+func TestV1IndexImportsBoltFiles(t *testing.T) {
 	storage := startMariaDB(t)
 	dir, entries := v1EntriesThenStop(t, storage, "import@example.com", 3)
-	// What the earlier version kept: the same entries, integrated a day earlier, in the file;
-	// the database has no index yet.
 	ctx := context.Background()
-	b, err := openBoltV1Index(filepath.Join(dir, V1IndexFile))
-	if err != nil {
-		t.Fatal(err)
+	earlier := func(e *logclient.V1Entry) int64 { return e.Entry.IntegratedTime - 86400 }
+	// Front-end A appended entries 0 and 1 and reconciled 2; front-end B appended 2 and
+	// reconciled 0. Front-end C has no file.
+	fronts := map[string]map[int]int64{
+		"a": {0: earlier(entries[0]), 1: earlier(entries[1]), 2: earlier(entries[2]) + 600},
+		"b": {2: earlier(entries[2]), 0: earlier(entries[0]) + 600},
+		"c": nil,
 	}
-	for _, e := range entries {
-		leaf := mustLeaf(t, e.UUID)
-		if err := b.record(ctx, uint64(e.Entry.LogIndex), leaf, e.Entry.IntegratedTime-86400, []string{"import@example.com"}); err != nil {
+	dirs := map[string]string{}
+	for name, times := range fronts {
+		dirs[name] = testutil.ReplicaDir(t, dir)
+		if times == nil {
+			continue
+		}
+		b, err := openBoltV1Index(filepath.Join(dirs[name], V1IndexFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, at := range times {
+			e := entries[i]
+			if err := b.record(ctx, uint64(e.Entry.LogIndex), mustLeaf(t, e.UUID), at, []string{"import@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := b.close(); err != nil {
-		t.Fatal(err)
-	}
 	db := openDB(t, mustV1Spec(t, storage))
-	for _, q := range []string{"DROP TABLE V1Entries", "DROP TABLE V1Search", "DROP TABLE V1IndexMeta"} {
+	for _, q := range []string{"DROP TABLE V1Entries", "DROP TABLE V1Leaves", "DROP TABLE V1Search", "DROP TABLE V1IndexMeta"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f := v1FixtureOf(t, startTestLog(t, dir, withStorage(storage)))
+	// The front-end with no file first: it records every entry at its start's time, which the
+	// files' earlier times then replace.
+	for _, name := range []string{"c", "a", "b"} {
+		f := v1FixtureOf(t, startTestLog(t, dirs[name], withStorage(storage)))
+		if err := f.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if fronts[name] == nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dirs[name], V1IndexFile+".imported")); err != nil {
+			t.Fatalf("front-end %s's file after its import: %v", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(dirs[name], V1IndexFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("front-end %s's file is still in place after its import: %v", name, err)
+		}
+	}
+	f := v1FixtureOf(t, startTestLog(t, dirs["a"], withStorage(storage)))
 	for _, e := range entries {
 		got, err := f.v1.GetByUUID(ctx, e.UUID)
-		if err != nil || got.Entry.IntegratedTime != e.Entry.IntegratedTime-86400 {
-			t.Fatalf("after import: %v, %v; want the file's integrated time %d", got, err, e.Entry.IntegratedTime-86400)
+		if err != nil || got.Entry.IntegratedTime != earlier(e) {
+			t.Fatalf("after import: %v, %v; want the appending front-end's integrated time %d", got, err, earlier(e))
+		}
+		if _, err := logclient.VerifyV1Entry(got, []tlog.LogKey{f.key}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	found, err := f.v1.SearchIndex(ctx, tlog.V1SearchIndex{Email: "import@example.com"})
 	if err != nil || len(found) != 3 {
 		t.Fatalf("search after import: %v, %v; want 3 entries", found, err)
-	}
-	var imported uint64
-	if err := db.QueryRow("SELECT value FROM V1IndexMeta WHERE name = 'imported'").Scan(&imported); err != nil || imported != 1 {
-		t.Fatalf("import watermark: %d, %v", imported, err)
 	}
 }
 
@@ -300,6 +336,7 @@ func TestV1FrontEndKilledUnderLoad(t *testing.T) {
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	ctx := context.Background()
+	start := time.Now()
 	for range clients {
 		wg.Go(func() {
 			for n := next.Add(1); n <= total; n = next.Add(1) {
@@ -307,6 +344,7 @@ func TestV1FrontEndKilledUnderLoad(t *testing.T) {
 				p := s.hashedRekord(t, artifact)
 				deadline := time.Now().Add(2 * time.Minute)
 				var e *logclient.V1Entry
+				var err error
 				for {
 					e, err = c.Upload(ctx, p)
 					var ce *logclient.V1ConflictError
@@ -343,7 +381,7 @@ func TestV1FrontEndKilledUnderLoad(t *testing.T) {
 	if len(acked) != total {
 		t.Fatalf("%d v1 entries acknowledged at distinct indexes, want %d", len(acked), total)
 	}
-	t.Logf("%d v1 entries acknowledged, %d failed requests retried; front-end 2 killed at %d", len(acked), retries, killAt)
+	t.Logf("%d v1 entries acknowledged in %s, %d failed requests retried; front-end 2 killed at %d", len(acked), time.Since(start).Round(time.Millisecond), retries, killAt)
 	for _, i := range []int{0, 2} {
 		fc, err := logclient.NewV1Client(f.procs[i].URL)
 		if err != nil {
@@ -358,7 +396,7 @@ func TestV1FrontEndKilledUnderLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			byUUID, err := fc.GetByUUID(ctx, want.UUID)
-			if err != nil || byUUID.Entry.Body != want.Entry.Body {
+			if err != nil || byUUID.Entry.LogIndex != idx || byUUID.Entry.IntegratedTime != want.Entry.IntegratedTime {
 				t.Fatalf("front-end %d: entry %s by UUID: %v, %v", i, want.UUID, byUUID, err)
 			}
 			a := artifacts[idx]
@@ -416,5 +454,98 @@ func TestRetryableSQL(t *testing.T) {
 	}
 	if !retryableSQL(deadlock) {
 		t.Fatalf("deadlock: %v; want it retried", deadlock)
+	}
+}
+
+// An entry the tree holds twice (a retry through another front-end before the antispam index
+// followed the first copy) keeps the UUID answer of the copy first recorded, the one a client
+// was given, in either index, when the other copy is recorded later (by a sweep or a read).
+func TestV1IndexLeafNamesFirstRecordedCopy(t *testing.T) {
+	ctx := context.Background()
+	indexes := map[string]func(t *testing.T) v1Index{
+		"bbolt": func(t *testing.T) v1Index {
+			x, err := openBoltV1Index(filepath.Join(t.TempDir(), V1IndexFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x
+		},
+		"database": func(t *testing.T) v1Index {
+			x, err := openSQLV1Index(ctx, mustV1Spec(t, startMariaDB(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x
+		},
+	}
+	for name, open := range indexes {
+		t.Run(name, func(t *testing.T) {
+			x := open(t)
+			defer x.close()
+			leaf := tlog.LeafHash([]byte("logged twice"))
+			if err := x.record(ctx, 7, leaf, 1000, []string{"k"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.record(ctx, 3, leaf, 2000, []string{"k"}); err != nil {
+				t.Fatal(err)
+			}
+			if idx, ok, err := x.lookupLeaf(ctx, leaf); err != nil || !ok || idx != 7 {
+				t.Fatalf("lookupLeaf: %d, %v, %v; want 7, the copy first recorded", idx, ok, err)
+			}
+			if _, at, ok, err := x.entry(ctx, 3); err != nil || !ok || at != 2000 {
+				t.Fatalf("entry 3: %d, %v, %v", at, ok, err)
+			}
+			if err := x.record(ctx, 7, leaf, 3000, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, at, _, err := x.entry(ctx, 7); err != nil || at != 1000 {
+				t.Fatalf("entry 7 recorded again: integrated time %d, %v; want the first, 1000", at, err)
+			}
+			if got, err := x.search(ctx, "k"); err != nil || !slices.Equal(got, []uint64{3, 7}) {
+				t.Fatalf("search: %v, %v; want [3 7]", got, err)
+			}
+		})
+	}
+}
+
+// log reindex keeps the search keys of an in-toto statement's subjects, which only the
+// submitted entry carried and the tree cannot give back, on files and in the database.
+func TestV1ReindexKeepsSubjectKeys(t *testing.T) {
+	for _, b := range backends[:2] {
+		t.Run(b.name, func(t *testing.T) {
+			storage := b.open(t)
+			dir := testutil.StorageDir(t)
+			if err := Init(context.Background(), dir, InitOptions{URL: "http://127.0.0.1:3003"}); err != nil {
+				t.Fatal(err)
+			}
+			f := v1FixtureOf(t, startTestLog(t, dir, withStorage(storage)))
+			s := certSigner(t, "subjects@example.com")
+			subject := sha256.Sum256([]byte("the attested artifact"))
+			statement := fmt.Appendf(nil, `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"artifact","digest":{"sha256":"%x"}}],"predicateType":"https://example.com/p","predicate":{}}`, subject)
+			env, err := protojson.Marshal(s.signEnvelope(t, statement))
+			if err != nil {
+				t.Fatal(err)
+			}
+			proposed, err := rekortypes.ProposeIntoto(env, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.der}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := f.upload(t, proposed)
+			ctx := context.Background()
+			q := tlog.V1SearchIndex{Hash: fmt.Sprintf("sha256:%x", subject)}
+			if found, err := f.v1.SearchIndex(ctx, q); err != nil || !slices.Equal(found, []string{e.UUID}) {
+				t.Fatalf("search by the subject's digest: %v, %v; want %s", found, err, e.UUID)
+			}
+			if err := f.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := Reindex(ctx, dir, Options{Storage: storage}); err != nil || n != 1 {
+				t.Fatalf("Reindex: %d, %v", n, err)
+			}
+			f = v1FixtureOf(t, startTestLog(t, dir, withStorage(storage)))
+			if found, err := f.v1.SearchIndex(ctx, q); err != nil || !slices.Equal(found, []string{e.UUID}) {
+				t.Fatalf("search by the subject's digest after reindex: %v, %v; want %s", found, err, e.UUID)
+			}
+		})
 	}
 }
