@@ -1,7 +1,9 @@
 package tsa_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -67,10 +69,11 @@ func testTSAReplicaKilled(t *testing.T, initArgs, serveArgs []string) {
 	for range 16 {
 		wg.Go(func() {
 			for n := next.Add(1); n <= total; n = next.Add(1) {
+				sig := fmt.Appendf(nil, "signature %d", n)
 				var der []byte
 				var err error
 				for attempt := 0; ; attempt++ {
-					if der, err = tsa.Timestamp(ctx, url, fmt.Appendf(nil, "signature %d", n)); err == nil {
+					if der, err = tsa.Timestamp(ctx, url, sig); err == nil {
 						break
 					}
 					if attempt == 50 {
@@ -83,6 +86,10 @@ func testTSAReplicaKilled(t *testing.T, initArgs, serveArgs []string) {
 				ts, err := timestamp.ParseResponse(der)
 				if err != nil {
 					t.Errorf("timestamp %d: %v", n, err)
+					continue
+				}
+				if want := sha256.Sum256(sig); !bytes.Equal(ts.HashedMessage, want[:]) {
+					t.Errorf("timestamp %d covers another message", n)
 					continue
 				}
 				if len(ts.Certificates) == 0 || !ts.Certificates[0].Equal(chain[0]) {
