@@ -160,7 +160,7 @@ func openStorage(ctx context.Context, dir, spec string) (tessera.Driver, http.Fi
 	case strings.HasPrefix(spec, storage.AWSScheme):
 		// The SCT is signed once the entry is sequenced in the database: the leaf index it
 		// carries is final then, and the tiles follow as the driver integrates.
-		driver, err := storage.OpenAWS(ctx, spec)
+		driver, err := storage.OpenAWS(ctx, spec, false)
 		if err != nil {
 			return nil, nil, err
 		}

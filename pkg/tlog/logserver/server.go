@@ -331,7 +331,7 @@ func openStorage(ctx context.Context, data, spec string, opts *Options) (tessera
 		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
 		return d, db.Close, nil
 	case strings.HasPrefix(spec, storage.AWSScheme):
-		d, err := storage.OpenAWS(ctx, spec)
+		d, err := storage.OpenAWS(ctx, spec, true)
 		if err != nil {
 			return nil, nil, err
 		}

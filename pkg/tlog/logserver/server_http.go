@@ -258,10 +258,19 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, level, inde
 	_, _ = w.Write(b)
 }
 
-// health reports whether the storage can be read, for /healthz.
+// health reports whether the storage of both trees, and the v1 index, can be read, for
+// /healthz.
 func (s *Server) health(ctx context.Context) error {
 	if _, err := s.reader.IntegratedSize(ctx); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("storage unavailable: %w", err)
+	}
+	if s.v1 != nil {
+		if _, err := s.v1.size(ctx); err != nil {
+			return fmt.Errorf("v1 tree storage unavailable: %w", err)
+		}
+		if err := s.v1.index.ping(ctx); err != nil {
+			return fmt.Errorf("v1 index unavailable: %w", err)
+		}
 	}
 	return nil
 }

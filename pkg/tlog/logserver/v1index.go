@@ -65,6 +65,8 @@ type v1Index interface {
 	// past the tree are dropped, and integrated times recorded are kept (entries without one
 	// get now). It returns the number of entries indexed.
 	rebuild(ctx context.Context, size uint64, read entryReader, now time.Time) (uint64, error)
+	// ping reports whether the index can be read.
+	ping(ctx context.Context) error
 	close() error
 }
 
@@ -100,6 +102,10 @@ func openBoltV1Index(path string) (*boltV1Index, error) {
 }
 
 func (x *boltV1Index) close() error { return x.db.Close() }
+
+func (x *boltV1Index) ping(context.Context) error {
+	return x.db.View(func(*bolt.Tx) error { return nil })
+}
 
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 

@@ -113,6 +113,8 @@ func (x *sqlV1Index) prepare(ctx context.Context) error {
 
 func (x *sqlV1Index) close() error { return x.db.Close() }
 
+func (x *sqlV1Index) ping(ctx context.Context) error { return x.db.PingContext(ctx) }
+
 // sqlV1Row is one entry to record.
 type sqlV1Row struct {
 	idx        uint64

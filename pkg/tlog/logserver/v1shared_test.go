@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -547,5 +548,39 @@ func TestV1ReindexKeepsSubjectKeys(t *testing.T) {
 				t.Fatalf("search by the subject's digest after reindex: %v, %v; want %s", found, err, e.UUID)
 			}
 		})
+	}
+}
+
+// /healthz answers 503, naming the v1 tree, while the database of the v1 tree and its index is
+// away, and 200 again once it is back.
+func TestHealthNamesTheV1Database(t *testing.T) {
+	v1db := testutil.StartMariaDB(t)
+	v1 := "mysql://" + v1db.CreateDatabase(t, "tlog_v1")
+	f := newV1Fixture(t, func(o *Options) { o.V1Storage = v1 })
+	health := func() (int, string) {
+		resp, err := http.Get(f.url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := health(); code != http.StatusOK {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	v1db.Stop()
+	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "v1") {
+		t.Fatalf("/healthz with the v1 database away: %d %q; want 503 naming the v1 tree", code, body)
+	}
+	if err := v1db.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for code, body := health(); code != http.StatusOK; code, body = health() {
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz 10 s after the v1 database is back: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -1,6 +1,7 @@
 // Package storage owns the logs' multi-machine storage: the aws:// storage spec (AWSSpec,
 // ParseAWS and its String form), and opening Tessera's AWS driver from it (OpenAWS) with
-// MySQL/MariaDB sequencing, its shared antispam index, and an S3-compatible object store for
+// MySQL/MariaDB sequencing, the antispam index its front-ends share (the transparency log opens
+// it; the CT log has none), and an S3-compatible object store for
 // checkpoints, tiles and entry bundles (endpoint, path-style addressing, request checksums only
 // when required). It also reads that bucket back (S3Objects: as a Tessera log reader, and as an
 // http.FileSystem the CT log serves its checkpoint and tiles from). The transparency log
