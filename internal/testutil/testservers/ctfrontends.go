@@ -87,18 +87,17 @@ func StartCTFrontEnds(tb testing.TB, bin string, n int, rootsPEM []byte) *CTFron
 	return f
 }
 
-// Checkpoint reads the checkpoint the log serves through the balancer and checks its signature.
-func (f *CTFrontEnds) Checkpoint(tb testing.TB) (uint64, [32]byte) {
-	tb.Helper()
+// checkpoint reads the checkpoint the log serves through the balancer and checks its signature.
+func (f *CTFrontEnds) checkpoint() (uint64, [32]byte, error) {
 	cp, err := testutil.Get(context.Background(), f.URL+"/checkpoint")
 	if err != nil {
-		tb.Fatal(err)
+		return 0, [32]byte{}, err
 	}
 	size, root, err := ctlog.VerifyCheckpoint(cp, f.Origin, f.PublicKey)
 	if err != nil {
-		tb.Fatalf("the CT log's checkpoint %q: %v", cp, err)
+		return 0, [32]byte{}, fmt.Errorf("the CT log's checkpoint %q: %w", cp, err)
 	}
-	return size, root
+	return size, root, nil
 }
 
 // CTTree is a CT log's tree read whole through its read endpoints at one checkpoint.
@@ -118,12 +117,14 @@ func (f *CTFrontEnds) ReadTree(tb testing.TB, size uint64) *CTTree {
 	tb.Helper()
 	ctx := context.Background()
 	t := &CTTree{}
+	// The first checkpoint is published within about a second of the log's first entries.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if t.Size, t.Root = f.Checkpoint(tb); t.Size >= size {
+		var err error
+		if t.Size, t.Root, err = f.checkpoint(); err == nil && t.Size >= size {
 			break
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("the CT log's checkpoint is at size %d after 30 s, want %d", t.Size, size)
+			tb.Fatalf("the CT log's checkpoint is at size %d after 30 s, want %d (%v)", t.Size, size, err)
 		}
 	}
 	var mu sync.Mutex
