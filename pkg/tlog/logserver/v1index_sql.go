@@ -159,11 +159,12 @@ func (x *sqlV1Index) insert(ctx context.Context, rows []sqlV1Row, onEntry string
 	return err
 }
 
-// retryableSQL reports a MySQL deadlock or lock wait timeout: the transaction was rolled back and
-// may be run again.
+// retryableSQL reports a deadlock InnoDB broke by rolling the transaction back (ER_LOCK_DEADLOCK):
+// it may be run again at once. A lock wait timeout is not retried: it has already waited
+// innodb_lock_wait_timeout.
 func retryableSQL(err error) bool {
 	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+	return errors.As(err, &me) && me.Number == 1213
 }
 
 func (x *sqlV1Index) insertOnce(ctx context.Context, rows []sqlV1Row, onEntry string) error {
