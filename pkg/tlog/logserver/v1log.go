@@ -169,23 +169,34 @@ func (l *v1Log) fillOrphans(ctx context.Context, logger *slog.Logger, size uint6
 			return
 		case <-t.C:
 		}
-		n, err := l.index.reconcile(ctx, size, l.readEntries, time.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.WarnContext(ctx, "v1 index: recording entries no front-end recorded", "error", err.Error())
-			continue
-		case n > 0:
-			logger.InfoContext(ctx, "v1 index: recorded entries no front-end recorded", "entries", n, "tree_size", size)
-		}
-		next, err := l.size(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				logger.WarnContext(ctx, "v1 index: reading the tree size to record entries no front-end recorded", "error", err.Error())
-			}
-			continue
-		}
-		size = next
+		size = l.sweep(ctx, logger, size)
 	}
+}
+
+// sweep records the entries of a tree of size entries that no front-end recorded, within
+// 10*orphanAge (a stalled database connection does not stop later sweeps; each window
+// reconciled is kept), and returns the tree size the next sweep covers.
+func (l *v1Log) sweep(ctx context.Context, logger *slog.Logger, size uint64) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, 10*orphanAge)
+	defer cancel()
+	n, err := l.index.reconcile(ctx, size, l.readEntries, time.Now())
+	switch {
+	case errors.Is(err, context.Canceled): // the log is closing
+		return size
+	case err != nil:
+		logger.WarnContext(ctx, "v1 index: recording entries no front-end recorded", "error", err.Error())
+		return size
+	case n > 0:
+		logger.InfoContext(ctx, "v1 index: recorded entries no front-end recorded", "entries", n, "tree_size", size)
+	}
+	next, err := l.size(ctx)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			logger.WarnContext(ctx, "v1 index: reading the tree size to record entries no front-end recorded", "error", err.Error())
+		}
+		return size
+	}
+	return next
 }
 
 // stopFilling ends the loop of fillOrphans, if it runs.
