@@ -13,7 +13,6 @@ import (
 
 	ct "github.com/google/certificate-transparency-go"
 	cttls "github.com/google/certificate-transparency-go/tls"
-	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
@@ -39,7 +38,6 @@ func TestAWSStorage(t *testing.T) {
 	})
 	l, base := served.Server, served.URL
 	v, _ := ct.NewSignatureVerifier(l.PublicKey())
-	interCT, _ := ctx509.ParseCertificate(p.inter.Raw)
 	now := time.Now().Add(-time.Minute)
 
 	// Each submission's SCT verifies; its leaf, with the leaf index the SCT carries, is what
@@ -51,15 +49,7 @@ func TestAWSStorage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("submission %d: %v", i, err)
 		}
-		c, _ := ctx509.ParseCertificate(der)
-		typ := ct.X509LogEntryType
-		if precert {
-			typ = ct.PrecertLogEntryType
-		}
-		leaf, err := ct.MerkleTreeLeafFromChain([]*ctx509.Certificate{c, interCT}, typ, sct.Timestamp)
-		if err != nil {
-			t.Fatal(err)
-		}
+		leaf := p.merkleLeaf(t, der, precert, sct.Timestamp)
 		if err := v.VerifySCTSignature(*sct, ct.LogEntry{Leaf: *leaf}); err != nil {
 			t.Fatalf("SCT %d does not verify: %v", i, err)
 		}

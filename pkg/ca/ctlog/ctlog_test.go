@@ -66,6 +66,23 @@ func (p *testPKI) leaf(t testing.TB, precert bool, notBefore time.Time) []byte {
 	return der
 }
 
+// merkleLeaf is the RFC 6962 Merkle tree leaf of der, issued by p's intermediate, logged at
+// timestamp.
+func (p *testPKI) merkleLeaf(t testing.TB, der []byte, precert bool, timestamp uint64) *ct.MerkleTreeLeaf {
+	t.Helper()
+	c, _ := ctx509.ParseCertificate(der)
+	inter, _ := ctx509.ParseCertificate(p.inter.Raw)
+	typ := ct.X509LogEntryType
+	if precert {
+		typ = ct.PrecertLogEntryType
+	}
+	leaf, err := ct.MerkleTreeLeafFromChain([]*ctx509.Certificate{c, inter}, typ, timestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf
+}
+
 // startLog initialises a CT log with opts in a temporary directory and serves it; it returns
 // the log, its URL and its directory.
 func startLog(t testing.TB, opts InitOptions) (*Server, string, string) {

@@ -61,6 +61,7 @@ type Server struct {
 	logKey   tlog.LogKey
 	roots    []*ctx509.Certificate
 	appender *tessera.Appender
+	reader   tessera.LogReader
 	addCT    func(context.Context, *ctonly.Entry) tessera.IndexFuture
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
@@ -160,7 +161,7 @@ func openStorage(ctx context.Context, dir, spec string) (tessera.Driver, http.Fi
 	case strings.HasPrefix(spec, storage.AWSScheme):
 		// The SCT is signed once the entry is sequenced in the database: the leaf index it
 		// carries is final then, and the tiles follow as the driver integrates.
-		driver, err := storage.OpenAWS(ctx, spec, false)
+		driver, err := storage.OpenAWS(ctx, spec, true)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -204,11 +205,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.BatchMaxAge = 25 * time.Millisecond
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// A chain logged again is answered with the first entry's SCT: Tessera's in-memory
+	// antispam index finds what this process logged, and a storage that several front-ends
+	// share brings an index they share.
+	var shared tessera.Antispam
+	if d, ok := cfg.Storage.(interface{ Antispam() tessera.Antispam }); ok {
+		shared = d.Antispam()
+	}
 	appendOpts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithCTLayout().
 		WithBatching(256, cfg.BatchMaxAge).
-		WithCheckpointInterval(time.Second)
+		WithCheckpointInterval(time.Second).
+		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
 	if len(cfg.WitnessPolicy) > 0 {
 		if _, err := cosigning.Apply(appendOpts, cosigning.Options{
 			Policy: cfg.WitnessPolicy, Timeout: cfg.WitnessTimeout, FailOpen: cfg.WitnessFailOpen}); err != nil {
@@ -216,13 +225,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("CT log: %w", err)
 		}
 	}
-	appender, shutdown, _, err := tessera.NewAppender(lctx, cfg.Storage, appendOpts)
+	appender, shutdown, reader, err := tessera.NewAppender(lctx, cfg.Storage, appendOpts)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting log appender: %w", err)
 	}
 	l := &Server{
-		key: cfg.Key, logID: id, logKey: logKey, roots: roots, appender: appender,
+		key: cfg.Key, logID: id, logKey: logKey, roots: roots, appender: appender, reader: reader,
 		addCT:    tessera.NewCertificateTransparencyAppender(appender),
 		shutdown: shutdown, cancel: cancel, tiles: cfg.Tiles, logger: logger, now: time.Now,
 	}
@@ -323,6 +332,9 @@ func (l *Server) handleAdd(w http.ResponseWriter, r *http.Request, precert bool)
 			return
 		}
 		l.logger.Error("adding to CT log", "error", err)
+		if errors.Is(err, tessera.ErrPushback) {
+			w.Header().Set("Retry-After", "1")
+		}
 		httpserver.Error(w, http.StatusServiceUnavailable, "the log could not store the entry")
 		return
 	}
@@ -373,7 +385,9 @@ func ParseAddChainRequest(body []byte) ([]*ctx509.Certificate, error) {
 }
 
 // Add checks a chain and logs its first certificate (a precertificate when precert is true),
-// returning the signed SCT once the entry is durably sequenced.
+// returning the signed SCT once the entry is durably sequenced. A certificate the log already
+// holds (as the antispam index knows) is not logged again: its SCT names the first entry, with
+// that entry's timestamp.
 func (l *Server) Add(ctx context.Context, chain []*ctx509.Certificate, precert bool) (*ct.SignedCertificateTimestamp, error) {
 	if err := l.checkChain(chain, precert); err != nil {
 		return nil, err
@@ -401,6 +415,17 @@ func (l *Server) Add(ctx context.Context, chain []*ctx509.Certificate, precert b
 	idx, err := l.addCT(ctx, entry)()
 	if err != nil {
 		return nil, fmt.Errorf("storing entry: %w", err)
+	}
+	if idx.IsDup {
+		// The SCT of the entry logged first: its leaf, with its timestamp, is in the tree.
+		logged, err := l.readLogged(ctx, idx.Index)
+		if err != nil {
+			return nil, fmt.Errorf("reading entry %d, which this chain's certificate was logged as: %w", idx.Index, err)
+		}
+		if logged.identity != [32]byte(entry.Identity()) {
+			return nil, fmt.Errorf("entry %d, which the antispam index names for this chain, holds another certificate", idx.Index)
+		}
+		entry.Timestamp = logged.timestamp
 	}
 	var leaf ct.MerkleTreeLeaf
 	if rest, err := cttls.Unmarshal(entry.MerkleTreeLeaf(idx.Index), &leaf); err != nil || len(rest) > 0 {

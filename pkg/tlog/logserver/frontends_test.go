@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/elliptic"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"slices"
@@ -243,37 +242,13 @@ func TestFrontEndsShareOneTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	awaitAntispam(t, f.dsn, uint64(first.LogIndex)+1)
+	testutil.AwaitAntispam(t, f.dsn, uint64(first.LogIndex)+1)
 	again, err := c1.Submit(ctx, req)
 	if err != nil {
 		t.Fatalf("resubmission to another front-end: %v", err)
 	}
 	if again.LogIndex != first.LogIndex {
 		t.Fatalf("resubmission to another front-end got index %d, first submission %d", again.LogIndex, first.LogIndex)
-	}
-}
-
-// awaitAntispam waits up to 30 s until the shared antispam index has followed the log to size.
-func awaitAntispam(t *testing.T, dsn string, size uint64) {
-	t.Helper()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var next uint64
-		if err := db.QueryRow("SELECT nextIdx FROM AntispamFollowCoord WHERE id = 0").Scan(&next); err != nil {
-			t.Fatal(err)
-		}
-		if next >= size {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("antispam index followed %d entries in 30 s, want %d", next, size)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -492,7 +492,7 @@ func newerHead(ctx context.Context, mu *sync.Mutex, head **treeHead, min uint64,
 		return h, nil
 	}
 	mu.Unlock()
-	size, err := awaitIntegration(ctx, reader, min)
+	size, err := storage.AwaitIntegration(ctx, reader, min)
 	if err != nil {
 		return nil, err
 	}
@@ -514,37 +514,13 @@ func newerHead(ctx context.Context, mu *sync.Mutex, head **treeHead, min uint64,
 }
 
 // IntegrationTimeout bounds how long an append waits for its entry to be integrated into the
-// tree. POSIX and MySQL storage integrate an entry before its index is returned; Tessera's AWS
-// driver assigns the index in the database and integrates about once a second in whichever
-// front-end takes the integration lock, so the answer waits for that.
-const IntegrationTimeout = 30 * time.Second
+// tree (storage.IntegrationTimeout).
+const IntegrationTimeout = storage.IntegrationTimeout
 
 // awaitIntegration returns the integrated tree size once it is at least want, polling the
 // storage, or fails after IntegrationTimeout.
 func (s *Server) awaitIntegration(ctx context.Context, want uint64) (uint64, error) {
-	return awaitIntegration(ctx, s.reader, want)
-}
-
-// awaitIntegration returns reader's integrated tree size once it is at least want.
-func awaitIntegration(ctx context.Context, reader tessera.LogReader, want uint64) (uint64, error) {
-	deadline := time.Now().Add(IntegrationTimeout)
-	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		size, err := reader.IntegratedSize(ctx)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return 0, fmt.Errorf("reading tree size: %w", err)
-		}
-		if size >= want {
-			return size, nil
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("integrated tree size %d is below %d after %s", size, want, IntegrationTimeout)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("integrated tree size %d is below %d: %w", size, want, ctx.Err())
-		case <-time.After(wait):
-		}
-	}
+	return storage.AwaitIntegration(ctx, s.reader, want)
 }
 
 // treeRoot computes the root hash of the tree of the given size from its tiles.

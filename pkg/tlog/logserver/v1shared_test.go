@@ -134,7 +134,7 @@ func TestV1IndexSharedByFrontEnds(t *testing.T) {
 	}
 	// An unrecorded entry resubmitted is recorded too, so that its UUID resolves.
 	forgetV1Entry(t, db, entries[5].Entry.LogIndex)
-	awaitAntispam(t, v1DSN(t, f.dsn), uint64(entries[len(entries)-1].Entry.LogIndex)+1)
+	testutil.AwaitAntispam(t, v1DSN(t, f.dsn), uint64(entries[len(entries)-1].Entry.LogIndex)+1)
 	if _, err := clients[2].Upload(ctx, proposed[5]); !errors.Is(err, logclient.ErrV1Conflict) {
 		t.Fatalf("resubmission of an unrecorded entry: %v; want a conflict", err)
 	}
