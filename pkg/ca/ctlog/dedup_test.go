@@ -92,3 +92,16 @@ func TestParseDataTile(t *testing.T) {
 		t.Fatalf("entry type 9: %v", err)
 	}
 }
+
+// parseDataTile never panics, and what it accepts is at most one bundle of entries.
+func FuzzParseDataTile(f *testing.F) {
+	e := ctonly.Entry{Timestamp: 1, IsPrecert: true, Certificate: []byte("tbs"), Precertificate: []byte("pre"), IssuerKeyHash: make([]byte, 32)}
+	f.Add(e.LeafData(0))
+	f.Add((&ctonly.Entry{Timestamp: 2, Certificate: []byte("cert")}).LeafData(1))
+	f.Fuzz(func(t *testing.T, tile []byte) {
+		entries, err := parseDataTile(tile)
+		if err == nil && len(entries) > 256 {
+			t.Fatalf("%d entries accepted", len(entries))
+		}
+	})
+}
