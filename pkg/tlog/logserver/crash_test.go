@@ -178,10 +178,7 @@ func crashRounds(t *testing.T, storage string, rounds int, uptime time.Duration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	final, err := c.Checkpoint(ctx, []tlog.LogKey{key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	final := stableCheckpoint(t, c, key)
 	seen := map[uint64][]byte{}
 	for i := uint64(0); i < final.Size; i += layout.EntryBundleWidth {
 		b, err := client.GetEntryBundle(ctx, c.ReadEntryBundle, i/layout.EntryBundleWidth, final.Size)
@@ -228,6 +225,31 @@ func crashRounds(t *testing.T, storage string, rounds int, uptime time.Duration)
 	}
 	if res.Checkpoint.Size != final.Size {
 		t.Errorf("fsck checked size %d, final checkpoint %d", res.Checkpoint.Size, final.Size)
+	}
+}
+
+// stableCheckpoint returns the log's checkpoint once its size has not changed for 2.5 s (up to
+// 30 s): Tessera's AWS driver goes on integrating, after a restart, what the killed server had
+// sequenced.
+func stableCheckpoint(t *testing.T, c *logclient.Client, key tlog.LogKey) *tlog.Checkpoint {
+	t.Helper()
+	ctx := context.Background()
+	var last *tlog.Checkpoint
+	since := time.Now()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		cp, err := c.Checkpoint(ctx, []tlog.LogKey{key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last == nil || cp.Size != last.Size {
+			last, since = cp, time.Now()
+		}
+		if time.Since(since) >= 2500*time.Millisecond {
+			return last
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tree is still growing after 30 s (size %d)", cp.Size)
+		}
 	}
 }
 

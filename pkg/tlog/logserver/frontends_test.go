@@ -177,10 +177,7 @@ func (f *frontEnds) checkTree(t *testing.T, l *loadLedger) *tlog.Checkpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
-	final, err := c.Checkpoint(ctx, []tlog.LogKey{f.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	final := stableCheckpoint(t, c, f.key)
 	seen := map[uint64][]byte{}
 	count := map[string]int{}
 	for i := uint64(0); i < final.Size; i += layout.EntryBundleWidth {
