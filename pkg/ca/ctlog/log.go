@@ -161,7 +161,7 @@ func openStorage(ctx context.Context, dir, spec string) (tessera.Driver, http.Fi
 	case strings.HasPrefix(spec, storage.AWSScheme):
 		// The SCT is signed once the entry is sequenced in the database: the leaf index it
 		// carries is final then, and the tiles follow as the driver integrates.
-		driver, err := storage.OpenAWS(ctx, spec, true)
+		driver, err := storage.OpenAWS(ctx, spec)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -208,16 +208,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// A chain logged again is answered with the first entry's SCT: Tessera's in-memory
 	// antispam index finds what this process logged, and a storage that several front-ends
 	// share brings an index they share.
-	var shared tessera.Antispam
-	if d, ok := cfg.Storage.(interface{ Antispam() tessera.Antispam }); ok {
-		shared = d.Antispam()
-	}
 	appendOpts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithCTLayout().
 		WithBatching(256, cfg.BatchMaxAge).
 		WithCheckpointInterval(time.Second).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
+		WithAntispam(tessera.DefaultAntispamInMemorySize, storage.SharedAntispam(cfg.Storage))
 	if len(cfg.WitnessPolicy) > 0 {
 		if _, err := cosigning.Apply(appendOpts, cosigning.Options{
 			Policy: cfg.WitnessPolicy, Timeout: cfg.WitnessTimeout, FailOpen: cfg.WitnessFailOpen}); err != nil {

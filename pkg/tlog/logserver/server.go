@@ -269,33 +269,24 @@ func newServer(ctx context.Context, c Config) (*Server, error) {
 	return s, nil
 }
 
-// storageExtras is what a driver opened by openDriver may add to the appender and its reader
-// (storage.AWS does).
-type storageExtras interface {
-	Antispam() tessera.Antispam
-	WrapReader(tessera.LogReader) tessera.LogReader
-}
-
 // appendOptions are Tessera's options for a tree on driver whose checkpoints signer signs. A
 // driver that several servers share brings an antispam index they share too.
 func appendOptions(signer note.Signer, cfg *Options, driver tessera.Driver) *tessera.AppendOptions {
-	var shared tessera.Antispam
-	if extras, ok := driver.(storageExtras); ok {
-		shared = extras.Antispam()
-	}
 	return tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithPushback(DefaultPushback).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, shared)
+		WithAntispam(tessera.DefaultAntispamInMemorySize, storage.SharedAntispam(driver))
 }
 
 // storageReader is the reader of a tree on driver: Tessera's, or what the driver puts in its
-// place; trimmed to exact widths.
+// place (storage.AWS reads from its bucket); trimmed to exact widths.
 func storageReader(driver tessera.Driver, r tessera.LogReader) tessera.LogReader {
-	if extras, ok := driver.(storageExtras); ok {
-		r = extras.WrapReader(r)
+	if d, ok := driver.(interface {
+		WrapReader(tessera.LogReader) tessera.LogReader
+	}); ok {
+		r = d.WrapReader(r)
 	}
 	return trimmedReader{r}
 }
@@ -331,7 +322,7 @@ func openStorage(ctx context.Context, data, spec string, opts *Options) (tessera
 		opts.CheckpointInterval = max(opts.CheckpointInterval, time.Second)
 		return d, db.Close, nil
 	case strings.HasPrefix(spec, storage.AWSScheme):
-		d, err := storage.OpenAWS(ctx, spec, true)
+		d, err := storage.OpenAWS(ctx, spec)
 		if err != nil {
 			return nil, nil, err
 		}

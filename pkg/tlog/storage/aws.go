@@ -150,9 +150,8 @@ type AWS struct {
 	Objects *S3Objects
 }
 
-// OpenAWS opens Tessera's AWS driver on the spec and, with antispam, the antispam index in its
-// database that every front-end shares.
-func OpenAWS(ctx context.Context, spec string, withAntispam bool) (*AWS, error) {
+// OpenAWS opens Tessera's AWS driver and the shared antispam index on the spec.
+func OpenAWS(ctx context.Context, spec string) (*AWS, error) {
 	s, cfg, s3opts, err := loadAWS(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -163,22 +162,24 @@ func OpenAWS(ctx context.Context, spec string, withAntispam bool) (*AWS, error) 
 	if err != nil {
 		return nil, fmt.Errorf("opening AWS storage (bucket %s, database at %s): %w", s.Bucket, mc.Addr, err)
 	}
-	a := &AWS{Storage: d.(*taws.Storage), Objects: &S3Objects{client: s3.NewFromConfig(cfg, s3opts), bucket: s.Bucket, prefix: s.Prefix}}
-	if withAntispam {
-		if a.antispam, err = antispam.NewAntispam(ctx, s.DSN, antispam.AntispamOpts{MaxOpenConns: 8, MaxIdleConns: 8}); err != nil {
-			return nil, fmt.Errorf("opening the antispam index in the database at %s: %w", mc.Addr, err)
-		}
+	as, err := antispam.NewAntispam(ctx, s.DSN, antispam.AntispamOpts{MaxOpenConns: 8, MaxIdleConns: 8})
+	if err != nil {
+		return nil, fmt.Errorf("opening the antispam index in the database at %s: %w", mc.Addr, err)
 	}
-	return a, nil
+	return &AWS{Storage: d.(*taws.Storage), antispam: as,
+		Objects: &S3Objects{client: s3.NewFromConfig(cfg, s3opts), bucket: s.Bucket, prefix: s.Prefix}}, nil
 }
 
-// Antispam is the antispam index every front-end on the database shares (nil when opened
-// without).
-func (d *AWS) Antispam() tessera.Antispam {
-	if d.antispam == nil {
-		return nil // not an interface holding a nil pointer
+// Antispam is the antispam index every front-end on the database shares.
+func (d *AWS) Antispam() tessera.Antispam { return d.antispam }
+
+// SharedAntispam is the antispam index that the front-ends on driver share (an AWS driver's),
+// or nil for a driver one process alone writes.
+func SharedAntispam(driver tessera.Driver) tessera.Antispam {
+	if d, ok := driver.(interface{ Antispam() tessera.Antispam }); ok {
+		return d.Antispam()
 	}
-	return d.antispam
+	return nil
 }
 
 // WrapReader is r reading checkpoints, tiles and bundles from the bucket instead.
