@@ -115,17 +115,17 @@ func searchKey(key string, idx uint64) []byte {
 
 // record stores an integrated entry. Concurrent calls share one transaction (and one fsync).
 func (x *boltV1Index) record(_ context.Context, idx uint64, leaf []byte, integrated int64, keys []string) error {
-	return x.db.Batch(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketEntries).Get(be64(idx)); len(v) == 40 {
-			integrated = int64(binary.BigEndian.Uint64(v[32:]))
-		}
-		return putEntry(tx, idx, leaf, integrated, keys)
-	})
+	return x.db.Batch(func(tx *bolt.Tx) error { return putEntry(tx, idx, leaf, integrated, keys) })
 }
 
+// putEntry records entry idx, keeping an integrated time already recorded for it.
 func putEntry(tx *bolt.Tx, idx uint64, leaf []byte, integrated int64, keys []string) error {
+	entries := tx.Bucket(bucketEntries)
+	if v := entries.Get(be64(idx)); len(v) == 40 {
+		integrated = int64(binary.BigEndian.Uint64(v[32:]))
+	}
 	v := binary.BigEndian.AppendUint64(append([]byte(nil), leaf...), uint64(integrated))
-	if err := tx.Bucket(bucketEntries).Put(be64(idx), v); err != nil {
+	if err := entries.Put(be64(idx), v); err != nil {
 		return err
 	}
 	// A leaf hash keeps naming the copy first recorded (a tree whose dedup failed may hold an
@@ -290,9 +290,6 @@ func (x *boltV1Index) fill(ctx context.Context, idxs []uint64, read entryReader,
 // recordFromTree records entry i, read from the tree, keeping an integrated time already
 // recorded for it.
 func recordFromTree(tx *bolt.Tx, i uint64, body []byte, integrated int64) error {
-	if v := tx.Bucket(bucketEntries).Get(be64(i)); len(v) == 40 {
-		integrated = int64(binary.BigEndian.Uint64(v[32:]))
-	}
 	return putEntry(tx, i, tlog.LeafHash(body), integrated, treeIndexKeys(body))
 }
 

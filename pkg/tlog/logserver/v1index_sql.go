@@ -22,23 +22,18 @@ import (
 // leaf hash, naming the index of the entry first recorded with it (a tree whose dedup failed may
 // hold an entry twice, and its UUID keeps naming the copy first answered); one per search key
 // and entry (by the SHA-256 of the key, so that a key of any length fits a primary key); and
-// named watermarks.
+// named watermarks. Each table has its primary key alone: a secondary index would cost every
+// append a write that only log reindex, offline, would read.
 var sqlV1Schema = []string{
-	"CREATE TABLE IF NOT EXISTS `V1Entries` (`idx` BIGINT UNSIGNED NOT NULL, `leaf` BINARY(32) NOT NULL, `integrated` BIGINT NOT NULL, PRIMARY KEY (`idx`), KEY (`leaf`))",
+	"CREATE TABLE IF NOT EXISTS `V1Entries` (`idx` BIGINT UNSIGNED NOT NULL, `leaf` BINARY(32) NOT NULL, `integrated` BIGINT NOT NULL, PRIMARY KEY (`idx`))",
 	"CREATE TABLE IF NOT EXISTS `V1Leaves` (`leaf` BINARY(32) NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`leaf`))",
-	"CREATE TABLE IF NOT EXISTS `V1Search` (`keyHash` BINARY(32) NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`keyHash`, `idx`), KEY (`idx`))",
+	"CREATE TABLE IF NOT EXISTS `V1Search` (`keyHash` BINARY(32) NOT NULL, `idx` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`keyHash`, `idx`))",
 	"CREATE TABLE IF NOT EXISTS `V1IndexMeta` (`name` VARCHAR(32) NOT NULL, `value` BIGINT UNSIGNED NOT NULL, PRIMARY KEY (`name`))",
 }
 
-// Watermarks of V1IndexMeta: the tree size through which every entry is recorded, and whether
-// V1Leaves has been filled from V1Entries (an index made before V1Leaves existed).
-const (
-	sqlMetaIndexed = "indexed"
-	sqlMetaLeaves  = "leaves"
-)
-
-// leavesFromEntries names, for each leaf hash without a row in V1Leaves, its first index.
-const leavesFromEntries = "INSERT IGNORE INTO `V1Leaves` (`leaf`, `idx`) SELECT `leaf`, MIN(`idx`) FROM `V1Entries` GROUP BY `leaf`"
+// sqlMetaIndexed names the watermark of V1IndexMeta: the tree size through which every entry is
+// recorded.
+const sqlMetaIndexed = "indexed"
 
 // How a row of V1Entries already there meets the same index inserted again: kept as recorded
 // (while served), its leaf hash replaced by the tree's (rebuild), or the earlier of the two
@@ -87,28 +82,13 @@ func openSQLV1Index(ctx context.Context, dsn string) (*sqlV1Index, error) {
 	}
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
-	x := &sqlV1Index{db: db}
-	if err := x.prepare(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("preparing the v1 index in the database %s at %s: %w", mc.DBName, mc.Addr, err)
-	}
-	return x, nil
-}
-
-// prepare creates the tables, and fills V1Leaves once for an index made before it existed.
-func (x *sqlV1Index) prepare(ctx context.Context) error {
 	for _, stmt := range sqlV1Schema {
-		if _, err := x.db.ExecContext(ctx, stmt); err != nil {
-			return err
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("creating the v1 index tables in the database %s at %s: %w", mc.DBName, mc.Addr, err)
 		}
 	}
-	if _, done, err := x.meta(ctx, sqlMetaLeaves); err != nil || done {
-		return err
-	}
-	if _, err := x.db.ExecContext(ctx, leavesFromEntries); err != nil {
-		return err
-	}
-	return x.raiseMeta(ctx, sqlMetaLeaves, 1)
+	return &sqlV1Index{db: db}, nil
 }
 
 func (x *sqlV1Index) close() error { return x.db.Close() }
@@ -391,8 +371,10 @@ func (x *sqlV1Index) rebuild(ctx context.Context, size uint64, read entryReader,
 			return from, fmt.Errorf("indexing entries %d to %d: %w", from, to, err)
 		}
 	}
+	// A leaf hash naming a record whose leaf hash was wrong names, once dropped, the first copy.
 	stale := "DELETE `l` FROM `V1Leaves` `l` JOIN `V1Entries` `e` ON `e`.`idx` = `l`.`idx` WHERE `e`.`leaf` <> `l`.`leaf`"
-	for _, stmt := range []string{stale, leavesFromEntries} {
+	missing := "INSERT IGNORE INTO `V1Leaves` (`leaf`, `idx`) SELECT `leaf`, MIN(`idx`) FROM `V1Entries` GROUP BY `leaf`"
+	for _, stmt := range []string{stale, missing} {
 		if _, err := x.db.ExecContext(ctx, stmt); err != nil {
 			return size, fmt.Errorf("indexing leaf hashes: %w", err)
 		}
