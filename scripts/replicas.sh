@@ -50,50 +50,37 @@ wait_port $s3
 aws_storage() { echo "aws://?db=root%40tcp%28127.0.0.1%3A$db%29%2F$1&bucket=$2&endpoint=http%3A%2F%2F127.0.0.1%3A$s3&region=us-east-1&path-style=true"; }
 storage=$(aws_storage tlog tlog)
 
+# serve_set NAME FRONT OFFSET copy|shared DIR ARGS...: N `$BIN NAME serve` processes on ports
+# BASE+OFFSET+i, on DIR (shared) or each on its own copy DIR-i (copy: keys and config, as each
+# machine would have), with ARGS, behind haproxy on FRONT.
+serve_set() {
+  local name=$1 front=$2 offset=$3 mode=$4 dir=$5 ports=() i p d
+  shift 5
+  for i in $(seq "$N"); do
+    p=$((BASE + offset + i)); ports+=("$p"); d=$dir
+    if [ "$mode" = copy ]; then d="$dir-$i"; [ -d "$d" ] || cp -r "$dir" "$d"; fi
+    "$BIN" "$name" serve --dir "$d" --addr "127.0.0.1:$p" "$@" > "$WORK/$name-$i.log" 2>&1 & started
+  done
+  for p in "${ports[@]}"; do wait_port "$p"; done
+  balance "$front" "$name" "${ports[@]}"
+}
+
 # Log front-ends.
 [ -d "$WORK/log" ] || "$BIN" log init --dir "$WORK/log" --url "http://127.0.0.1:$BASE" >/dev/null
-ports=()
-for i in $(seq "$N"); do
-  p=$((BASE + 10 + i)); ports+=("$p")
-  # each front-end its own copy of the log directory (keys and config), as each machine
-  [ -d "$WORK/log-$i" ] || cp -r "$WORK/log" "$WORK/log-$i"
-  "$BIN" log serve --dir "$WORK/log-$i" --addr "127.0.0.1:$p" --storage "$storage" > "$WORK/log-$i.log" 2>&1 & started
-done
-for p in "${ports[@]}"; do wait_port "$p"; done
-balance "$BASE" log "${ports[@]}"
+serve_set log "$BASE" 10 copy "$WORK/log" --storage "$storage"
 
 # TSA replicas.
 [ -d "$WORK/tsa" ] || "$BIN" tsa init --dir "$WORK/tsa" --url "http://127.0.0.1:$((BASE + 1))" >/dev/null
-ports=()
-for i in $(seq "$N"); do
-  p=$((BASE + 20 + i)); ports+=("$p")
-  "$BIN" tsa serve --dir "$WORK/tsa" --addr "127.0.0.1:$p" > "$WORK/tsa-$i.log" 2>&1 & started
-done
-for p in "${ports[@]}"; do wait_port "$p"; done
-balance $((BASE + 1)) tsa "${ports[@]}"
+serve_set tsa $((BASE + 1)) 20 shared "$WORK/tsa"
 
 # CT log front-ends and CA replicas.
 if [ -n "${ISSUER:-}" ]; then
-  ct_storage=$(aws_storage ctlog ctlog)
   [ -d "$WORK/ct" ] || "$BIN" ct init --dir "$WORK/ct" --url "http://127.0.0.1:$((BASE + 3))" >/dev/null
-  ports=()
-  for i in $(seq "$N"); do
-    p=$((BASE + 40 + i)); ports+=("$p")
-    # each front-end its own copy of the CT log directory (its key and origin)
-    [ -d "$WORK/ct-$i" ] || cp -r "$WORK/ct" "$WORK/ct-$i"
-    "$BIN" ct serve --dir "$WORK/ct-$i" --addr "127.0.0.1:$p" --storage "$ct_storage" > "$WORK/ct-$i.log" 2>&1 & started
-  done
-  for p in "${ports[@]}"; do wait_port "$p"; done
-  balance $((BASE + 3)) ct "${ports[@]}"
+  ct_storage=$(aws_storage ctlog ctlog)
+  serve_set ct $((BASE + 3)) 40 copy "$WORK/ct" --storage "$ct_storage"
   [ -d "$WORK/ca" ] || "$BIN" ca init --dir "$WORK/ca" --url "http://127.0.0.1:$((BASE + 2))" >/dev/null
-  ports=()
-  for i in $(seq "$N"); do
-    p=$((BASE + 30 + i)); ports+=("$p")
-    "$BIN" ca serve --dir "$WORK/ca" --addr "127.0.0.1:$p" --ct-url "http://127.0.0.1:$((BASE + 3))" \
-      --ct-public-key "$WORK/ct/ct_pub.pem" --issuer "$ISSUER" > "$WORK/ca-$i.log" 2>&1 & started
-  done
-  for p in "${ports[@]}"; do wait_port "$p"; done
-  balance $((BASE + 2)) ca "${ports[@]}"
+  serve_set ca $((BASE + 2)) 30 shared "$WORK/ca" --ct-url "http://127.0.0.1:$((BASE + 3))" \
+    --ct-public-key "$WORK/ct/ct_pub.pem" --issuer "$ISSUER"
 fi
 
 echo "log (Rekor v2 API): http://127.0.0.1:$BASE   ($N front-ends, storage $storage)"
