@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cosign-like/cosign-like/internal/testutil"
@@ -113,7 +112,7 @@ func TestV1IndexSharedByFrontEnds(t *testing.T) {
 		}
 	}
 
-	db := openDB(t, v1DSN(t, f.dsn))
+	db := openDB(t, v1IndexDSN(t, f.storage))
 	orphan := entries[3]
 	forgetV1Entry(t, db, orphan.Entry.LogIndex)
 	if _, err := clients[1].GetByUUID(ctx, orphan.UUID); err == nil {
@@ -134,24 +133,13 @@ func TestV1IndexSharedByFrontEnds(t *testing.T) {
 	}
 	// An unrecorded entry resubmitted is recorded too, so that its UUID resolves.
 	forgetV1Entry(t, db, entries[5].Entry.LogIndex)
-	testutil.AwaitAntispam(t, v1DSN(t, f.dsn), uint64(entries[len(entries)-1].Entry.LogIndex)+1)
+	testutil.AwaitAntispam(t, v1IndexDSN(t, f.storage), uint64(entries[len(entries)-1].Entry.LogIndex)+1)
 	if _, err := clients[2].Upload(ctx, proposed[5]); !errors.Is(err, logclient.ErrV1Conflict) {
 		t.Fatalf("resubmission of an unrecorded entry: %v; want a conflict", err)
 	}
 	if _, err := clients[0].GetByUUID(ctx, entries[5].UUID); err != nil {
 		t.Fatalf("resubmitted entry by UUID: %v", err)
 	}
-}
-
-// v1DSN is the DSN of the v1 tree's database beside the log database dsn.
-func v1DSN(t testing.TB, dsn string) string {
-	t.Helper()
-	mc, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc.DBName += "_v1"
-	return mc.FormatDSN()
 }
 
 // An entry its front-end left unrecorded is recorded by a front-end's sweep (here the only
@@ -163,7 +151,7 @@ func TestV1IndexRecordsOrphans(t *testing.T) {
 	f := newV1Fixture(t, withStorage(storage))
 	s := certSigner(t, "orphan@example.com")
 	e := f.upload(t, s.hashedRekord(t, []byte("orphan")))
-	db := openDB(t, mustV1Spec(t, storage))
+	db := openDB(t, v1IndexDSN(t, storage))
 	forgetV1Entry(t, db, e.Entry.LogIndex)
 	ctx := context.Background()
 	deadline := time.Now().Add(10 * time.Second)
@@ -182,8 +170,9 @@ func TestV1IndexRecordsOrphans(t *testing.T) {
 	}
 }
 
-// mustV1Spec is the DSN of the v1 tree's database of a mysql:// storage.
-func mustV1Spec(t testing.TB, storage string) string {
+// v1IndexDSN is the DSN of the database of the v1 tree (and its index) of a mysql:// or aws://
+// storage, derived as the server derives it.
+func v1IndexDSN(t testing.TB, storage string) string {
 	t.Helper()
 	spec, err := v1StorageSpec(&Options{Storage: storage})
 	if err != nil {
@@ -232,7 +221,7 @@ func TestV1IndexImportsBoltFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db := openDB(t, mustV1Spec(t, storage))
+	db := openDB(t, v1IndexDSN(t, storage))
 	for _, q := range []string{"DROP TABLE V1Entries", "DROP TABLE V1Leaves", "DROP TABLE V1Search", "DROP TABLE V1IndexMeta"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
@@ -288,7 +277,7 @@ func mustLeaf(t testing.TB, uuid string) []byte {
 func TestV1ReindexInDatabase(t *testing.T) {
 	storage := startMariaDB(t)
 	dir, entries := v1EntriesThenStop(t, storage, "reindex-db@example.com", 3)
-	db := openDB(t, mustV1Spec(t, storage))
+	db := openDB(t, v1IndexDSN(t, storage))
 	// A lost search key and a wrong leaf hash are both mended from the tree.
 	if _, err := db.Exec("DELETE FROM V1Search"); err != nil {
 		t.Fatal(err)
@@ -472,7 +461,7 @@ func TestV1IndexLeafNamesFirstRecordedCopy(t *testing.T) {
 			return x
 		},
 		"database": func(t *testing.T) v1Index {
-			x, err := openSQLV1Index(ctx, mustV1Spec(t, startMariaDB(t)))
+			x, err := openSQLV1Index(ctx, v1IndexDSN(t, startMariaDB(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
